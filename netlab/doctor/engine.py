@@ -1,0 +1,176 @@
+"""One conversation with 1966 ELIZA: per-session state and the reply algorithm.
+
+The parsed :class:`~netlab.doctor.model.Script` is shared and immutable; a
+:class:`Session` holds what belongs to one conversation (ALGORITHM.md 2.2):
+LIMIT, the memory queue and the rotation position of every decomposition rule.
+:meth:`Session.respond` returns the raw upper-case 1966 reply.
+
+Guards for a public server, beyond 1966 behaviour:
+
+* at most :data:`MAX_STEPS` keystack pops per reply, so that scripts whose links
+  loop (``(=A)`` -> ``(=B)`` -> ``(=A)``) or very long keyword-heavy lines finish;
+  past the cap the reply is the built-in message for LIMIT;
+* at most :data:`MAX_MEMORIES` queued memories; further ones are not queued.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from netlab.doctor.hashing import slip_hash
+from netlab.doctor.matcher import Components
+from netlab.doctor.model import Decomposition, Link, NewKey, Plain, Pre, Script, Template
+from netlab.doctor.text import DELIMITERS, read_line
+
+MAX_STEPS = 64
+"""Keystack pops allowed per reply (each link, NEWKEY or PRE step costs one)."""
+
+MAX_MEMORIES = 64
+"""Longest memory queue a session keeps."""
+
+BUILT_IN = ("PLEASE CONTINUE", "HMMM", "GO ON , PLEASE", "I SEE")
+"""Built-in messages for LIMIT 1..4, used when no decomposition of a keyword matches."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A raw reply plus what the guards did, so the caller can log it."""
+
+    raw: str
+    truncated: bool = False
+    step_capped: bool = False
+
+
+def scan(script: Script, words: Sequence[str]) -> tuple[list[str], deque[str]]:
+    """Find the first clause with a keyword, substitute it and build the keystack.
+
+    Returns the working word list W and the keystack (top at the left).
+    Implements ALGORITHM.md 2.4: delimiters, single-pass substitution and the
+    "strictly higher precedence goes on top, the rest to the bottom" rule.
+    """
+    entries = script.entries
+    clause: list[str] = []
+    stack: deque[str] = deque()
+    top = 0
+    for word in words:
+        if word in DELIMITERS:
+            if stack:
+                break
+            clause = []
+            continue
+        entry = entries.get(word)
+        if entry is None:
+            clause.append(word)
+            continue
+        if entry.is_keyword:
+            if entry.precedence > top:
+                stack.appendleft(word)
+                top = entry.precedence
+            else:
+                stack.append(word)
+        clause.append(entry.substitute if entry.substitute is not None else word)
+    return clause, stack
+
+
+def assemble(template: Template, components: Components) -> list[str]:
+    """Build a reassembly: words as written, numbers replaced by their component's words."""
+    result: list[str] = []
+    for item in template:
+        if isinstance(item, int):
+            result.extend(components[item - 1])
+        else:
+            result.append(item)
+    return result
+
+
+class Session:
+    """The state of one conversation over a shared script."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.limit = 1
+        self.memories: deque[str] = deque()
+        self.positions = [0] * script.slots
+
+    def respond(self, text: str) -> Outcome:
+        """Read one line of user input and return ELIZA's raw reply."""
+        words, truncated = read_line(text)
+        self.limit = self.limit % 4 + 1
+        clause, stack = scan(self.script, words)
+        if not stack:
+            if self.limit == 4 and self.memories:
+                return Outcome(self.memories.popleft(), truncated)
+            return Outcome(self.none(clause), truncated)
+        raw, capped = self.process(clause, stack)
+        return Outcome(raw, truncated, capped)
+
+    def built_in(self) -> str:
+        """The built-in message for the current LIMIT."""
+        return BUILT_IN[self.limit - 1]
+
+    def process(self, clause: list[str], stack: deque[str]) -> tuple[str, bool]:
+        """Work through the keystack (ALGORITHM.md 2.6); return the reply and whether capped."""
+        entries = self.script.entries
+        memory_key = self.script.memory.keyword
+        for _step in range(MAX_STEPS):
+            if not stack:
+                return self.none(clause), False
+            key = stack.popleft()
+            entry = entries.get(key)
+            if entry is None or not entry.is_keyword:
+                return self.built_in(), False
+            if key == memory_key:
+                self.remember(clause)
+            found = self.decompose(entry.decompositions, clause)
+            if found is None:
+                if entry.link is None:
+                    return self.built_in(), False
+                stack.appendleft(entry.link)
+                continue
+            rule, components = found
+            action = self.take(rule)
+            if isinstance(action, Plain):
+                return " ".join(assemble(action.template, components)), False
+            if isinstance(action, Pre):
+                clause = assemble(action.template, components)
+            if isinstance(action, (Link, Pre)):
+                stack.appendleft(action.target)
+        return self.built_in(), True
+
+    def decompose(
+        self, rules: Sequence[Decomposition], clause: list[str]
+    ) -> tuple[Decomposition, Components] | None:
+        """The first decomposition rule, in script order, whose pattern matches W."""
+        for rule in rules:
+            components = rule.pattern.match(clause)
+            if components is not None:
+                return rule, components
+        return None
+
+    def take(self, rule: Decomposition) -> Plain | Link | NewKey | Pre:
+        """The rule's reassembly at its rotation position; the position then advances."""
+        position = self.positions[rule.slot]
+        self.positions[rule.slot] = (position + 1) % len(rule.actions)
+        return rule.actions[position]
+
+    def none(self, clause: list[str]) -> str:
+        """The next content-free remark of the NONE rule (ALGORITHM.md 2.9)."""
+        found = self.decompose(self.script.none, clause)
+        if found is None:
+            return self.built_in()
+        rule, components = found
+        action = self.take(rule)
+        if not isinstance(action, Plain):  # the reader allows only plain NONE remarks
+            return self.built_in()
+        return " ".join(assemble(action.template, components))
+
+    def remember(self, clause: list[str]) -> None:
+        """Lay down a memory from W, choosing the entry by SLIP HASH of its last word."""
+        entries = self.script.memory.entries
+        last = clause[-1] if clause else ""
+        pattern, template = entries[slip_hash(last, 2) % len(entries)]
+        components = pattern.match(clause)
+        if components is not None and len(self.memories) < MAX_MEMORIES:
+            self.memories.append(" ".join(assemble(template, components)))

@@ -1,0 +1,86 @@
+"""Tokens and S-expressions of the 1966 script notation (ALGORITHM.md 2.1, "Lexical").
+
+* whitespace separates tokens; ``;`` starts a comment to the end of the line;
+* ``(``, ``)`` and ``=`` are always tokens of their own;
+* a token made only of digits is a number;
+* anything else is a symbol, upper-cased, keeping attached punctuation.
+
+Every token and list remembers its line so that errors can name it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+class ScriptError(ValueError):
+    """An invalid script.  The message names the line and what is wrong."""
+
+    def __init__(self, line: int, problem: str, source: str = "<script>") -> None:
+        super().__init__(f"{source}:{line}: {problem}")
+        self.line = line
+        self.problem = problem
+        self.source = source
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A symbol or a number; ``text`` is upper-cased."""
+
+    text: str
+    line: int
+
+    @property
+    def is_number(self) -> bool:
+        """Whether the token is a run of digits."""
+        return self.text.isdigit() and self.text.isascii()
+
+
+@dataclass(frozen=True)
+class SList:
+    """A parenthesised list; ``line`` is where its ``(`` is."""
+
+    items: tuple[Atom | SList, ...]
+    line: int
+
+
+Node = Atom | SList
+
+_TOKEN = re.compile(r"[()=]|[^\s()=;]+")
+
+
+def tokens(text: str) -> list[tuple[str, int]]:
+    """Split script text into ``(token, line)`` pairs, dropping comments."""
+    result = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        code = line.split(";", 1)[0]
+        result.extend((token, number) for token in _TOKEN.findall(code))
+    return result
+
+
+def read_nodes(text: str, source: str = "<script>") -> list[Node]:
+    """Read the top-level S-expressions of ``text``; refuse unbalanced parentheses."""
+    stack: list[tuple[int, list[Node]]] = [(0, [])]
+    for token, line in tokens(text):
+        if token == "(":
+            stack.append((line, []))
+        elif token == ")":
+            if len(stack) == 1:
+                raise ScriptError(line, "unexpected ')' with no matching '('", source)
+            opened, items = stack.pop()
+            stack[-1][1].append(SList(tuple(items), opened))
+        else:
+            stack[-1][1].append(Atom(token.upper(), line))
+    if len(stack) > 1:
+        raise ScriptError(stack[-1][0], "'(' is never closed", source)
+    return stack[0][1]
+
+
+def describe(node: Node) -> str:
+    """Short printable form of a node for error messages."""
+    if isinstance(node, Atom):
+        return node.text
+    inner = " ".join(describe(item) for item in node.items[:6])
+    more = " ..." if len(node.items) > 6 else ""
+    return f"({inner}{more})"

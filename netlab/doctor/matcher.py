@@ -1,0 +1,174 @@
+"""Decomposition patterns: compiled once at parse time, matched without backtracking.
+
+A pattern is a tuple of elements:
+
+* ``0`` matches any number of words, none included;
+* a positive ``int`` n matches exactly n words;
+* a ``str`` matches one word equal to it;
+* a ``frozenset`` matches one word that is in it (``(*A B)`` and ``(/TAG)``, the
+  latter resolved to the words of the class when the script is read).
+
+Matching is anchored at both ends and every ``0`` takes as few words as
+possible, left to right (ALGORITHM.md 2.7).  Plain depth-first backtracking
+costs about O(n^k) for k ``0``s; instead the pattern is cut into segments at
+each ``0``.  The first segment is anchored at the start, the last at the end,
+and each middle segment is placed at the earliest position where it fits.
+That is the same answer the backtracking search gives: every later segment
+starts after a ``0``, which can absorb any shift, so if the rest cannot match
+after the earliest placement it cannot match after a later one either.  The
+cost is at most O(n * m) comparisons for n words and a pattern of m elements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+Element = int | str | frozenset
+Components = tuple[tuple[str, ...], ...]
+
+
+class StepCounter:
+    """Counts word comparisons so tests can check the matcher's cost structurally."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of fixed-width elements between two ``0``s.
+
+    ``items`` holds ``(element index, word offset, element)`` for each element and
+    ``width`` is the number of words the run covers.  ``anchor`` is the first
+    literal word and its offset, used to jump straight to candidate positions.
+    """
+
+    items: tuple[tuple[int, int, Element], ...]
+    width: int
+    anchor: tuple[str, int] | None
+
+
+def _segment(elements: Sequence[tuple[int, Element]]) -> Segment:
+    """Build a :class:`Segment` from ``(index, element)`` pairs that contain no ``0``."""
+    items = []
+    offset = 0
+    anchor = None
+    for index, element in elements:
+        items.append((index, offset, element))
+        if anchor is None and isinstance(element, str):
+            anchor = (element, offset)
+        offset += element if isinstance(element, int) else 1
+    return Segment(tuple(items), offset, anchor)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A compiled decomposition pattern (see the module docstring)."""
+
+    elements: tuple[Element, ...]
+    segments: tuple[Segment, ...]
+    zeros: tuple[int, ...]
+
+    @classmethod
+    def compile(cls, elements: Sequence[Element]) -> Pattern:
+        """Cut ``elements`` into segments at each ``0``; refuse an empty pattern."""
+        elements = tuple(elements)
+        if not elements:
+            raise ValueError("empty decomposition pattern")
+        segments: list[Segment] = []
+        zeros: list[int] = []
+        current: list[tuple[int, Element]] = []
+        for index, element in enumerate(elements):
+            if isinstance(element, int) and element < 0:
+                raise ValueError("negative word count in pattern")
+            if element == 0 and isinstance(element, int):
+                segments.append(_segment(current))
+                zeros.append(index)
+                current = []
+            else:
+                current.append((index, element))
+        segments.append(_segment(current))
+        return cls(elements, tuple(segments), tuple(zeros))
+
+    def match(self, words: Sequence[str], counter: StepCounter | None = None) -> Components | None:
+        """Return one tuple of words per element, or ``None`` if the pattern fails."""
+        spans = _place(self.segments, words, counter)
+        if spans is None:
+            return None
+        return _components(self, spans, words)
+
+
+def _fits(segment: Segment, words: Sequence[str], start: int, counter: StepCounter | None) -> bool:
+    """Whether ``segment`` matches ``words`` beginning at ``start`` (bounds already checked)."""
+    for _index, offset, element in segment.items:
+        if counter is not None:
+            counter.steps += 1
+        if isinstance(element, str):
+            if words[start + offset] != element:
+                return False
+        elif isinstance(element, frozenset) and words[start + offset] not in element:
+            return False
+    return True
+
+
+def _earliest(
+    segment: Segment, words: Sequence[str], low: int, high: int, counter: StepCounter | None
+) -> int | None:
+    """Earliest start in ``low..high`` (inclusive) where ``segment`` fits, else ``None``."""
+    start = low
+    while start <= high:
+        if segment.anchor is not None:
+            word, offset = segment.anchor
+            try:
+                start = words.index(word, start + offset, high + offset + 1) - offset
+            except ValueError:
+                return None
+        if _fits(segment, words, start, counter):
+            return start
+        start += 1
+    return None
+
+
+def _place(
+    segments: tuple[Segment, ...], words: Sequence[str], counter: StepCounter | None
+) -> list[int] | None:
+    """Return the start position of every segment, or ``None`` if they cannot be placed."""
+    if not isinstance(words, (list, tuple)):
+        words = list(words)
+    total = len(words)
+    head, tail = segments[0], segments[-1]
+    if len(segments) == 1:
+        ok = head.width == total and _fits(head, words, 0, counter)
+        return [0] if ok else None
+    tail_start = total - tail.width
+    if tail_start < head.width or not _fits(head, words, 0, counter):
+        return None
+    starts = [0]
+    position = head.width
+    for segment in segments[1:-1]:
+        found = _earliest(segment, words, position, tail_start - segment.width, counter)
+        if found is None:
+            return None
+        starts.append(found)
+        position = found + segment.width
+    if tail_start < position or not _fits(tail, words, tail_start, counter):
+        return None
+    starts.append(tail_start)
+    return starts
+
+
+def _components(pattern: Pattern, starts: list[int], words: Sequence[str]) -> Components:
+    """Slice ``words`` into one component per pattern element given the segment starts."""
+    result: list[tuple[str, ...]] = [()] * len(pattern.elements)
+    for segment, start in zip(pattern.segments, starts, strict=True):
+        for index, offset, element in segment.items:
+            width = element if isinstance(element, int) else 1
+            result[index] = tuple(words[start + offset : start + offset + width])
+    for number, zero_index in enumerate(pattern.zeros):
+        begin = starts[number] + pattern.segments[number].width
+        end = starts[number + 1]
+        result[zero_index] = tuple(words[begin:end])
+    return tuple(result)

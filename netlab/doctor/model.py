@@ -1,0 +1,114 @@
+"""The parsed, immutable form of an ELIZA script.
+
+One :class:`Script` is read once and shared by every conversation; nothing here
+changes after parsing.  Per-conversation state (LIMIT, the memory queue and the
+rotation positions) lives in :mod:`netlab.doctor.engine`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from netlab.doctor.matcher import Pattern
+
+# A reassembly template: words copied as written and 1-based component numbers.
+Template = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Plain:
+    """A reassembly that builds the reply from words and components."""
+
+    template: Template
+
+
+@dataclass(frozen=True)
+class Link:
+    """``(=KEY)``: carry on with KEY's rules on the same text."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """``(NEWKEY)``: give up on this keyword and try the next one on the keystack."""
+
+
+@dataclass(frozen=True)
+class Pre:
+    """``(PRE (template) (=KEY))``: rewrite the text with the template, then go to KEY."""
+
+    template: Template
+    target: str
+
+
+Action = Plain | Link | NewKey | Pre
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """A decomposition pattern with its reassemblies.
+
+    ``slot`` is the index of this rule's rotation position in a session's state;
+    every decomposition rule of the script has its own slot.
+    """
+
+    pattern: Pattern
+    actions: tuple[Action, ...]
+    slot: int
+    line: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ``(WORD ...)`` list: a keyword, a substitution, a word-class entry or several."""
+
+    word: str
+    line: int
+    substitute: str | None = None
+    tags: tuple[str, ...] = ()
+    precedence: int = 0
+    decompositions: tuple[Decomposition, ...] = ()
+    link: str | None = None
+
+    @property
+    def is_keyword(self) -> bool:
+        """Whether the word goes on the keystack: it has transformations or a link."""
+        return bool(self.decompositions) or self.link is not None
+
+
+@dataclass(frozen=True)
+class MemoryRule:
+    """``(MEMORY KEY (pattern = reassembly) x4)``: how memories are laid down."""
+
+    keyword: str
+    entries: tuple[tuple[Pattern, Template], ...]
+    line: int
+
+
+@dataclass(frozen=True, eq=False)
+class Script:
+    """A complete parsed script.
+
+    ``entries`` maps each word to its :class:`Entry` (read-only mapping).  ``none``
+    holds the NONE rule's decompositions, kept apart so that a user who types
+    "NONE" does not trigger it.  ``slots`` is the number of rotation positions a
+    session needs.
+    """
+
+    greeting: tuple[str, ...]
+    entries: Mapping[str, Entry]
+    memory: MemoryRule
+    none: tuple[Decomposition, ...]
+    slots: int
+    source: str = "<script>"
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """The words that go on the keystack, in script order."""
+        return tuple(word for word, entry in self.entries.items() if entry.is_keyword)
+
+    def greeting_text(self) -> str:
+        """The greeting list joined with single spaces, as 1966 ELIZA printed it."""
+        return " ".join(self.greeting)

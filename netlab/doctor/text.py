@@ -1,0 +1,75 @@
+"""Reading the user's line: length cap, Hay's normalisation and tokenising (ALGORITHM.md 2.3).
+
+Normalisation follows Hay's mapping, which the reference conversations depend on:
+
+* ``?`` and ``!`` become ``.`` (so they end a clause);
+* ``:``, ``;``, EN DASH and EM DASH become ``,``;
+* RIGHT SINGLE QUOTATION MARK becomes an apostrophe;
+* the other quote marks, ``¡`` and ``¿`` become a space;
+* everything is upper-cased (Python's ``str.upper`` also spells out ``ß`` and the
+  ``ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ`` ligatures, as Hay does).
+
+netlab adds two things for a public server: control characters become spaces, and
+lone surrogates (which cannot be encoded) become U+FFFD.  Input longer than
+:data:`MAX_INPUT_CHARS` is cut at the last whitespace before the limit.
+"""
+
+from __future__ import annotations
+
+MAX_INPUT_CHARS = 4096
+"""Longest input the engine reads.  The network layer caps lines at 4096 bytes anyway;
+this cap also protects direct callers.  Longer text is truncated at a word boundary."""
+
+DELIMITERS = frozenset({",", ".", "BUT"})
+"""Tokens that end a clause (ALGORITHM.md 2.4).  BUT comes from the MAD-SLIP source."""
+
+
+def _mapping() -> dict[int, str]:
+    """The ``str.translate`` table for the character mappings above."""
+    table: dict[int, str] = {}
+    for char in "?!":
+        table[ord(char)] = "."
+    for char in ":;\u2013\u2014":
+        table[ord(char)] = ","
+    table[0x2019] = "'"
+    for char in '"`\u2018\u00ab\u00bb\u201a\u201b\u201c\u201d\u201e\u201f\u2039\u203a\u00a1\u00bf':
+        table[ord(char)] = " "
+    for code in (*range(0x00, 0x20), *range(0x7F, 0xA0)):
+        table[code] = " "
+    for code in range(0xD800, 0xE000):
+        table[code] = "\ufffd"
+    return table
+
+
+_MAPPING = _mapping()
+
+
+def truncate(text: str, limit: int = MAX_INPUT_CHARS) -> tuple[str, bool]:
+    """Cut ``text`` to at most ``limit`` characters, at whitespace when there is some.
+
+    Returns the text and whether it was cut.  The cut falls on the last whitespace
+    before the limit unless that would lose more than half the text.
+    """
+    if len(text) <= limit:
+        return text, False
+    head = text[:limit]
+    space = max(head.rfind(" "), head.rfind("\t"), head.rfind("\n"))
+    if space > limit // 2:
+        head = head[:space]
+    return head, True
+
+
+def normalise(text: str) -> str:
+    """Apply Hay's character mapping and upper-case the result."""
+    return text.translate(_MAPPING).upper()
+
+
+def tokenise(text: str) -> list[str]:
+    """Split normalised text on whitespace; every ``,`` and ``.`` is a token of its own."""
+    return text.replace(",", " , ").replace(".", " . ").split()
+
+
+def read_line(text: str) -> tuple[list[str], bool]:
+    """Truncate, normalise and tokenise a user's line; also say whether it was truncated."""
+    text, cut = truncate(text)
+    return tokenise(normalise(text)), cut
