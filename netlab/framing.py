@@ -1,0 +1,291 @@
+"""
+Message framing shared by the conversational services (Chat and the Doctor).
+
+Three kinds of client talk to these services, and L{MessageReceiver} serves all
+of them on the same port without being told which is which:
+
+  - C{nc} sends lines ending in C{\\n}; C{telnet} and most programs C{\\r\\n}.  A
+    message ends at either.  (C{LineReceiver}'s default C{\\r\\n} delimiter would
+    never see an C{nc} user's line.)
+  - The course's blocking clients send a bare message with no terminator at all
+    and then wait in C{recv(1024)}.  Bytes left unterminated for C{bareDelay}
+    seconds are taken as one message -- but only on a connection that has never
+    sent a terminator, so a line-mode client's partial line is never split.
+    Replies to such a connection carry no terminator either, so the course's
+    client prints them exactly as the lecture shows.
+  - Telnet clients also send IAC command sequences (for example on Ctrl-C); they
+    are removed before decoding.
+
+Text is UTF-8; invalid bytes are replaced, never fatal.  A line longer than
+C{maxLineLength} bytes is refused with one C{ERR} line and the rest of it is
+discarded, so the connection stays usable and memory stays bounded.
+
+Output is flow-controlled: the protocol registers itself as its transport's
+producer, and while the transport's buffer is full (the peer is not reading) it
+stops reading from the peer too.  A peer that sends without reading therefore
+cannot make the server queue replies without bound.  Subclasses can watch
+L{MessageReceiver.pauseProducing} to apply their own send-queue policy.
+"""
+
+from __future__ import annotations
+
+import re
+
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IHalfCloseableProtocol,
+    IPushProducer,
+    IReactorTime,
+)
+from twisted.internet.protocol import Protocol
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+#: The default cap on one message, in bytes.
+MAX_LINE = 4096
+
+#: How long a bare (unterminated) message may sit before it is taken as complete.
+BARE_DELAY = 0.1
+
+#: Telnet commands: IAC followed by WILL/WONT/DO/DONT and an option, a
+#: subnegotiation up to IAC SE, or any other two-byte command.  IAC IAC is an
+#: escaped 0xFF, which is not valid UTF-8 either, so it goes too.
+_TELNET_COMMAND = re.compile(rb"\xff(?:[\xfb-\xfe].?|\xfa.*?(?:\xff\xf0|$)|.?)", re.DOTALL)
+
+#: ANSI/ECMA-48 escape sequences (CSI, OSC and friends, 7- and 8-bit forms) and
+#: every remaining C0 and C1 control character except tab.
+_CONTROL = re.compile(
+    r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"  # CSI ... final
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)"  # OSC, DCS, ... ST
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"  # other escapes
+    r"|[\x00-\x08\x0a-\x1f\x7f-\x9f]",
+    re.DOTALL,
+)
+
+
+def scrub(text: str) -> str:
+    """
+    Remove everything that could drive a terminal: escape sequences and control
+    characters.  Tabs become spaces.  Used on anything relayed to other people.
+    """
+    if text.isprintable():
+        return text
+    return _CONTROL.sub("", text).replace("\t", " ")
+
+
+def decode(line: bytes) -> str:
+    """
+    Turn a received line into text: telnet commands removed, UTF-8 decoded with
+    invalid bytes replaced by U+FFFD.
+    """
+    if b"\xff" in line:
+        line = _TELNET_COMMAND.sub(b"", line)
+    return line.decode("utf-8", "replace")
+
+
+@implementer(IPushProducer, IHalfCloseableProtocol)
+class MessageReceiver(Protocol, TimeoutMixin):
+    """
+    A protocol that receives whole text messages and sends text messages back.
+
+    Subclasses implement L{messageReceived} and use L{sendMessage}.  The factory
+    should provide C{clock} (an C{IReactorTime}), and may set C{maxLineLength},
+    C{bareDelay} and C{idleTimeout} (seconds; L{None} or 0 for none).
+
+    @ivar terminator: what ends the messages sent to this peer: C{\\r\\n} until the
+        peer shows its own habit, then whatever it uses; C{b""} for bare clients.
+    """
+
+    maxLineLength = MAX_LINE
+    bareDelay = BARE_DELAY
+    idleTimeout: float | None = None
+    clock: IReactorTime
+
+    terminator = b"\r\n"
+    paused = False
+    _buffer = b""
+    _discarding = False
+    _lineMode = False
+    _readClosed = False
+    _bareCall: IDelayedCall | None = None
+
+    # Wiring
+
+    def connectionMade(self) -> None:
+        factory = self.factory
+        self.clock = factory.clock
+        for name in ("maxLineLength", "bareDelay", "idleTimeout"):
+            if hasattr(factory, name):
+                setattr(self, name, getattr(factory, name))
+        self.transport.registerProducer(self, True)
+        self.setTimeout(self.idleTimeout or None)
+
+    def callLater(self, period, func):  # TimeoutMixin's hook, here bound to our clock
+        return self.clock.callLater(period, func)
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self.setTimeout(None)
+        self._cancelBare()
+
+    def timeoutConnection(self) -> None:
+        self.sendError("idle timeout")
+        self.transport.loseConnection()
+
+    # Receiving
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Split what arrived into messages; keep the unterminated rest.
+        """
+        self.resetTimeout()
+        self._cancelBare()
+        buffer = self._buffer + data if self._buffer else data
+        if self._discarding:
+            buffer = self._skipDiscarded(buffer)
+        self._buffer = b""
+        if b"\n" in buffer:
+            self._lineMode = True
+            lines = buffer.split(b"\n")
+            buffer = lines.pop()
+            for index, line in enumerate(lines):
+                if self.paused or self.transport.disconnecting:
+                    buffer = b"\n".join(lines[index:] + [buffer])
+                    break
+                self._lineReceived(line)
+        self._keep(buffer)
+
+    def _skipDiscarded(self, buffer: bytes) -> bytes:
+        """
+        Drop the rest of an over-long line, up to and including its end.
+        """
+        end = buffer.find(b"\n")
+        if end < 0:
+            return b""
+        self._discarding = False
+        self._lineMode = True
+        return buffer[end + 1 :]
+
+    def _keep(self, rest: bytes) -> None:
+        """
+        Hold on to an unterminated rest: refuse it if it is already too long,
+        otherwise, for a bare client, time it out into a message.
+        """
+        if len(rest) > self.maxLineLength and b"\n" not in rest:
+            self._discarding = True
+            self._refuseLong()
+            return
+        self._buffer = rest
+        if rest and not self._lineMode and not self.paused:
+            self._bareCall = self.clock.callLater(self.bareDelay, self._flushBare)
+
+    def _lineReceived(self, line: bytes) -> None:
+        if line.endswith(b"\r"):
+            line = line[:-1]
+            self.terminator = b"\r\n"
+        else:
+            self.terminator = b"\n"
+        if len(line) > self.maxLineLength:
+            self._refuseLong()
+            return
+        self.messageReceived(decode(line))
+
+    def _flushBare(self) -> None:
+        """
+        A course-style client sent a message without a terminator and is waiting
+        for the answer: take what it sent as the message.
+        """
+        self._bareCall = None
+        line, self._buffer = self._buffer, b""
+        self.terminator = b""
+        self.messageReceived(decode(line))
+
+    def _cancelBare(self) -> None:
+        if self._bareCall is not None:
+            if self._bareCall.active():
+                self._bareCall.cancel()
+            self._bareCall = None
+
+    def _refuseLong(self) -> None:
+        self.sendError(f"line too long (max {self.maxLineLength} bytes)")
+
+    def readConnectionLost(self) -> None:
+        """
+        The peer finished sending (half-close or end of stream).
+        """
+        self._readClosed = True
+        if not self.paused:
+            self._finishReading()
+
+    def _finishReading(self) -> None:
+        """
+        What the peer sent without a final terminator is still a message; then
+        the peer is done.
+        """
+        self._cancelBare()
+        if self._buffer and not self._discarding:
+            line, self._buffer = self._buffer, b""
+            self._lineReceived(line)
+        self.peerFinished()
+
+    def writeConnectionLost(self) -> None:
+        self.transport.loseConnection()
+
+    # Flow control (IPushProducer): the transport tells us when the peer stops reading.
+
+    def pauseProducing(self) -> None:
+        """
+        The peer is not reading what we send: stop reading what it sends.
+        """
+        self.paused = True
+        self._cancelBare()
+        self.transport.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        """
+        The peer caught up: handle what we held back, then read again.
+        """
+        self.paused = False
+        if not self._readClosed:
+            self.transport.resumeProducing()
+        self.dataReceived(b"")
+        if self._readClosed and not self.paused:
+            self._finishReading()
+
+    def stopProducing(self) -> None:
+        self._cancelBare()
+
+    # Sending
+
+    def sendMessage(self, text: str) -> None:
+        """
+        Send one message, ended the way this peer ends its own.
+        """
+        self.transport.write(text.encode("utf-8") + self.terminator)
+
+    def sendError(self, text: str) -> None:
+        """
+        Tell the peer, in one line, what went wrong.
+        """
+        self.sendMessage("ERR " + text)
+
+    def serverShutdown(self) -> None:
+        """
+        The daemon is stopping: say so, then close.
+        """
+        self.sendMessage("* server shutting down")
+        self.transport.loseConnection()
+
+    # For subclasses
+
+    def messageReceived(self, text: str) -> None:
+        """
+        Handle one complete message (decoded, terminator removed).
+        """
+        raise NotImplementedError
+
+    def peerFinished(self) -> None:
+        """
+        The peer sent end of stream; by default, close once our replies are out.
+        """
+        self.transport.loseConnection()

@@ -1,0 +1,228 @@
+"""
+What every netlab listener shares: connection logging, connection limits and a
+graceful shutdown.
+
+L{GuardFactory} wraps any service factory, in the manner of
+L{twisted.protocols.policies.WrappingFactory} (which it is), so the services stay
+free of bookkeeping:
+
+  - every connection and disconnection is logged with the service name and the
+    peer's address;
+  - C{maxConnections} caps the service's simultaneous connections and
+    C{maxPerPeer} the connections from one IP address.  A connection over either
+    limit is told C{ERR too many connections} and closed; that is logged once per
+    peer per minute, so a flood cannot flood the log as well;
+  - L{GuardFactory.shutdown} tells every open connection that the server is going
+    away and waits (briefly) for them to close.
+
+C{policies.LimitConnectionsByPeer} would be the per-peer half of this, but it is
+broken on Python 3 (it indexes an C{IPv4Address}), and UNIX-socket peers have no
+host at all; they count only towards C{maxConnections}.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol, IReactorTime
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from zope.interface import implementer
+
+log = Logger(namespace="netlab")
+
+#: How often a refused peer is logged, in seconds.
+REFUSAL_LOG_INTERVAL = 60.0
+
+#: How long a shutdown waits for clients to receive their goodbye, in seconds.
+#: SIGTERM must stop the daemon within 2 s, so this leaves room for the rest.
+SHUTDOWN_GRACE = 1.0
+
+
+def peerHost(address: IAddress | None) -> str | None:
+    """
+    The IP address of a peer, or L{None} for peers that have none (UNIX sockets).
+    """
+    return getattr(address, "host", None)
+
+
+def describePeer(address: IAddress | None) -> str:
+    """
+    A short, log-friendly form of an address: C{1.2.3.4:5}, C{[::1]:5}, C{unix:PATH}.
+    """
+    host = peerHost(address)
+    if host is None:
+        name = getattr(address, "name", None)
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", "replace")
+        return f"unix:{name}" if name else "unix"
+    port = getattr(address, "port", "")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class TooManyConnections(Protocol):
+    """
+    Says why the connection is refused, then closes it.
+    """
+
+    def connectionMade(self) -> None:
+        self.transport.write(b"ERR too many connections\r\n")
+        self.transport.loseConnection()
+
+
+@implementer(IHalfCloseableProtocol)
+class GuardProtocol(ProtocolWrapper):
+    """
+    A L{ProtocolWrapper} that passes half-closes through.
+
+    Plain C{ProtocolWrapper} does not, so a client that sends its last line and
+    shuts down its writing side (C{printf 'hi' | nc -N}) would be disconnected
+    before it got the reply.
+    """
+
+    def readConnectionLost(self) -> None:
+        halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if halfCloseable is None:
+            self.transport.loseConnection()
+        else:
+            halfCloseable.readConnectionLost()
+
+    def writeConnectionLost(self) -> None:
+        halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if halfCloseable is not None:
+            halfCloseable.writeConnectionLost()
+
+
+class GuardFactory(WrappingFactory):
+    """
+    Wraps a service factory with logging, connection limits and shutdown.
+
+    @ivar serviceName: the name used in log lines (C{daytime}, C{chat}, ...).
+    """
+
+    protocol = GuardProtocol
+    noisy = False
+
+    def __init__(
+        self,
+        wrappedFactory: Factory,
+        serviceName: str,
+        clock: IReactorTime,
+        maxConnections: int | None = None,
+        maxPerPeer: int | None = None,
+    ) -> None:
+        super().__init__(wrappedFactory)
+        self.serviceName = serviceName
+        self.clock = clock
+        self.maxConnections = maxConnections or None
+        self.maxPerPeer = maxPerPeer or None
+        self.perPeer: Counter[str] = Counter()
+        self._refusalsLogged: dict[str | None, float] = {}
+        self._drained: list[defer.Deferred[None]] = []
+
+    def buildProtocol(self, addr: IAddress) -> Protocol | None:
+        """
+        Build the service's protocol, or a refusal if a limit is reached.
+        """
+        host = peerHost(addr)
+        reason = self._overLimit(host)
+        if reason is not None:
+            self._logRefusal(addr, host, reason)
+            refusal = TooManyConnections()
+            refusal.factory = self
+            return refusal
+        return super().buildProtocol(addr)
+
+    def registerProtocol(self, p: ProtocolWrapper) -> None:
+        super().registerProtocol(p)
+        peer = p.getPeer()
+        host = peerHost(peer)
+        if host is not None:
+            self.perPeer[host] += 1
+        log.info(
+            "{service}: connection from {peer}", service=self.serviceName, peer=describePeer(peer)
+        )
+
+    def unregisterProtocol(self, p: ProtocolWrapper) -> None:
+        super().unregisterProtocol(p)
+        peer = p.getPeer()
+        host = peerHost(peer)
+        if host is not None:
+            self.perPeer[host] -= 1
+            if not self.perPeer[host]:
+                del self.perPeer[host]
+        log.info(
+            "{service}: {peer} disconnected", service=self.serviceName, peer=describePeer(peer)
+        )
+        if not self.protocols:
+            drained, self._drained = self._drained, []
+            for d in drained:
+                d.callback(None)
+
+    def shutdown(self, grace: float = SHUTDOWN_GRACE) -> defer.Deferred[None]:
+        """
+        Ask every open connection to say goodbye and close; fire when all have
+        closed or after C{grace} seconds, whichever comes first.
+
+        A protocol says goodbye in its C{serverShutdown()} method if it has one;
+        others are simply closed.
+        """
+        for wrapper in list(self.protocols):
+            goodbye: Callable[[], None] | None = getattr(
+                wrapper.wrappedProtocol, "serverShutdown", None
+            )
+            if goodbye is not None:
+                goodbye()
+            else:
+                wrapper.loseConnection()
+        if not self.protocols:
+            return defer.succeed(None)
+        drained: defer.Deferred[None] = defer.Deferred()
+        self._drained.append(drained)
+        drained.addTimeout(grace, self.clock, onTimeoutCancel=lambda *_: self._abortAll())
+        return drained
+
+    def _abortAll(self) -> None:
+        """
+        Drop whoever is still connected when the grace period is over.
+        """
+        for wrapper in list(self.protocols):
+            wrapper.transport.abortConnection()
+
+    def _overLimit(self, host: str | None) -> str | None:
+        if self.maxConnections is not None and len(self.protocols) >= self.maxConnections:
+            return f"{self.maxConnections} connections"
+        if (
+            self.maxPerPeer is not None
+            and host is not None
+            and self.perPeer[host] >= self.maxPerPeer
+        ):
+            return f"{self.maxPerPeer} connections from one peer"
+        return None
+
+    def _logRefusal(self, addr: IAddress, host: str | None, reason: str) -> None:
+        """
+        Log a refused peer, at most once per peer per L{REFUSAL_LOG_INTERVAL}.
+        """
+        now = self.clock.seconds()
+        last = self._refusalsLogged.get(host)
+        if last is not None and now - last < REFUSAL_LOG_INTERVAL:
+            return
+        if len(self._refusalsLogged) >= 10_000:
+            self._refusalsLogged = {
+                key: stamp
+                for key, stamp in self._refusalsLogged.items()
+                if now - stamp < REFUSAL_LOG_INTERVAL
+            }
+        self._refusalsLogged[host] = now
+        log.warn(
+            "{service}: refused {peer}: limit of {reason} reached "
+            "(further refusals of this peer are not logged for {interval:.0f} s)",
+            service=self.serviceName,
+            peer=describePeer(addr),
+            reason=reason,
+            interval=REFUSAL_LOG_INTERVAL,
+        )

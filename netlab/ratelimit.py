@@ -1,0 +1,121 @@
+"""
+Token buckets: the one rate limiter every netlab service uses.
+
+A rate is written the way the options take it: C{"5/s,20"} means five events a
+second with bursts of twenty; C{"0"} means no limit.  Time always comes from the
+caller (an C{IReactorTime.seconds()} value), so tests drive it with a
+L{twisted.internet.task.Clock}.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|min)\s*(?:,\s*(\d+)\s*)?$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """
+    A sustained rate (events per second) and a burst size.
+
+    @ivar perSecond: tokens added each second.
+    @ivar burst: the bucket's capacity: how many events may come at once.
+    """
+
+    perSecond: float
+    burst: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rate | None:
+        """
+        Parse C{"N/s[,BURST]"} or C{"N/m[,BURST]"}; C{"0"} (no limit) gives L{None}.
+
+        @raise ValueError: with a message that says what is accepted.
+        """
+        if text.strip() in ("0", "off", "none"):
+            return None
+        match = _RATE.match(text)
+        if match is None:
+            raise ValueError(f"{text!r} is not a rate like 5/s,20 (or 0 for no limit)")
+        count, unit, burst = match.groups()
+        perSecond = float(count) / (1 if unit == "s" else 60)
+        if perSecond <= 0:
+            raise ValueError(f"{text!r}: the rate must be positive (or 0 for no limit)")
+        size = int(burst) if burst is not None else max(1, int(perSecond))
+        if size < 1:
+            raise ValueError(f"{text!r}: the burst must be at least 1")
+        return cls(perSecond, size)
+
+
+class TokenBucket:
+    """
+    A bucket that holds up to C{rate.burst} tokens and refills at C{rate.perSecond}.
+    """
+
+    __slots__ = ("rate", "tokens", "stamp")
+
+    def __init__(self, rate: Rate, now: float) -> None:
+        self.rate = rate
+        self.tokens = float(rate.burst)
+        self.stamp = now
+
+    def allow(self, now: float) -> bool:
+        """
+        Take one token if there is one; say whether the event may go ahead.
+        """
+        self._refill(now)
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+    def full(self, now: float) -> bool:
+        """
+        Whether the bucket has refilled completely, i.e. it remembers nothing.
+        """
+        self._refill(now)
+        return self.tokens >= self.rate.burst
+
+    def _refill(self, now: float) -> None:
+        elapsed = now - self.stamp
+        if elapsed > 0:
+            self.tokens = min(float(self.rate.burst), self.tokens + elapsed * self.rate.perSecond)
+        self.stamp = now
+
+
+class KeyedLimiter:
+    """
+    One token bucket per key (for example a peer's address), with bounded memory.
+
+    Buckets that have refilled carry no information, so they are dropped whenever
+    the table reaches C{maxKeys}; if it is still full, the event is refused: a
+    flood from more addresses than we track is answered by nobody rather than by
+    everybody.
+    """
+
+    def __init__(self, rate: Rate, maxKeys: int = 10_000) -> None:
+        self.rate = rate
+        self.maxKeys = maxKeys
+        self._buckets: dict[object, TokenBucket] = {}
+
+    def allow(self, key: object, now: float) -> bool:
+        """
+        Take a token from C{key}'s bucket.
+        """
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.maxKeys:
+                self._prune(now)
+                if len(self._buckets) >= self.maxKeys:
+                    return False
+            bucket = self._buckets[key] = TokenBucket(self.rate, now)
+        return bucket.allow(now)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _prune(self, now: float) -> None:
+        for key in [key for key, bucket in self._buckets.items() if bucket.full(now)]:
+            del self._buckets[key]
