@@ -1,0 +1,216 @@
+"""
+Tests for L{netlab.guard} (logging, limits, shutdown) and L{netlab.ratelimit}.
+"""
+
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.logger import LogLevel, globalLogPublisher
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+
+from netlab.guard import REFUSAL_LOG_INTERVAL, GuardFactory, describePeer
+from netlab.ratelimit import KeyedLimiter, Rate, TokenBucket
+
+
+@implementer(IHalfCloseableProtocol)
+class Recorder(Protocol):
+    """
+    Remembers what happened to it.
+    """
+
+    def __init__(self):
+        self.events = []
+
+    def dataReceived(self, data):
+        self.events.append(("data", data))
+
+    def readConnectionLost(self):
+        self.events.append("readConnectionLost")
+
+    def writeConnectionLost(self):
+        self.events.append("writeConnectionLost")
+
+    def connectionLost(self, reason):
+        self.events.append("connectionLost")
+
+    def serverShutdown(self):
+        self.transport.write(b"bye\n")
+        self.transport.loseConnection()
+
+
+def address(host, port=1234):
+    return IPv6Address("TCP", host, port) if ":" in host else IPv4Address("TCP", host, port)
+
+
+class GuardTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.events = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+
+    def guard(self, **limits):
+        return GuardFactory(Factory.forProtocol(Recorder), "test", self.clock, **limits)
+
+    def connect(self, factory, host="127.0.0.1", port=1234):
+        addr = address(host, port) if host != "unix" else UNIXAddress(None)
+        protocol = factory.buildProtocol(addr)
+        transport = StringTransport(peerAddress=addr)
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def messages(self, level=None):
+        return [
+            e["log_format"].format(**e)
+            for e in self.events
+            if e.get("log_namespace") == "netlab" and (level is None or e["log_level"] == level)
+        ]
+
+    def test_logsConnections(self):
+        """
+        Connections and disconnections are logged with the service and the peer.
+        """
+        factory = self.guard()
+        protocol, _ = self.connect(factory, "::1", 99)
+        protocol.connectionLost(None)
+        self.assertEqual(
+            self.messages(), ["test: connection from [::1]:99", "test: [::1]:99 disconnected"]
+        )
+
+    def test_maxConnections(self):
+        """
+        Over the limit, a client is told why and disconnected; after one leaves,
+        a new one is served.
+        """
+        factory = self.guard(maxConnections=2)
+        first, _ = self.connect(factory)
+        self.connect(factory, "10.0.0.2")
+        _, refused = self.connect(factory, "10.0.0.3")
+        self.assertEqual(refused.value(), b"ERR too many connections\r\n")
+        self.assertTrue(refused.disconnecting)
+        first.connectionLost(None)
+        _, accepted = self.connect(factory, "10.0.0.3")
+        self.assertFalse(accepted.disconnecting)
+
+    def test_maxPerPeer(self):
+        """
+        One address cannot take more than its share; others are unaffected.
+        """
+        factory = self.guard(maxPerPeer=2)
+        self.connect(factory, "10.0.0.1", 1)
+        self.connect(factory, "10.0.0.1", 2)
+        _, refused = self.connect(factory, "10.0.0.1", 3)
+        _, other = self.connect(factory, "10.0.0.2", 1)
+        self.assertEqual(refused.value(), b"ERR too many connections\r\n")
+        self.assertFalse(other.disconnecting)
+        self.assertEqual(dict(factory.perPeer), {"10.0.0.1": 2, "10.0.0.2": 1})
+
+    def test_unixPeersHaveNoHost(self):
+        """
+        UNIX-socket peers have no address: the per-peer limit does not apply.
+        """
+        factory = self.guard(maxPerPeer=1)
+        for _ in range(3):
+            _, transport = self.connect(factory, "unix")
+            self.assertFalse(transport.disconnecting)
+        self.assertEqual(len(factory.protocols), 3)
+
+    def test_refusalsLoggedOncePerMinute(self):
+        """
+        A refused peer is logged once per interval, however often it tries.
+        """
+        factory = self.guard(maxPerPeer=1)
+        self.connect(factory, "10.0.0.1")
+        for _ in range(50):
+            self.connect(factory, "10.0.0.1")
+        for _ in range(3):
+            self.connect(factory, "10.0.0.9")
+        warnings = self.messages(LogLevel.warn)
+        self.assertEqual(len(warnings), 2, warnings)
+        self.assertIn("refused 10.0.0.1:1234", warnings[0])
+        self.assertIn("refused 10.0.0.9:1234", warnings[1])
+        self.clock.advance(REFUSAL_LOG_INTERVAL - 1)
+        self.connect(factory, "10.0.0.1")
+        self.assertEqual(len(self.messages(LogLevel.warn)), 2)
+        self.clock.advance(1)
+        self.connect(factory, "10.0.0.1")
+        self.assertEqual(len(self.messages(LogLevel.warn)), 3)
+
+    def test_halfClosePassesThrough(self):
+        """
+        A half-close reaches a wrapped protocol that supports it.
+        """
+        factory = self.guard()
+        wrapper, _ = self.connect(factory)
+        IHalfCloseableProtocol(wrapper).readConnectionLost()
+        self.assertEqual(wrapper.wrappedProtocol.events, ["readConnectionLost"])
+
+    def test_shutdown(self):
+        """
+        Shutdown asks each protocol to say goodbye and fires once all are gone.
+        """
+        factory = self.guard()
+        connections = [self.connect(factory, f"10.0.0.{n}") for n in range(3)]
+        done = factory.shutdown()
+        self.assertNoResult(done)
+        for protocol, transport in connections:
+            self.assertEqual(transport.value(), b"bye\n")
+            self.assertTrue(transport.disconnecting)
+            protocol.connectionLost(None)
+        self.successResultOf(done)
+
+    def test_shutdownGrace(self):
+        """
+        Clients that do not go within the grace period are aborted.
+        """
+        factory = self.guard()
+        _, transport = self.connect(factory)
+        done = factory.shutdown(grace=1.0)
+        self.clock.advance(1.0)
+        self.assertTrue(transport.disconnecting)
+        self.successResultOf(done)
+
+
+class DescribePeerTests(SynchronousTestCase):
+    def test_forms(self):
+        self.assertEqual(describePeer(IPv4Address("TCP", "1.2.3.4", 5)), "1.2.3.4:5")
+        self.assertEqual(describePeer(IPv6Address("TCP", "::1", 5)), "[::1]:5")
+        self.assertEqual(describePeer(UNIXAddress(b"/tmp/s")), "unix:/tmp/s")
+        self.assertEqual(describePeer(UNIXAddress(None)), "unix")
+
+
+class RateTests(SynchronousTestCase):
+    def test_parse(self):
+        self.assertEqual(Rate.parse("5/s,20"), Rate(5.0, 20))
+        self.assertEqual(Rate.parse("30/m"), Rate(0.5, 1))
+        self.assertEqual(Rate.parse("10/s"), Rate(10.0, 10))
+        self.assertIsNone(Rate.parse("0"))
+        for bad in ("fast", "5", "5/h", "-1/s", "0/s", "5/s,0"):
+            with self.assertRaises(ValueError, msg=bad):
+                Rate.parse(bad)
+
+    def test_bucket(self):
+        """
+        A bucket allows its burst at once, then refills at its rate, never past
+        its burst.
+        """
+        bucket = TokenBucket(Rate(2.0, 3), now=0.0)
+        self.assertEqual([bucket.allow(0.0) for _ in range(4)], [True, True, True, False])
+        self.assertTrue(bucket.allow(0.5))
+        self.assertFalse(bucket.allow(0.5))
+        self.assertEqual(sum(bucket.allow(100.0) for _ in range(10)), 3)
+
+    def test_keyedBounded(self):
+        """
+        The table of buckets never holds more than its maximum; idle buckets make
+        room for new keys, and when none is idle a new key is refused.
+        """
+        limiter = KeyedLimiter(Rate(1.0, 1), maxKeys=3)
+        for key in "abc":
+            self.assertTrue(limiter.allow(key, 0.0))
+        self.assertFalse(limiter.allow("d", 0.0))
+        self.assertTrue(limiter.allow("d", 5.0))
+        self.assertLessEqual(len(limiter), 3)

@@ -1,0 +1,193 @@
+"""
+Tests for the twistd plugin: L{netlab.tap.Options}, L{netlab.tap.makeService}
+and the plugin's discovery.
+"""
+
+from twisted.application.service import IServiceMaker
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import CannotListenError
+from twisted.internet.testing import MemoryReactorClock, _FakePort
+from twisted.plugin import getPlugins
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from netlab.ratelimit import Rate
+from netlab.server import NetlabService, StartError
+from netlab.tap import Options, endpointDescription, makeService, parseSize, parseUDP
+
+
+class UDPMemoryReactor(MemoryReactorClock):
+    """
+    A memory reactor that also records UDP listeners.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.udpServers = []
+
+    def listenUDP(self, port, protocol, interface="", maxPacketSize=8192):
+        self.udpServers.append((port, protocol, interface, maxPacketSize))
+        return _FakePort(IPv4Address("UDP", interface or "0.0.0.0", port))
+
+
+def parse(*args):
+    options = Options()
+    options.parseOptions(list(args))
+    return options
+
+
+class OptionsTests(SynchronousTestCase):
+    def test_defaultsStartEverything(self):
+        """
+        With no service option, every service starts on its default port.
+        """
+        options = parse()
+        self.assertEqual(options.services(), ["daytime", "doctor", "chat"])
+        self.assertEqual(
+            [options[name] for name in options.services()],
+            ["tcp:21566", "tcp:21567", "tcp:21568"],
+        )
+        self.assertIsNone(options["daytime-udp"])
+
+    def test_someStartOnlyThose(self):
+        options = parse("--doctor", "2000")
+        self.assertEqual(options.services(), ["doctor"])
+        self.assertEqual(options["doctor"], "tcp:2000")
+
+    def test_udpAlone(self):
+        """
+        Asking only for UDP Day/Time starts only that.
+        """
+        options = parse("--daytime-udp", "[::1]:2000")
+        self.assertEqual(options.services(), [])
+        self.assertEqual(options["daytime-udp"], ("::1", 2000))
+
+    def test_endpointStrings(self):
+        for description in (
+            "tcp:21566:interface=127.0.0.1",
+            "tcp6:21566:interface=\\:\\:1",
+            "unix:/tmp/netlab.sock:mode=600",
+        ):
+            self.assertEqual(parse("--daytime", description)["daytime"], description)
+
+    def test_badValues(self):
+        """
+        Each bad value is refused with a message that names the option.
+        """
+        for args in (
+            ["--daytime", "banana"],
+            ["--chat", "tcp:notaport"],
+            ["--doctor", "70000"],
+            ["--daytime-format", "banana"],
+            ["--daytime-udp", "localhost"],
+            ["--chat-rate", "fast"],
+            ["--chat-sendq", "lots"],
+            ["--chat-history", "-1"],
+            ["--max-line", "0"],
+            ["--idle-timeout", "soon"],
+            ["--max-connections", "many"],
+            ["--bare-delay", "-1"],
+            ["--daytime", "ssl:2000:privateKey=/nonexistent/key.pem"],
+        ):
+            with self.assertRaises(usage.UsageError, msg=args) as caught:
+                parse(*args)
+            self.assertIn(args[0], str(caught.exception))
+
+    def test_unreadableDoctorScript(self):
+        with self.assertRaises(usage.UsageError) as caught:
+            parse("--doctor-script", "/nonexistent/doctor.script")
+        self.assertIn("--doctor-script: cannot read", str(caught.exception))
+
+    def test_oneLineUnderTwistd(self):
+        """
+        Under twistd (the options have a parent), a bad value exits with one line
+        instead of twistd's full help text.
+        """
+        options = Options()
+        options.parent = object()
+        with self.assertRaises(SystemExit) as caught:
+            options.parseOptions(["--daytime", "banana"])
+        message = str(caught.exception.code)
+        self.assertTrue(message.startswith("twistd netlab: --daytime: "), message)
+        self.assertNotIn("\n", message)
+
+    def test_values(self):
+        options = parse("--chat-sendq", "64K", "--chat-rate", "0", "--idle-timeout", "0")
+        self.assertEqual(options["chat-sendq"], 65536)
+        self.assertIsNone(options["chat-rate"])
+        self.assertEqual(options["idle-timeout"], 0.0)
+        self.assertEqual(parse()["chat-rate"], Rate(5.0, 20))
+
+
+class ParserTests(SynchronousTestCase):
+    def test_endpointDescription(self):
+        self.assertEqual(endpointDescription("80"), "tcp:80")
+        self.assertEqual(endpointDescription(" tcp6:80 "), "tcp6:80")
+
+    def test_parseSize(self):
+        self.assertEqual(parseSize("4096"), 4096)
+        self.assertEqual(parseSize("1M"), 1 << 20)
+        self.assertEqual(parseSize("2KiB"), 2048)
+        self.assertRaises(ValueError, parseSize, "1.5M")
+
+    def test_parseUDP(self):
+        self.assertEqual(parseUDP("13"), ("", 13))
+        self.assertEqual(parseUDP("127.0.0.1:13"), ("127.0.0.1", 13))
+        self.assertRaises(ValueError, parseUDP, "127.0.0.1:99999")
+
+
+class MakeServiceTests(SynchronousTestCase):
+    def test_listeners(self):
+        """
+        makeService builds one named listener per requested service, each behind
+        a guard with the configured limits, plus the UDP service if asked.
+        """
+        reactor = UDPMemoryReactor()
+        options = parse("--daytime", "tcp:2001", "--daytime-udp", "2001", "--max-connections", "7")
+        service = makeService(options, reactor)
+        self.assertIsInstance(service, NetlabService)
+        self.assertEqual(sorted(child.name for child in service), ["daytime", "daytime-udp"])
+        daytime = service.getServiceNamed("daytime")
+        self.assertEqual(daytime.factory.maxConnections, 7)
+        self.assertEqual(daytime.factory.serviceName, "daytime")
+        service.privilegedStartService()
+        self.assertEqual([port[0] for port in reactor.tcpServers], [2001])
+        self.assertEqual([port[0] for port in reactor.udpServers], [2001])
+
+    def test_listenFailureStopsEverything(self):
+        """
+        If one port cannot be opened, those already opened are closed and the
+        daemon stops with one line naming the option.
+        """
+        stopped = []
+
+        class Port(_FakePort):
+            def stopListening(self):
+                stopped.append(self.getHost().port)
+
+        class Reactor(MemoryReactorClock):
+            def listenTCP(self, port, factory, backlog=50, interface=""):
+                return Port(IPv4Address("TCP", "0.0.0.0", port))
+
+            def listenUDP(self, port, protocol, interface="", maxPacketSize=8192):
+                raise CannotListenError(interface, port, OSError(98, "Address in use"))
+
+        options = parse("--daytime", "tcp:2001", "--daytime-udp", "2002")
+        service = makeService(options, Reactor())
+        with self.assertRaises(StartError) as caught:
+            service.privilegedStartService()
+        expected = "netlab: --daytime-udp 2002: cannot listen: [Errno 98] Address in use"
+        self.assertEqual(str(caught.exception), expected)
+        self.assertEqual(stopped, [2001])
+
+
+class PluginTests(SynchronousTestCase):
+    def test_discoverable(self):
+        """
+        twistd finds the plugin under the name netlab.
+        """
+        import twisted.plugins
+
+        makers = {p.tapname: p for p in getPlugins(IServiceMaker, twisted.plugins)}
+        self.assertIn("netlab", makers)
+        self.assertIs(makers["netlab"].options, Options)
