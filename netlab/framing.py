@@ -37,7 +37,7 @@ from twisted.internet.interfaces import (
     IPushProducer,
     IReactorTime,
 )
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -82,6 +82,38 @@ def decode(line: bytes) -> str:
     if b"\xff" in line:
         line = _TELNET_COMMAND.sub(b"", line)
     return line.decode("utf-8", "replace")
+
+
+class MessageFactory(ServerFactory):
+    """
+    Base factory for L{MessageReceiver} services: the clock and framing limits
+    their protocols read in C{connectionMade}.
+    """
+
+    noisy = False
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        maxLineLength: int = MAX_LINE,
+        bareDelay: float = BARE_DELAY,
+        idleTimeout: float | None = None,
+    ) -> None:
+        self.clock = clock
+        self.maxLineLength = maxLineLength
+        self.bareDelay = bareDelay
+        self.idleTimeout = idleTimeout or None
+
+    @staticmethod
+    def framingOptions(config) -> dict:
+        """
+        The framing settings from the plugin's options, as keyword arguments.
+        """
+        return {
+            "maxLineLength": config["max-line"],
+            "bareDelay": config["bare-delay"],
+            "idleTimeout": config["idle-timeout"],
+        }
 
 
 @implementer(IPushProducer, IHalfCloseableProtocol)
