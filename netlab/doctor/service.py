@@ -1,0 +1,73 @@
+"""
+The Doctor over the network: one L{Doctor} per connection.
+
+The course's therapy server greets each client with C{doctor.greeting()} and
+answers every message with C{doctor.reply(message)}; L{DoctorProtocol} does the
+same for many clients at once, with the framing the Chat service uses (so the
+course's bare-message clients, C{nc} and C{telnet} all work).  C{quit}, C{bye}
+or C{goodbye} get the farewell and a clean close.
+
+This is the only module under C{netlab.doctor} that imports Twisted.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from netlab.doctor.doctor import Doctor
+from netlab.doctor.model import Script
+from netlab.framing import MessageFactory, MessageReceiver, scrub
+
+log = Logger(namespace="netlab")
+
+#: What a patient says to leave (compared without case or closing punctuation).
+GOODBYES = frozenset({"quit", "bye", "goodbye"})
+
+
+class DoctorProtocol(MessageReceiver):
+    """
+    A therapy session: the greeting on connect, exactly one reply per message.
+    """
+
+    doctor: Doctor
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.doctor = Doctor(self.factory.script)
+        self.sendMessage(self.doctor.greeting())
+
+    def messageReceived(self, text: str) -> None:
+        """
+        Answer one message; blank ones are ignored, goodbyes end the session.
+        """
+        text = scrub(text).strip()
+        if not text:
+            return
+        if text.rstrip(".!? ").lower() in GOODBYES:
+            self.sendMessage(self.doctor.farewell())
+            self.transport.loseConnection()
+            return
+        reply = self.doctor.respond(text)
+        if reply.step_capped:
+            log.warn("doctor: the script looped on {text!r}; gave a built-in reply", text=text)
+        self.sendMessage(reply.text)
+
+
+class DoctorFactory(MessageFactory):
+    """
+    Builds L{DoctorProtocol}s that share one parsed script.
+    """
+
+    protocol = DoctorProtocol
+
+    def __init__(self, clock: IReactorTime, script: Script | None = None, **framing) -> None:
+        super().__init__(clock, **framing)
+        self.script = script if script is not None else Doctor().script
+
+    @classmethod
+    def fromOptions(cls, config, reactor: IReactorTime) -> DoctorFactory:
+        """
+        Build the factory from the plugin's options.
+        """
+        return cls(reactor, config["doctor-script"], **cls.framingOptions(config))

@@ -1,0 +1,120 @@
+"""
+Tests for L{netlab.doctor.service}: the Doctor over a (fake) connection.
+"""
+
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from netlab.doctor import Doctor, parse_script
+from netlab.doctor.service import DoctorFactory
+
+#: A tiny script, so the expected replies are obvious.
+SCRIPT = b"""
+(HELLO PATIENT)
+START
+(SAD ((0 SAD 0) (WHY SAD)))
+(MY = YOUR ((0 YOUR 0) (YOUR 3)))
+(MEMORY MY (0 YOUR 0 = ONE 3) (0 YOUR 0 = TWO 3) (0 YOUR 0 = THREE 3) (0 YOUR 0 = FOUR 3))
+(NONE ((0) (GO ON)))
+()
+"""
+
+
+class DoctorProtocolTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.factory = DoctorFactory(self.clock, parse_script(SCRIPT), idleTimeout=60)
+
+    def connect(self):
+        protocol = self.factory.buildProtocol(None)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def exchange(self, protocol, transport, data):
+        transport.clear()
+        protocol.dataReceived(data)
+        return transport.value()
+
+    def test_greeting(self):
+        _, transport = self.connect()
+        self.assertEqual(transport.value(), b"Hello patient.\r\n")
+
+    def test_onePerLine(self):
+        """
+        Every line gets exactly one reply, ended as the client ends its lines.
+        """
+        protocol, transport = self.connect()
+        self.assertEqual(
+            self.exchange(protocol, transport, b"i am sad\nnothing\n"), b"Why sad?\nGo on.\n"
+        )
+        self.assertEqual(self.exchange(protocol, transport, b"so sad\r\n"), b"Why sad?\r\n")
+
+    def test_bareMessage(self):
+        """
+        A course-style client's bare message is answered after the bare delay,
+        with no terminator.
+        """
+        protocol, transport = self.connect()
+        self.assertEqual(self.exchange(protocol, transport, b"I am sad"), b"")
+        self.clock.advance(self.factory.bareDelay)
+        self.assertEqual(transport.value(), b"Why sad?")
+
+    def test_blankIgnored(self):
+        protocol, transport = self.connect()
+        self.assertEqual(self.exchange(protocol, transport, b"\n  \r\n\x1b[2J\n"), b"")
+
+    def test_goodbyes(self):
+        for word in (b"bye", b"Quit", b"GOODBYE!", b"bye."):
+            protocol, transport = self.connect()
+            self.assertEqual(
+                self.exchange(protocol, transport, word + b"\n"), b"Have a nice day!\n"
+            )
+            self.assertTrue(transport.disconnecting)
+
+    def test_ownState(self):
+        """
+        Each connection has its own Doctor: one patient's memory is not another's.
+        """
+        first, firstTransport = self.connect()
+        second, secondTransport = self.connect()
+        self.exchange(first, firstTransport, b"my dog\n")
+        self.assertIsNot(first.doctor, second.doctor)
+        self.assertIs(first.doctor.script, second.doctor.script)
+
+    def test_lineTooLong(self):
+        """
+        An over-long line gets one error, no reply; the next line is answered.
+        """
+        protocol, transport = self.connect()
+        reply = self.exchange(protocol, transport, b"x" * 5000 + b"\nsad\n")
+        self.assertEqual(reply, b"ERR line too long (max 4096 bytes)\nWhy sad?\n")
+
+    def test_idleTimeout(self):
+        protocol, transport = self.connect()
+        transport.clear()
+        self.clock.advance(59)
+        protocol.dataReceived(b"hello\n")
+        self.clock.advance(59)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.value().endswith(b"ERR idle timeout\n"))
+        self.assertTrue(transport.disconnecting)
+
+    def test_shutdown(self):
+        protocol, transport = self.connect()
+        transport.clear()
+        protocol.serverShutdown()
+        self.assertEqual(transport.value(), b"* server shutting down\r\n")
+        self.assertTrue(transport.disconnecting)
+
+    def test_defaultScript(self):
+        """
+        Without a script, the project's default script is used.
+        """
+        factory = DoctorFactory(self.clock)
+        protocol = factory.buildProtocol(None)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        self.assertEqual(transport.value().decode(), Doctor().greeting() + "\r\n")
