@@ -1,0 +1,75 @@
+"""The :class:`Doctor`: one conversation with ELIZA, in the course's interface.
+
+``Doctor(script=None)`` talks with the project's own default script, which is read
+from package data once and shared.  ``reply()`` returns the presented form
+("How do you do. Please tell me your problem."); ``respond()`` also gives the raw
+upper-case 1966 output that conformance checks compare.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+
+from netlab.doctor.engine import Session
+from netlab.doctor.model import Script
+from netlab.doctor.present import present
+from netlab.doctor.script import parse_script
+
+FAREWELL = "Have a nice day!"
+DEFAULT_SCRIPT_NAME = "default.script"
+
+
+@functools.lru_cache(maxsize=1)
+def default_script() -> Script:
+    """The project's own DOCTOR script (package data), parsed once and cached."""
+    data = resources.files(__package__).joinpath(DEFAULT_SCRIPT_NAME).read_bytes()
+    return parse_script(data, source=f"netlab/doctor/{DEFAULT_SCRIPT_NAME}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One reply: ``raw`` is the 1966 output, ``text`` the presented form.
+
+    ``truncated`` says the input was cut to the length cap; ``step_capped`` says
+    the link/NEWKEY/PRE step cap was hit (a looping script), so the reply is the
+    built-in message.  A server may want to log either.
+    """
+
+    raw: str
+    text: str
+    truncated: bool = False
+    step_capped: bool = False
+
+
+class Doctor:
+    """A conversation with ELIZA.  Each instance has its own state; scripts are shared."""
+
+    def __init__(self, script: Script | None = None) -> None:
+        self.script = default_script() if script is None else script
+        self._session = Session(self.script)
+
+    def greeting(self, raw: bool = False) -> str:
+        """The script's greeting, presented (or raw when ``raw`` is true)."""
+        text = self.script.greeting_text()
+        return text if raw else present(text)
+
+    def respond(self, text: str) -> Reply:
+        """Reply to one line of input, giving both the raw and the presented form.
+
+        Never raises for any ``str``: empty, punctuation only, control characters,
+        non-ASCII or huge input (cut to :data:`netlab.doctor.text.MAX_INPUT_CHARS`).
+        """
+        outcome = self._session.respond(text)
+        shown = present(outcome.raw) or present(self._session.built_in())
+        return Reply(outcome.raw, shown, outcome.truncated, outcome.step_capped)
+
+    def reply(self, text: str, raw: bool = False) -> str:
+        """Reply to one line of input: presented by default, the 1966 form if ``raw``."""
+        result = self.respond(text)
+        return result.raw if raw else result.text
+
+    def farewell(self) -> str:
+        """What the Doctor says when the patient leaves."""
+        return FAREWELL
