@@ -1,0 +1,98 @@
+"""Command line: ``python -m benchmarks [--quick] [--install] [--only ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from benchmarks import build, ngircd, report, system
+from benchmarks.results import Context, ScenarioResult
+
+HERE = Path(__file__).resolve().parent
+SCENARIOS = ("daytime", "chat", "idle", "doctor")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run of every scenario (< 2 min), results in results/quick/")
+    p.add_argument("--install", action="store_true",
+                   help="apt-get install ngircd if missing (root only; the full run "
+                        "does this by default)")
+    p.add_argument("--no-install", action="store_true",
+                   help="never install ngircd, even in a full run")
+    p.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
+    p.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
+    p.add_argument("--seconds", type=float,
+                   help="measured seconds per run (default 2, quick 0.4)")
+    p.add_argument("--out", type=Path, help="output directory")
+    return p.parse_args(argv)
+
+
+def _ngircd(args: argparse.Namespace, log) -> str:
+    """Detect ngircd, installing it when allowed; returns a note for the report."""
+    if ngircd.find():
+        return ngircd.version()
+    allowed = (args.install or not args.quick) and not args.no_install
+    if not allowed:
+        return "not installed (skipped; pass --install to apt-get install it)"
+    log("installing ngircd with apt-get ...")
+    outcome = ngircd.install()
+    log(f"  {outcome}")
+    return ngircd.version() if ngircd.find() else f"not installed ({outcome})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected scenarios and write the report; returns the exit status."""
+    args = parse(argv)
+    started = time.monotonic()
+    out = args.out or (HERE / "results" / ("quick" if args.quick else ""))
+
+    def log(msg: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {msg}", flush=True)
+
+    limits = system.raise_nofile()
+    log(f"open files limit {limits[0]}/{limits[1]}")
+    try:
+        bins = build.build_all()
+    except RuntimeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    ngircd_note = _ngircd(args, log)
+    ctx = Context(
+        quick=args.quick,
+        rounds=args.rounds or (1 if args.quick else 3),
+        seconds=args.seconds or (0.4 if args.quick else 2.0),
+        bins=bins, log=log, out=out, ngircd_note=ngircd_note,
+    )
+    from benchmarks.scenarios import chat, daytime, doctor, idle
+
+    modules = {"daytime": daytime, "chat": chat, "idle": idle, "doctor": doctor}
+    results: list[ScenarioResult] = []
+    failed = False
+    for name in args.only or SCENARIOS:
+        log(f"scenario {name}")
+        try:
+            results.append(modules[name].run(ctx))
+        except Exception as e:  # one broken scenario must not lose the others' results
+            failed = True
+            log(f"  scenario {name} failed: {e!r}")
+            results.append(ScenarioResult(name, f"{name}: failed", notes=[repr(e)]))
+    machine = system.describe({
+        "ngircd": ngircd_note,
+        "rounds": str(ctx.rounds),
+        "seconds per run": str(ctx.seconds),
+        "load average at end (1 min)": "%.2f" % os.getloadavg()[0],
+    })
+    command = "python -m benchmarks" + (" " + " ".join(argv or sys.argv[1:])).rstrip()
+    md = report.write(results, machine, out, command.strip(), time.monotonic() - started)
+    log(f"wrote {md}")
+    for res in results:
+        for t in res.targets:
+            mark = {True: "met", False: "MISSED", None: "n/a"}[t.met]
+            log(f"  {mark:7} {t.name}: {t.value} ({t.rule})")
+    return 1 if failed else 0

@@ -1,0 +1,97 @@
+"""ngircd, Debian's C IRC server, as the native reference for the chat scenarios.
+
+The harness finds ``ngircd`` on the PATH (or in /usr/sbin), optionally installs it with
+apt when running as root and allowed to, and writes its configuration at run time:
+one pre-defined channel, penalties (flood throttling) off, no DNS/IDENT/PAM look-ups,
+loopback only, no connection limits.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from benchmarks.servers import ServerSpec
+
+CHANNEL = "#bench"
+
+CONFIG = """\
+[Global]
+	Name = bench.netlab.invalid
+	Info = netlab benchmark reference
+	Listen = 127.0.0.1
+	Ports = {port}
+	MotdPhrase = "benchmark"
+	PidFile = {workdir}/ngircd.pid
+	ServerUID = {uid}
+	ServerGID = {gid}
+
+[Limits]
+	MaxConnections = 0
+	MaxConnectionsIP = 0
+	MaxJoins = 0
+	MaxNickLength = 16
+	MaxPenaltyTime = 0
+	PingTimeout = 3600
+	PongTimeout = 3600
+
+[Options]
+	DNS = no
+	Ident = no
+	PAM = no
+
+[Channel]
+	Name = {channel}
+	Topic = netlab benchmark
+"""
+
+
+def find() -> str | None:
+    """Path of the ngircd binary, or None."""
+    return shutil.which("ngircd") or (
+        "/usr/sbin/ngircd" if os.access("/usr/sbin/ngircd", os.X_OK) else None
+    )
+
+
+def install() -> str:
+    """Install ngircd with apt (root only); returns a one-line account of what happened."""
+    if os.geteuid() != 0:
+        return "not root: cannot apt-get install ngircd"
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    steps = (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "ngircd"])
+    for cmd in steps:
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        except (OSError, subprocess.SubprocessError) as e:
+            return f"{' '.join(cmd)} failed: {e}"
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+            return f"{' '.join(cmd)} failed: {' '.join(tail)}"
+    return "installed with apt-get"
+
+
+def version() -> str:
+    """ngircd's version line, or "not installed"."""
+    path = find()
+    if not path:
+        return "not installed"
+    out = subprocess.run([path, "--version"], capture_output=True, text=True)
+    return (out.stdout or out.stderr).strip().splitlines()[0]
+
+
+def _argv(port: int, workdir: Path) -> list[str]:
+    conf = workdir / "ngircd.conf"
+    conf.write_text(
+        CONFIG.format(port=port, workdir=workdir, uid=os.getuid(), gid=os.getgid(),
+                      channel=CHANNEL)
+    )
+    return [find() or "ngircd", "-n", "-f", str(conf)]
+
+
+def _available() -> str | None:
+    return None if find() else "ngircd is not installed (run with --install as root)"
+
+
+SPEC = ServerSpec("ngircd", "ngircd", _argv, protocol="irc", greets=True, available=_available)

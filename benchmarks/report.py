@@ -1,0 +1,102 @@
+"""Write the results: one Markdown file (machine, targets, a table per scenario) and a
+PNG plot of throughput and p99 latency against concurrency / readers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.results import ScenarioResult, Table, verdict
+
+PLOTS = [
+    ("daytime_rate", "Day/Time: connections/s", "concurrent connections", "conn/s", False),
+    ("daytime_p99", "Day/Time: p99 latency", "concurrent connections", "ms", True),
+    ("chat_rate", "Chat: deliveries/s at max rate", "readers", "deliveries/s", False),
+    ("chat_p99", "Chat: p99 latency at 50 msg/s", "readers", "ms", True),
+]
+
+
+def table_md(table: Table) -> str:
+    """One table as Markdown, its notes below it."""
+    lines = [f"### {table.title}", "", "| " + " | ".join(table.headers) + " |",
+             "|" + "|".join("---" for _ in table.headers) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in table.rows]
+    lines += [""] + [f"- {n}" for n in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(results: list[ScenarioResult], machine: dict[str, str], command: str,
+             plot: str | None, elapsed: float) -> str:
+    """The whole report."""
+    out = ["# netlab benchmark results", "",
+           f"Command: `{command}` — wall-clock {elapsed:.0f} s.", "", "## Machine", ""]
+    out += [f"- **{k}**: {v}" for k, v in machine.items()]
+    out += ["", "## Targets (ratios measured in this run)", "",
+            "| target | rule | measured | verdict |", "|---|---|---|---|"]
+    for res in results:
+        for t in res.targets:
+            note = f" ({t.note})" if t.note else ""
+            out.append(f"| {t.name} | {t.rule} | {t.value}{note} | {verdict(t.met)} |")
+    out.append("")
+    if plot:
+        out += [f"![throughput and p99]({plot})", ""]
+    for res in results:
+        out += [f"## {res.title}", ""]
+        for table in res.tables:
+            out.append(table_md(table))
+        out += [f"- {n}" for n in res.notes]
+        out.append("")
+    return "\n".join(out)
+
+
+def plot_png(results: list[ScenarioResult], path: Path) -> str | None:
+    """Draw the four panels; returns a note instead when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed (pip install -e .[bench]): no plot drawn"
+    series = {}
+    for res in results:
+        series.update(res.series)
+    panels = [p for p in PLOTS if series.get(p[0])]
+    if not panels:
+        return "nothing to plot"
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4), squeeze=False)
+    for ax, (key, title, xlabel, ylabel, logy) in zip(axes[0], panels, strict=False):
+        for label, points in sorted(series[key].items()):
+            points = sorted(p for p in points if p[1] == p[1])
+            if points:
+                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+        ax.set_xscale("log")
+        if logy:
+            ax.set_yscale("log")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def write(results: list[ScenarioResult], machine: dict[str, str], out: Path, command: str,
+          elapsed: float) -> Path:
+    """Write results.md, results.png, machine.json and raw.json into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / "results.png"
+    note = plot_png(results, png)
+    if note and results:
+        results[-1].notes.append(note)
+    md = out / "results.md"
+    md.write_text(markdown(results, machine, command, None if note else png.name, elapsed))
+    (out / "machine.json").write_text(json.dumps(machine, indent=2) + "\n")
+    raw = {r.key: {"targets": [t.__dict__ for t in r.targets], "series": r.series,
+                   "tables": [t.__dict__ for t in r.tables], "notes": r.notes}
+           for r in results}
+    (out / "raw.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
+    return md

@@ -1,0 +1,59 @@
+"""Helpers shared by the scenarios: starting a set of servers, running rounds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from benchmarks import loadgen, servers
+from benchmarks.results import Context, rotated
+from benchmarks.servers import RunningServer, ServerSpec
+
+
+def start_all(ctx: Context, specs: Iterable[ServerSpec], notes: list[str]) -> list[RunningServer]:
+    """Start every server that can run; record why the others could not."""
+    running = []
+    for spec in specs:
+        try:
+            running.append(servers.start(spec))
+        except servers.ServerUnavailable as e:
+            ctx.log(f"  skipped {spec.label}: {e}")
+            notes.append(f"{spec.label} skipped: {e}")
+    return running
+
+
+def stop_all(running: Iterable[RunningServer]) -> None:
+    """Stop every server."""
+    for srv in running:
+        srv.stop()
+
+
+Samples = dict[tuple[str, object], list[dict]]
+
+
+def interleave(ctx: Context, running: list[RunningServer], configs: list,
+               argv: Callable[[RunningServer, object], list[str]],
+               notes: list[str], timeout: float = 120) -> Samples:
+    """For each round, for each config, run the generator against each server in turn
+    (A B C, then B C A, ...). Returns (server key, config) -> list of phase results.
+    """
+    samples: Samples = defaultdict(list)
+    for rnd in range(ctx.rounds):
+        for cfg in configs:
+            for srv in rotated(running, rnd):
+                if not srv.alive():
+                    continue
+                try:
+                    phases = loadgen.run(argv(srv, cfg), srv, timeout=timeout)
+                except loadgen.GeneratorError as e:
+                    msg = f"{srv.spec.label} {cfg}: {e}"
+                    ctx.log(f"  ERROR {msg}")
+                    notes.append(f"run failed: {msg}")
+                    phases = []
+                for ph in phases:
+                    samples[(srv.spec.key, cfg)].append(ph)
+                srv.quiesce()
+                if not srv.alive():
+                    notes.append(f"{srv.spec.label} died during {cfg}: {srv.tail()}")
+        ctx.log(f"  round {rnd + 1}/{ctx.rounds} done")
+    return samples
