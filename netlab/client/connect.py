@@ -1,0 +1,178 @@
+"""Endpoints and the network side of the client: one line-oriented protocol for every service.
+
+The client speaks to servers only through Twisted endpoints, so C{--connect} accepts anything
+L{clientFromString} does (C{tcp:}, C{tls:}, C{unix:} ...) and a plain HOST uses
+L{HostnameEndpoint}, which resolves names, understands IPv6 literals and tries IPv4 and IPv6
+addresses in parallel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from typing import Protocol as TypingProtocol
+
+from twisted.internet import defer
+from twisted.internet.endpoints import HostnameEndpoint, clientFromString, connectProtocol
+from twisted.internet.interfaces import (
+    IHandshakeListener,
+    IReactorTime,
+    IStreamClientEndpoint,
+)
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from netlab.client.errors import ClientError, ConnectTimeout, Target, TLSFailure, tls_reason
+from netlab.client.text import LineBuffer, printable
+
+
+class LineSink(TypingProtocol):
+    """What L{LineProtocol} reports to: each printable server line, then the connection's end."""
+
+    def server_line(self, text: str) -> None:
+        """Handle one line from the server, already decoded and sanitized."""
+
+    def server_closed(self, reason: Failure) -> None:
+        """Handle the end of the connection; C{reason} wraps a L{TLSFailure} if TLS broke it."""
+
+
+def strip_brackets(host: str) -> str:
+    """Accept C{[::1]} as well as C{::1}: URLs taught everyone to bracket IPv6 literals."""
+    if host.startswith("[") and host.endswith("]"):
+        return host[1:-1]
+    return host
+
+
+def make_endpoint(
+    reactor: Any, host: str, port: int, connect: str | None, timeout: float
+) -> tuple[IStreamClientEndpoint, Target]:
+    """Build the client endpoint for HOST/PORT or an endpoint string, and a Target for messages.
+
+    @raise ClientError: if the endpoint string is malformed (unknown type, missing or bad
+        argument).
+    """
+    if connect is not None:
+        try:
+            endpoint = clientFromString(reactor, connect)
+        except (ValueError, TypeError, KeyError, NotImplementedError, ImportError) as exc:
+            raise ClientError(f"netlab: invalid endpoint {connect!r}: {exc}", status=2) from exc
+        return endpoint, Target(connect)
+    host = strip_brackets(host)
+    shown = f"[{host}]" if ":" in host else host
+    endpoint = HostnameEndpoint(reactor, host, port, timeout=timeout)
+    return endpoint, Target(f"{shown} port {port}", host)
+
+
+def is_tls(transport: object) -> bool:
+    """Tell whether C{transport} is a TLS connection (Twisted's memory-BIO TLS wrapper)."""
+    try:
+        from twisted.protocols.tls import TLSMemoryBIOProtocol
+    except ImportError:  # pragma: no cover - no pyOpenSSL, so no TLS transports either
+        return False
+    return isinstance(transport, TLSMemoryBIOProtocol)
+
+
+@implementer(IHandshakeListener)
+class LineProtocol(Protocol):
+    """The network side: splits server bytes into printable lines and sends the user's lines.
+
+    C{ready} fires once the connection can carry text: at once for plain TCP and UNIX sockets,
+    after the handshake for TLS -- so that a TLS failure is reported as such and C{--timeout}
+    covers the handshake too.  If the connection ends before it is ready, C{ready} fails instead.
+    """
+
+    def __init__(self, sink: LineSink) -> None:
+        self.sink = sink
+        self.ready: defer.Deferred[LineProtocol] = defer.Deferred(self._cancel_ready)
+        self.tls = False
+        self._handshake_done = False
+        self._lines = LineBuffer()
+        self._live = False  # ready fired: the sink now hears about lines and the end
+        self.closed = False
+
+    def connectionMade(self) -> None:
+        """Mark the connection ready, unless a TLS handshake has to finish first."""
+        self.tls = is_tls(self.transport)
+        if not self.tls:
+            self._go_live()
+
+    def handshakeCompleted(self) -> None:
+        """The TLS handshake succeeded: now the connection is ready (renegotiations are ignored)."""
+        if not self._handshake_done:
+            self._handshake_done = True
+            self._go_live()
+
+    def _go_live(self) -> None:
+        """Start reporting to the sink and tell whoever waits for C{ready}."""
+        if not self.ready.called:
+            self._live = True
+            self.ready.callback(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        """Hand every complete line to the sink."""
+        for line in self._lines.feed(data):
+            self.sink.server_line(printable(line))
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """Deliver an unterminated last line, then report the end (or the failure to get ready)."""
+        self.closed = True
+        reason = self._classify(reason)
+        if not self._live:
+            if not self.ready.called:  # not when the wait was cancelled (timeout) and we aborted
+                self.ready.errback(reason)
+            return
+        for line in self._lines.flush():
+            self.sink.server_line(printable(line))
+        self.sink.server_closed(reason)
+
+    def _classify(self, reason: Failure) -> Failure:
+        """Turn a TLS error, or a TLS connection that ended mid-handshake, into a L{TLSFailure}."""
+        if not self.tls:
+            return reason
+        detail = tls_reason(reason.value)
+        if detail is None and not self._handshake_done:
+            detail = "connection closed during the handshake"
+        return reason if detail is None else Failure(TLSFailure(detail))
+
+    def _cancel_ready(self, ready: defer.Deferred[LineProtocol]) -> None:
+        """Cancelling the wait for readiness (a timeout) drops the half-made connection."""
+        if self.transport is not None:
+            self.transport.abortConnection()
+
+    def send_line(self, text: str) -> None:
+        """Send one line of user text, UTF-8 encoded and terminated by C{\\n}."""
+        self.transport.write(text.encode("utf-8", errors="replace") + b"\n")
+
+    def close(self) -> None:
+        """Close after the pending output has been sent."""
+        if not self.closed:
+            self.transport.loseConnection()
+
+    def abort(self) -> None:
+        """Drop the connection at once, discarding pending output (Ctrl-C)."""
+        if not self.closed:
+            self.transport.abortConnection()
+
+
+def _raise_timeout(phase: str) -> Callable[[object, float], object]:
+    """Build an C{onTimeoutCancel} hook that reports a timeout as L{ConnectTimeout}(C{phase})."""
+
+    def on_timeout(result: object, timeout: float) -> object:
+        raise ConnectTimeout(phase)
+
+    return on_timeout
+
+
+def connect_lines(
+    endpoint: IStreamClientEndpoint, protocol: LineProtocol, clock: IReactorTime, timeout: float
+) -> defer.Deferred[LineProtocol]:
+    """Connect C{protocol} and wait until it is ready, failing with L{ConnectTimeout} after
+    C{timeout}.
+
+    Our own timeout (rather than only the endpoint's) also bounds TLS handshakes and endpoint types
+    that have no timeout of their own.
+    """
+    connecting = connectProtocol(endpoint, protocol)
+    connecting.addCallback(lambda _: protocol.ready)
+    return connecting.addTimeout(timeout, clock, onTimeoutCancel=_raise_timeout("connecting to"))

@@ -1,0 +1,86 @@
+"""Turning connection failures into the one line the user sees.
+
+The client never shows a traceback: every expected failure (refused, unknown host, timeout, TLS)
+maps to a short sentence naming what was tried, and anything unexpected still becomes one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twisted.internet import error
+from twisted.python.failure import Failure
+
+
+class ClientError(Exception):
+    """A failure to report as one line on stderr, ending the client with C{status}."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class ConnectTimeout(Exception):
+    """Raised when connecting (or the whole exchange, for daytime) took longer than C{--timeout}.
+
+    Its text says what was going on ("connecting to", "waiting for"), completing the message.
+    """
+
+
+class TLSFailure(Exception):
+    """Raised when a TLS handshake or TLS session fails; the message says why in OpenSSL's words."""
+
+
+def tls_reason(exc: BaseException) -> str | None:
+    """Return a readable reason if C{exc} is a TLS error (pyOpenSSL or certificate checking), else
+    None.
+
+    pyOpenSSL packs its errors as a list of C{(library, function, reason)} tuples; the reasons
+    alone are what a person wants to read ("wrong version number", "certificate verify failed").
+    """
+    if isinstance(exc, TLSFailure):
+        return str(exc)
+    try:
+        from OpenSSL import SSL
+    except ImportError:  # pragma: no cover - without pyOpenSSL there are no TLS connections at all
+        return None
+    if isinstance(exc, SSL.Error):
+        reasons = [
+            entry[-1] for entry in (exc.args[0] if exc.args else []) if isinstance(entry, tuple)
+        ]
+        return ", ".join(r for r in reasons if r) or str(exc) or "handshake failed"
+    if type(exc).__name__ == "VerificationError":  # service_identity's host name mismatch
+        return f"certificate does not match the host name ({exc})"
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the client talks to, for messages: a description, and the host (None for --connect)."""
+
+    description: str
+    host: str | None = None
+
+    def __str__(self) -> str:
+        return self.description
+
+
+def describe_failure(failure: Failure, target: Target, timeout: float) -> str:
+    """Return the one-line message (prefixed C{netlab:}) for a failure talking to C{target}."""
+    exc = failure.value
+    reason = tls_reason(exc)
+    if reason is not None:
+        return f"netlab: TLS failure with {target}: {reason}"
+    if isinstance(exc, ConnectTimeout):
+        return f"netlab: timed out after {timeout:g} s {exc} {target}"
+    if isinstance(exc, error.DNSLookupError):
+        return f"netlab: unknown host {target.host or target}"
+    if isinstance(exc, error.ConnectionRefusedError):
+        return f"netlab: connection refused by {target}"
+    if isinstance(exc, (error.ConnectError, error.ConnectionLost, OSError)):
+        detail = str(exc).strip().rstrip(".") or type(exc).__name__
+        return f"netlab: cannot connect to {target}: {detail}"
+    if isinstance(exc, ClientError):
+        return exc.message
+    return f"netlab: error talking to {target}: {type(exc).__name__}: {exc}"
