@@ -1,0 +1,335 @@
+"""Every rule of the 1966 algorithm (ALGORITHM.md 2.2-2.9), on small inline scripts."""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from netlab.doctor import MAX_INPUT_CHARS, MAX_STEPS, Session, parse_script
+from netlab.doctor.engine import MAX_MEMORIES, scan
+from netlab.doctor.text import normalise, read_line, tokenise, truncate
+
+# Memory entries are told apart by their first word: M0..M3 is the SLIP HASH of the
+# last word.  Check values: TIME -> 0, I -> 1, FATHER -> 2, HERE -> 3.
+TRAILER = """
+(MEMORY MY
+    (0 YOUR 0 = M0 3)
+    (0 YOUR 0 = M1 3)
+    (0 YOUR 0 = M2 3)
+    (0 YOUR 0 = M3 3))
+(NONE ((0) (N1 1) (N2 1) (N3 1)))
+(MY = YOUR 2 ((0 YOUR 0) (YOURS 3)))
+(DAD = FATHER)
+"""
+
+
+def session(body: str) -> Session:
+    """A fresh session over a script made of ``body`` and the MEMORY/NONE/MY trailer."""
+    return Session(parse_script("(HELLO)\nSTART\n" + body + TRAILER))
+
+
+def replies(body: str, *lines: str) -> list[str]:
+    """Raw replies of one fresh session to ``lines``."""
+    talk = session(body)
+    return [talk.respond(line).raw for line in lines]
+
+
+class InputTests(SynchronousTestCase):
+    """Normalisation, tokenising and the length cap (2.3)."""
+
+    def test_hay_mapping(self) -> None:
+        self.assertEqual(normalise('Why? No! "Quoted" a:b;c'), "WHY. NO.  QUOTED  A,B,C")
+        self.assertEqual(
+            normalise("it\u2019s \u2018x\u2019 \u201cy\u201d \u2013 \u2014"), "IT'S  X'  Y  , ,"
+        )
+        self.assertEqual(normalise("stra\u00dfe \ufb01t \u00bfqu\u00e9?"), "STRASSE FIT  QU\u00c9.")
+
+    def test_control_characters_and_surrogates(self) -> None:
+        self.assertEqual(normalise("a\x00b\tc\x7fd\x85e"), "A B C D E")
+        self.assertEqual(normalise("x\udcff"), "X\ufffd")
+
+    def test_commas_and_periods_are_tokens(self) -> None:
+        self.assertEqual(
+            tokenise("WELL,  MY DOG.IS ILL."), ["WELL", ",", "MY", "DOG", ".", "IS", "ILL", "."]
+        )
+        self.assertEqual(tokenise("DON'T I'M A-B (X) 42"), ["DON'T", "I'M", "A-B", "(X)", "42"])
+
+    def test_truncation_at_word_boundary(self) -> None:
+        text = "word " * 2000
+        cut, truncated = truncate(text)
+        self.assertTrue(truncated)
+        self.assertLessEqual(len(cut), MAX_INPUT_CHARS)
+        self.assertTrue(cut.endswith("word"))
+        self.assertEqual(truncate("short"), ("short", False))
+        words, truncated = read_line("x" * 10000)
+        self.assertTrue(truncated)
+        self.assertEqual(words, ["X" * MAX_INPUT_CHARS])
+
+
+class LimitAndBuiltInTests(SynchronousTestCase):
+    """LIMIT steps 2,3,4,1,... and picks the built-in message when nothing matches."""
+
+    def test_built_in_messages_follow_limit(self) -> None:
+        body = "(K ((0 NEVER MATCHES 0) (X)))\n"
+        self.assertEqual(
+            replies(body, "K", "K", "K", "K", "K"),
+            ["HMMM", "GO ON , PLEASE", "I SEE", "PLEASE CONTINUE", "HMMM"],
+        )
+
+    def test_limit_steps_on_every_line(self) -> None:
+        talk = session("")
+        seen = []
+        for _ in range(6):
+            talk.respond("anything")
+            seen.append(talk.limit)
+        self.assertEqual(seen, [2, 3, 4, 1, 2, 3])
+
+
+class ScanTests(SynchronousTestCase):
+    """Clause delimiters, single-pass substitution and the keystack (2.4)."""
+
+    BODY = """
+(I = YOU ((0) (I-RULE 1)))
+(YOU = I ((0) (YOU-RULE 1)))
+(ARE ((0) (ARE-RULE 1)))
+(LIKE 10 ((0) (LIKE-RULE 1)))
+(DREAMS = DREAM 3 (=DREAM))
+(DREAM 3 ((0) (DREAM-RULE 1)))
+(EVERYBODY 2 ((0) (EVERYBODY-RULE 1)))
+(SAY 9 ((0 SAY 0) (SAID 1 / 3)))
+"""
+
+    def scanned(self, text: str) -> tuple[list[str], list[str]]:
+        talk = session(self.BODY)
+        clause, stack = scan(talk.script, read_line(text)[0])
+        return clause, list(stack)
+
+    def test_keystack_order_is_not_a_sort(self) -> None:
+        clause, stack = self.scanned("You are like my father in some ways.")
+        self.assertEqual(stack, ["LIKE", "YOU", "ARE", "MY"])
+        self.assertEqual(clause, "I ARE LIKE YOUR FATHER IN SOME WAYS".split())
+
+    def test_ties_go_to_the_bottom(self) -> None:
+        self.assertEqual(self.scanned("my father fears everybody")[1], ["MY", "EVERYBODY"])
+        self.assertEqual(self.scanned("everybody fears my father")[1], ["EVERYBODY", "MY"])
+
+    def test_higher_precedence_goes_on_top(self) -> None:
+        self.assertEqual(
+            self.scanned("my dreams are like you")[1], ["LIKE", "DREAMS", "MY", "ARE", "YOU"]
+        )
+
+    def test_repeated_keyword_pushed_twice(self) -> None:
+        self.assertEqual(self.scanned("you and you")[1], ["YOU", "YOU"])
+
+    def test_keystack_keeps_keyword_as_typed(self) -> None:
+        clause, stack = self.scanned("my dreams")
+        self.assertEqual(stack, ["DREAMS", "MY"])
+        self.assertEqual(clause, ["YOUR", "DREAM"])
+
+    def test_substitution_is_a_single_pass(self) -> None:
+        self.assertEqual(
+            self.scanned("you don't argue with me")[0], "I DON'T ARGUE WITH ME".split()
+        )
+        talk = session(self.BODY + "(ME = YOU)\n")
+        self.assertEqual(talk.respond("I say you hate me").raw, "SAID YOU / I HATE YOU")
+
+    def test_keywordless_clauses_are_dropped(self) -> None:
+        self.assertEqual(
+            self.scanned("Well, it is true. You are nice, honestly."),
+            ("I ARE NICE".split(), ["YOU", "ARE"]),
+        )
+
+    def test_clause_with_keyword_stops_the_scan(self) -> None:
+        clause, stack = self.scanned("you are nice, but I like dreams")
+        self.assertEqual(stack, ["YOU", "ARE"])
+        self.assertEqual(clause, ["I", "ARE", "NICE"])
+
+    def test_but_is_a_delimiter(self) -> None:
+        self.assertEqual(self.scanned("you are calm but I am not")[0], ["I", "ARE", "CALM"])
+        self.assertEqual(self.scanned("nothing here but you")[0], ["I"])
+
+    def test_question_and_exclamation_marks_end_clauses(self) -> None:
+        self.assertEqual(self.scanned("Really? You! fine")[0], ["I"])
+
+    def test_no_keyword_leaves_text_after_last_delimiter(self) -> None:
+        self.assertEqual(self.scanned("one, two. three four"), (["THREE", "FOUR"], []))
+        self.assertEqual(self.scanned("one, two."), ([], []))
+
+
+class ProcessingTests(SynchronousTestCase):
+    """Decomposition order, rotation, links, NEWKEY and PRE (2.6)."""
+
+    def test_patterns_tried_in_script_order(self) -> None:
+        body = "(K ((0 K 0 A) (FIRST 3)) ((0 K 0) (SECOND 3)))\n"
+        self.assertEqual(replies(body, "k x a", "k x b"), ["FIRST X", "SECOND X B"])
+
+    def test_rotation_wraps_and_persists(self) -> None:
+        body = "(K ((0) (R1) (R2) (R3)))\n"
+        self.assertEqual(replies(body, *["k"] * 5), ["R1", "R2", "R3", "R1", "R2"])
+
+    def test_rotation_belongs_to_the_decomposition_rule(self) -> None:
+        body = "(K ((0 A 0) (A1) (A2)) ((0) (B1) (B2)))\n"
+        self.assertEqual(replies(body, "k a", "k", "k a", "k"), ["A1", "B1", "A2", "B2"])
+
+    def test_sessions_do_not_share_rotation(self) -> None:
+        first, second = session("(K ((0) (R1) (R2)))\n"), session("(K ((0) (R1) (R2)))\n")
+        self.assertEqual(first.respond("k").raw, "R1")
+        self.assertEqual(second.respond("k").raw, "R1")
+        self.assertEqual(first.respond("k").raw, "R2")
+
+    def test_keyword_level_link(self) -> None:
+        body = "(WHAT ((0) (W1) (W2)))\n(HOW (=WHAT))\n"
+        self.assertEqual(replies(body, "how so", "what now"), ["W1", "W2"])
+
+    def test_keyword_level_link_as_fallback(self) -> None:
+        body = "(WHAT ((0) (W1 1)))\n(WHY ((0 WHY NOT 0) (NOT 4)) (=WHAT))\n"
+        self.assertEqual(replies(body, "why not go", "why go"), ["NOT GO", "W1 WHY GO"])
+
+    def test_reassembly_link_uses_up_a_turn_and_target_counter(self) -> None:
+        body = "(L ((0) (L1) (L2)))\n(K ((0) (=L) (K2)))\n"
+        self.assertEqual(replies(body, "k", "k", "k", "l"), ["L1", "K2", "L2", "L1"])
+
+    def test_newkey_tries_next_keyword(self) -> None:
+        body = "(A 5 ((0) (NEWKEY)))\n(B ((0) (B-RULE 1)))\n"
+        self.assertEqual(replies(body, "b a x"), ["B-RULE B A X"])
+
+    def test_newkey_with_empty_stack_gives_none(self) -> None:
+        body = "(A ((0) (NEWKEY) (A2)))\n"
+        self.assertEqual(replies(body, "a x", "a y", "a z"), ["N1 A X", "A2", "N2 A Z"])
+
+    def test_pre_rewrites_text_and_links(self) -> None:
+        body = "(L ((0) (L-SEES 1)))\n(K ((0 K 0) (PRE (NEW 3) (=L))))\n"
+        self.assertEqual(replies(body, "old k text"), ["L-SEES NEW TEXT"])
+
+    def test_pre_result_seen_by_later_newkey(self) -> None:
+        body = (
+            "(L 9 ((0) (NEWKEY)))\n"
+            "(K 10 ((0 K 0) (PRE (REWRITTEN 3) (=L))))\n"
+            "(Z ((0) (Z-SEES 1)))\n"
+        )
+        self.assertEqual(replies(body, "z k tail"), ["Z-SEES REWRITTEN TAIL"])
+
+    def test_unmatched_keyword_without_link_gives_built_in(self) -> None:
+        body = "(CAN ((0 CAN I 0) (X)))\n"
+        self.assertEqual(replies(body, "they can do it"), ["HMMM"])
+
+    def test_components_and_literal_tokens(self) -> None:
+        body = "(K ((0 K 0) (REALLY, ' 3 ' - 1)))\n"
+        self.assertEqual(replies(body, "so k it is"), ["REALLY, ' IT IS ' - SO"])
+        self.assertEqual(replies(body, "k"), ["REALLY, ' ' -"])
+
+
+class MemoryTests(SynchronousTestCase):
+    """Memories are made when MY is processed and recalled at LIMIT 4 only (2.5, 2.8)."""
+
+    def test_memory_entry_chosen_by_hash_of_last_word(self) -> None:
+        for text, expected in [
+            ("my time", "M0 TIME"),
+            ("my dog and I", "M1 DOG AND I"),
+            ("my dad", "M2 FATHER"),
+            ("my place here", "M3 PLACE HERE"),
+        ]:
+            talk = session("")
+            talk.respond(text)
+            self.assertEqual(list(talk.memories), [expected], text)
+
+    def test_recall_only_at_limit_four_and_fifo(self) -> None:
+        lines = [
+            "my time",
+            "my dad",
+            "nothing",
+            "nothing",
+            "nothing",
+            "nothing",
+            "nothing",
+            "nothing",
+            "nothing",
+            "nothing",
+            "nothing",
+        ]
+        self.assertEqual(
+            replies("", *lines),
+            [
+                "YOURS TIME",
+                "YOURS FATHER",
+                "M0 TIME",
+                "N1 NOTHING",
+                "N2 NOTHING",
+                "N3 NOTHING",
+                "M2 FATHER",
+                "N1 NOTHING",
+                "N2 NOTHING",
+                "N3 NOTHING",
+                "N1 NOTHING",
+            ],
+        )
+
+    def test_no_recall_when_a_keyword_is_present(self) -> None:
+        body = "(K ((0) (K-RULE)))\n"
+        self.assertEqual(replies(body, "my time", "x", "k"), ["YOURS TIME", "N1 X", "K-RULE"])
+
+    def test_memory_made_through_a_link(self) -> None:
+        talk = session("(K 5 ((0) (=MY)))\n")
+        self.assertEqual(talk.respond("k my time").raw, "YOURS TIME")
+        self.assertEqual(list(talk.memories), ["M0 TIME"])
+
+    def test_memory_not_made_when_my_is_not_popped(self) -> None:
+        talk = session("(K 5 ((0) (K-RULE)))\n")
+        self.assertEqual(talk.respond("my time k").raw, "K-RULE")
+        self.assertEqual(list(talk.memories), [])
+
+    def test_memory_queue_is_capped(self) -> None:
+        talk = session("")
+        for _ in range(MAX_MEMORIES + 10):
+            talk.respond("my time")
+        self.assertEqual(len(talk.memories), MAX_MEMORIES)
+
+
+class NoneTests(SynchronousTestCase):
+    """NONE rotates with its own counter and cannot be triggered by typing NONE (2.9)."""
+
+    def test_none_rotation(self) -> None:
+        self.assertEqual(replies("", "a", "b", "c", "d"), ["N1 A", "N2 B", "N3 C", "N1 D"])
+
+    def test_typing_none_is_not_a_keyword(self) -> None:
+        self.assertEqual(replies("", "none"), ["N1 NONE"])
+
+    def test_empty_and_punctuation_only_input(self) -> None:
+        self.assertEqual(replies("", "", ",.?!"), ["N1", "N2"])
+
+
+class GuardTests(SynchronousTestCase):
+    """Looping links and hostile lines finish, with the built-in message."""
+
+    def test_reassembly_link_loop_is_capped(self) -> None:
+        talk = session("(A ((0) (=B)))\n(B ((0) (=A)))\n")
+        outcome = talk.respond("a")
+        self.assertEqual((outcome.raw, outcome.step_capped), ("HMMM", True))
+
+    def test_keyword_level_link_loop_is_capped(self) -> None:
+        talk = session("(A (=B))\n(B (=A))\n")
+        outcome = talk.respond("b")
+        self.assertEqual((outcome.raw, outcome.step_capped), ("HMMM", True))
+
+    def test_pre_loop_is_capped(self) -> None:
+        talk = session("(A ((0) (PRE (A 1) (=A))))\n")
+        outcome = talk.respond("a")
+        self.assertEqual((outcome.raw, outcome.step_capped), ("HMMM", True))
+
+    def test_many_newkey_keywords_stop_at_the_cap(self) -> None:
+        talk = session("(A ((0) (NEWKEY)))\n(B ((0 B) (NEVER)))\n")
+        outcome = talk.respond("a " * (MAX_STEPS * 10) + "b")
+        self.assertTrue(outcome.step_capped)
+        self.assertEqual(outcome.raw, "HMMM")
+
+    def test_hostile_long_line_finishes_with_a_reply(self) -> None:
+        talk = session("(A ((0 A 0 B 0 C 0) (ABC)) ((0 A 0 A 0 A 0 D) (AAAD)) ((0) (NO)))\n")
+        outcome = talk.respond("a b " * 3000)
+        self.assertTrue(outcome.truncated)
+        self.assertEqual(outcome.raw, "NO")
+
+
+class DeterminismTests(SynchronousTestCase):
+    def test_same_conversation_same_replies(self) -> None:
+        body = "(K ((0) (R1) (R2) (=L)))\n(L ((0 L 0) (L 3)) ((0) (NEWKEY)))\n"
+        lines = ["my time", "k", "l x", "k", "nothing", "my dad", "k l"]
+        self.assertEqual(replies(body, *lines), replies(body, *lines))

@@ -1,0 +1,119 @@
+"""Presentation of raw replies, and the Doctor's public interface."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from netlab.doctor import FAREWELL, Doctor, Reply, parse_script, present
+
+SMALL = """(HOW DO YOU DO.  PLEASE TELL ME YOUR PROBLEM)
+(MEMORY MY (0 YOUR 0 = A 3) (0 YOUR 0 = B 3) (0 YOUR 0 = C 3) (0 YOUR 0 = D 3))
+(NONE ((0) (GO ON , PLEASE)))
+(MY = YOUR ((0 YOUR 0) (WHY YOUR 3)))
+(YOU = I ((0 I 0) (OH, I 3)))
+(LOOP ((0) (=LOOP)))
+"""
+
+
+class PresentTests(SynchronousTestCase):
+    def test_sentence_case_and_closing_mark(self) -> None:
+        self.assertEqual(
+            present("HOW DO YOU DO. PLEASE TELL ME YOUR PROBLEM"),
+            "How do you do. Please tell me your problem.",
+        )
+
+    def test_questions_get_a_question_mark(self) -> None:
+        self.assertEqual(present("WHY DO YOU ASK"), "Why do you ask?")
+        self.assertEqual(
+            present("DO YOU SAY 'NO' JUST TO BE NEGATIVE"), "Do you say 'no' just to be negative?"
+        )
+        self.assertEqual(present("IN WHAT WAY"), "In what way?")
+        self.assertEqual(
+            present("YOU LIKE TO THINK I HATE YOU - DON'T YOU"),
+            "You like to think I hate you - don't you?",
+        )
+
+    def test_statements_get_a_full_stop(self) -> None:
+        self.assertEqual(present("YOUR FATHER"), "Your father.")
+        self.assertEqual(present("HMMM"), "Hmmm.")
+
+    def test_pronoun_i_and_contractions_stay_capitalised(self) -> None:
+        self.assertEqual(
+            present("OH, I SEE WHAT I'M DOING AND I'VE DONE"),
+            "Oh, I see what I'm doing and I've done.",
+        )
+        self.assertEqual(present("IT IS MINE"), "It is mine.")
+
+    def test_spaced_punctuation_is_closed_up(self) -> None:
+        self.assertEqual(present("GO ON , PLEASE"), "Go on, please.")
+        self.assertEqual(present("REALLY, ALWAYS ."), "Really, always.")
+
+    def test_existing_closing_mark_kept(self) -> None:
+        self.assertEqual(present("WHO? ME!"), "Who? Me!")
+
+    def test_empty(self) -> None:
+        self.assertEqual(present(""), "")
+
+
+class DoctorInterfaceTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.doctor = Doctor(parse_script(SMALL))
+
+    def test_greeting(self) -> None:
+        self.assertEqual(self.doctor.greeting(), "How do you do. Please tell me your problem.")
+        self.assertEqual(
+            self.doctor.greeting(raw=True), "HOW DO YOU DO. PLEASE TELL ME YOUR PROBLEM"
+        )
+
+    def test_reply_is_presented_and_raw_available(self) -> None:
+        self.assertEqual(self.doctor.reply("you hate me"), "Oh, I hate me.")
+        self.assertEqual(self.doctor.reply("you hate me", raw=True), "OH, I HATE ME")
+        reply = self.doctor.respond("My dog bites")
+        self.assertEqual(reply, Reply("WHY YOUR DOG BITES", "Why your dog bites?"))
+
+    def test_farewell(self) -> None:
+        self.assertEqual(self.doctor.farewell(), FAREWELL)
+        self.assertEqual(FAREWELL, "Have a nice day!")
+
+    def test_looping_script_reports_the_cap(self) -> None:
+        reply = self.doctor.respond("loop")
+        self.assertTrue(reply.step_capped)
+        self.assertEqual(reply.text, "Hmmm.")
+
+    def test_each_doctor_has_its_own_state(self) -> None:
+        other = Doctor(self.doctor.script)
+        self.doctor.reply("my cat")
+        self.assertEqual(list(other._session.memories), [])
+        self.assertIs(other.script, self.doctor.script)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text())
+    def test_any_text_gets_a_non_empty_reply(self, text: str) -> None:
+        reply = Doctor().respond(text)
+        self.assertTrue(reply.text)
+        self.assertIsInstance(reply.raw, str)
+
+    @settings(max_examples=50, deadline=None)
+    @given(st.lists(st.text(alphabet=st.characters(), max_size=300), max_size=8))
+    def test_conversation_never_raises(self, lines: list[str]) -> None:
+        doctor = Doctor()
+        for line in lines:
+            self.assertTrue(doctor.reply(line))
+
+    def test_awkward_inputs(self) -> None:
+        doctor = Doctor()
+        for text in [
+            "",
+            " ",
+            "...",
+            "?!,;:",
+            "\x00\x1b[31m\x7f",
+            "\udcff\ud800",
+            "ﬁ ß Æ 日本語 🙂",
+            "x" * 100_000,
+            "my " * 5000,
+            "\n\r\t",
+        ]:
+            self.assertTrue(doctor.reply(text), repr(text[:20]))
