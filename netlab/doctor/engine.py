@@ -114,6 +114,7 @@ class Session:
         """Work through the keystack (ALGORITHM.md 2.6); return the reply and whether capped."""
         entries = self.script.entries
         memory_key = self.script.memory.keyword
+        matches: dict[int, Components | None] = {}  # by rule slot, valid while W is unchanged
         for _step in range(MAX_STEPS):
             if not stack:
                 return self.none(clause), False
@@ -123,7 +124,7 @@ class Session:
                 return self.built_in(), False
             if key == memory_key:
                 self.remember(clause)
-            found = self.decompose(entry.decompositions, clause)
+            found = self.decompose(entry.decompositions, clause, matches)
             if found is None:
                 if entry.link is None:
                     return self.built_in(), False
@@ -135,16 +136,29 @@ class Session:
                 return " ".join(assemble(action.template, components)), False
             if isinstance(action, Pre):
                 clause = assemble(action.template, components)
+                matches = {}
             if isinstance(action, (Link, Pre)):
                 stack.appendleft(action.target)
         return self.built_in(), True
 
     def decompose(
-        self, rules: Sequence[Decomposition], clause: list[str]
+        self,
+        rules: Sequence[Decomposition],
+        clause: list[str],
+        matches: dict[int, Components | None] | None = None,
     ) -> tuple[Decomposition, Components] | None:
-        """The first decomposition rule, in script order, whose pattern matches W."""
+        """The first decomposition rule, in script order, whose pattern matches W.
+
+        ``matches`` memoises results by rule slot for one W, so that a keyword popped
+        again (NEWKEY chains, repeated words) does not rescan a long line.
+        """
         for rule in rules:
-            components = rule.pattern.match(clause)
+            if matches is None:
+                components = rule.pattern.match(clause)
+            elif rule.slot in matches:
+                components = matches[rule.slot]
+            else:
+                components = matches[rule.slot] = rule.pattern.match(clause)
             if components is not None:
                 return rule, components
         return None

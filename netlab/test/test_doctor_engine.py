@@ -6,6 +6,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.doctor import MAX_INPUT_CHARS, MAX_STEPS, Session, parse_script
 from netlab.doctor.engine import MAX_MEMORIES, scan
+from netlab.doctor.matcher import Pattern
 from netlab.doctor.text import normalise, read_line, tokenise, truncate
 
 # Memory entries are told apart by their first word: M0..M3 is the SLIP HASH of the
@@ -320,6 +321,20 @@ class GuardTests(SynchronousTestCase):
         outcome = talk.respond("a " * (MAX_STEPS * 10) + "b")
         self.assertTrue(outcome.step_capped)
         self.assertEqual(outcome.raw, "HMMM")
+
+    def test_repeated_keyword_does_not_rescan_the_line(self) -> None:
+        talk = session("(A ((0 A B) (X)) ((0) (NEWKEY)))\n")
+        calls = []
+        original = Pattern.match
+
+        def counting(pattern: Pattern, words: object, counter: object = None) -> object:
+            calls.append(pattern)
+            return original(pattern, words, counter)
+
+        self.patch(Pattern, "match", counting)
+        outcome = talk.respond("a " * 1000)
+        self.assertTrue(outcome.step_capped)
+        self.assertEqual(len(calls), 2)
 
     def test_hostile_long_line_finishes_with_a_reply(self) -> None:
         talk = session("(A ((0 A 0 B 0 C 0) (ABC)) ((0 A 0 A 0 A 0 D) (AAAD)) ((0) (NO)))\n")
