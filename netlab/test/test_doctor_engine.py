@@ -163,6 +163,16 @@ class ProcessingTests(SynchronousTestCase):
         body = "(K ((0 K 0 A) (FIRST 3)) ((0 K 0) (SECOND 3)))\n"
         self.assertEqual(replies(body, "k x a", "k x b"), ["FIRST X", "SECOND X B"])
 
+    def test_word_class_and_word_set_elements(self) -> None:
+        body = (
+            "(MOTHER DLIST(/FAMILY))\n(MOM = MOTHER DLIST(/FAMILY))\n"
+            "(K ((0 (/FAMILY) 0) (FAM 2 3)) ((0 (*SAD GLUM) 1) (SET 2 3)) ((0) (OTHER)))\n"
+        )
+        self.assertEqual(
+            replies(body, "k the mom cooks", "k mothers", "k so glum today", "k glum too late"),
+            ["FAM MOTHER COOKS", "OTHER", "SET GLUM TODAY", "OTHER"],
+        )
+
     def test_rotation_wraps_and_persists(self) -> None:
         body = "(K ((0) (R1) (R2) (R3)))\n"
         self.assertEqual(replies(body, *["k"] * 5), ["R1", "R2", "R3", "R1", "R2"])
