@@ -64,12 +64,20 @@ def plot_png(results: list[ScenarioResult], path: Path) -> str | None:
     panels = [p for p in PLOTS if series.get(p[0])]
     if not panels:
         return "nothing to plot"
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4), squeeze=False)
-    for ax, (key, title, xlabel, ylabel, logy) in zip(axes[0], panels, strict=False):
+    cols = 2 if len(panels) > 1 else 1
+    rows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.2 * rows), squeeze=False)
+    colours: dict[str, str] = {}
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (key, title, xlabel, ylabel, logy) in zip(axes.flat, panels, strict=False):
         for label, points in sorted(series[key].items()):
             points = sorted(p for p in points if p[1] == p[1])
-            if points:
-                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+            if not points:
+                continue
+            base = label.split(" (S=")[0]  # one colour per server, dashed for S=10
+            colour = colours.setdefault(base, palette[len(colours) % len(palette)])
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label,
+                    color=colour, linestyle="--" if "(S=" in label else "-")
         ax.set_xscale("log")
         if logy:
             ax.set_yscale("log")
@@ -78,6 +86,8 @@ def plot_png(results: list[ScenarioResult], path: Path) -> str | None:
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,0 +1,127 @@
+"""Scenario 2: chat fan-out, R readers x S senders, at a paced rate and at maximum rate."""
+
+from __future__ import annotations
+
+from benchmarks import ngircd, servers
+from benchmarks.results import (
+    Context,
+    ScenarioResult,
+    Table,
+    Target,
+    fmt,
+    fmt_ratio,
+    median,
+    ratio,
+)
+from benchmarks.scenarios.common import interleave, start_all, stop_all
+
+READERS = [10, 100, 1000]
+SENDERS = [1, 10]
+PACED_RATE = 50  # messages/s over all senders
+WINDOW = 16  # max rate: messages per sender not yet seen by every reader
+SOURCES = 8
+SPECS = [servers.NETLAB_CHAT, servers.TWISTED_CHAT, ngircd.SPEC]
+
+
+def configs(quick: bool) -> list[tuple[int, int]]:
+    """(readers, senders) pairs; the smoke run keeps the corners only."""
+    if quick:
+        return [(10, 1), (1000, 10)]
+    return [(r, s) for r in READERS for s in SENDERS]
+
+
+def run(ctx: Context) -> ScenarioResult:
+    """Measure every chat server; returns tables, targets and plot series."""
+    res = ScenarioResult("chat", "Chat: fan-out")
+    if ctx.ngircd_note.startswith("not installed"):
+        res.notes.append(f"ngircd {ctx.ngircd_note}")
+    running = start_all(ctx, SPECS, res.notes)
+    cfgs = configs(ctx.quick)
+    phases = f"paced:{PACED_RATE}:{ctx.seconds},max:0:{ctx.seconds}"
+    try:
+        samples = interleave(
+            ctx, running, cfgs,
+            lambda srv, cfg: [str(ctx.bins["chat_fanout"]), srv.spec.protocol, str(srv.port),
+                              str(cfg[0]), str(cfg[1]), str(SOURCES),
+                              "1" if srv.spec.greets else "0", str(WINDOW), phases],
+            res.notes, timeout=180,
+        )
+    finally:
+        stop_all(running)
+    labels = {s.spec.key: s.spec.label for s in running}
+
+    table = Table(
+        "Chat: deliveries/s (messages x readers), latency, CPU and loss "
+        "(median of rounds; loss summed)",
+        ["readers", "senders", "server", f"p50 ms @{PACED_RATE}/s", f"p99 ms @{PACED_RATE}/s",
+         "max deliveries/s", "p99 ms @max", "server CPU µs/delivery", "loadgen CPU µs/delivery",
+         "lost", "reordered"],
+    )
+    stats: dict[tuple[str, tuple[int, int]], dict[str, float]] = {}
+    for cfg in cfgs:
+        for key, label in labels.items():
+            runs = samples.get((key, cfg), [])
+            paced = [r for r in runs if r["phase"] == "paced"]
+            peak = [r for r in runs if r["phase"] == "max"]
+            if not runs:
+                continue
+            st = {
+                "p50": median(r["p50_us"] for r in paced) / 1e3,
+                "p99": median(r["p99_us"] for r in paced) / 1e3,
+                "rate": median(r["rate"] for r in peak),
+                "p99max": median(r["p99_us"] for r in peak) / 1e3,
+                "cpu": median(r["server_cpu_us"] / max(r["delivered"], 1) for r in peak),
+                "gen": median(r["gen_cpu_us"] / max(r["delivered"], 1) for r in peak),
+                "lost": sum(r["lost"] for r in runs),
+                "reordered": sum(r["reordered"] + r["dups"] for r in runs),
+            }
+            stats[(key, cfg)] = st
+            table.rows.append([str(cfg[0]), str(cfg[1]), label, fmt(st["p50"], 2),
+                               fmt(st["p99"], 2), fmt(st["rate"]), fmt(st["p99max"], 2),
+                               fmt(st["cpu"], 2), fmt(st["gen"], 2), fmt(st["lost"]),
+                               fmt(st["reordered"])])
+            sfx = "" if cfg[1] == 1 else f" (S={cfg[1]})"
+            res.series.setdefault("chat_rate", {}).setdefault(label + sfx, []).append(
+                (cfg[0], st["rate"]))
+            res.series.setdefault("chat_p99", {}).setdefault(label + sfx, []).append(
+                (cfg[0], st["p99"]))
+    table.notes += [
+        f"Paced: {PACED_RATE} messages/s in total over the senders. Max: each sender keeps "
+        f"at most {WINDOW} messages not yet received by every reader (closed loop), so no "
+        "server is flooded past what it delivers.",
+        "Latency is send to receipt by a reader, from a timestamp inside the message. "
+        "Lost = deliveries still missing 3 s after sending stopped; reordered = a sequence "
+        "number lower than one already received from the same sender (or a duplicate).",
+        "netlab runs with --chat-rate 0 --chat-sendq 64M and its default history (20).",
+        "ngircd: one channel, MaxPenaltyTime = 0 (no flood penalties), no DNS/IDENT/PAM; "
+        "its clients register with NICK/USER and JOIN the channel.",
+    ]
+    res.tables.append(table)
+    res.targets.extend(_targets(stats, labels, cfgs))
+    return res
+
+
+def _targets(stats: dict, labels: dict[str, str], cfgs: list) -> list[Target]:
+    if "netlab" not in labels:
+        return [Target("Chat", "all targets", "netlab not running", None)]
+    targets = []
+    big = [c for c in cfgs if c[0] == max(r for r, _ in cfgs)]
+    for cfg in big:
+        n = stats.get(("netlab", cfg))
+        g = stats.get(("ngircd", cfg))
+        r = ratio(n["rate"], g["rate"]) if n and g else float("nan")
+        targets.append(Target(
+            f"Chat deliveries/s R={cfg[0]} S={cfg[1]}", "≥ 1.0× ngircd",
+            fmt_ratio(r) + (f" ({fmt(n['rate'])} vs {fmt(g['rate'])})" if n and g else ""),
+            None if r != r else r >= 1.0))
+        r = ratio(n["p99"], g["p99"]) if n and g else float("nan")
+        targets.append(Target(
+            f"Chat p99 @{PACED_RATE}/s R={cfg[0]} S={cfg[1]}", "≤ 1.5× ngircd",
+            fmt_ratio(r) + (f" ({fmt(n['p99'], 2)} ms vs {fmt(g['p99'], 2)} ms)"
+                            if n and g else ""),
+            None if r != r else r <= 1.5))
+    lost = sum(v["lost"] + v["reordered"] for (k, _c), v in stats.items() if k == "netlab")
+    measured = any(k == "netlab" for (k, _c) in stats)
+    targets.append(Target("Chat loss and reordering", "0 in every run", f"{lost:.0f}",
+                          (lost == 0) if measured else None))
+    return targets
