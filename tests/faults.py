@@ -1,0 +1,339 @@
+"""
+Shared pieces of the fault suite (issue 6): the health check that follows every
+scenario, the measurements each scenario reports, and attack sockets.
+
+Every scenario ends with L{Scenario.assertHealthy}: the daemon is alive, a fresh
+client of every service it runs is served correctly (from 127.0.0.1, while the
+attack traffic comes from 127.0.0.2 and up, so per-peer limits never hide a
+health check), its log holds no traceback, and its peak resident set size stayed
+within L{RSS_GROWTH_LIMIT} of what it was right after start-up.
+
+Each scenario prints one parseable line (see with C{pytest -s} or C{-rP})::
+
+    FAULT scenario=2 case=doctor-10MiB rss_start_mib=50.1 rss_peak_mib=53.2 seconds=1.84
+
+Waits in this module poll for a condition with a deadline; the deadline only
+guards against a hung test, no test relies on time passing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import re
+import resource
+import socket
+import string
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from netlab.doctor import Doctor
+from tests.daemon import Daemon, recvAll
+
+MIB = 1 << 20
+
+#: How much the daemon's peak resident set size (VmHWM) may exceed its size
+#: right after start-up (about 50 MiB: Python, Twisted, the Doctor's script).
+#: The largest legitimate working sets in the suite are 2,000 simultaneous
+#: connections (a transport, a guard wrapper, a protocol and a Doctor each:
+#: ~10 KiB apiece, ~20 MiB), and a chat send queue of --chat-sendq bytes per
+#: stuck reader (256 KiB in scenario 5).  48 MiB is twice the former: enough
+#: headroom for allocator slack, yet a daemon that buffered one 10 MiB message a
+#: few times over, or queued the replies to 100,000 lines without back-pressure
+#: (~6 MiB of bytes, several times that as Python objects), would exceed it.
+RSS_GROWTH_LIMIT = 48 * MIB
+
+#: Upper bound on any single wait for the daemon (a reply, a close, a log line).
+#: A guard against hanging tests, not a performance expectation.
+WAIT = 10.0
+
+#: Whether the Chat service exists yet (netlab/chat.py is being written).
+HAVE_CHAT = importlib.util.find_spec("netlab.chat") is not None
+
+#: Why the chat parts of a scenario are skipped while it does not.
+NO_CHAT = "netlab/chat.py does not exist yet: the Chat parts of the fault suite cannot run"
+
+#: What the course's Chat server says first.
+CHAT_WELCOME = b"Welcome to my chat room!"
+
+#: A ctime() date, as the Day/Time service sends it.
+CTIME = re.compile(rb"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$")
+
+
+def services(*extra: str, chat: bool = True) -> list[str]:
+    """
+    Daemon options for every TCP service (Chat only once it exists) on free
+    loopback ports, followed by C{extra}.
+    """
+    options = ["--daytime", "{port}", "--doctor", "{port}"]
+    if chat and HAVE_CHAT:
+        options += ["--chat", "{port}"]
+    return [*options, *extra]
+
+
+def raiseOpenFilesLimit() -> None:
+    """
+    Let this test process hold thousands of sockets, as the daemon does.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def attackAddress(index: int) -> str:
+    """
+    The C{index}th attack source address: 127.0.0.2, 127.0.0.3, ... (Linux routes
+    all of 127/8 to the loopback interface), never 127.0.0.1.
+    """
+    return f"127.0.{index // 250}.{2 + index % 250}"
+
+
+def attackSocket(index: int = 0, timeout: float | None = WAIT) -> socket.socket:
+    """
+    A TCP socket bound to attack source address number C{index}, not yet connected.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((attackAddress(index), 0))
+    sock.settimeout(timeout)
+    return sock
+
+
+def attackConnect(daemon: Daemon, service: str, index: int = 0) -> socket.socket:
+    """
+    A blocking socket connected to C{service} from attack address C{index}.
+    """
+    sock = attackSocket(index)
+    try:
+        sock.connect(("127.0.0.1", daemon.port(service)))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def reset(sock: socket.socket) -> None:
+    """
+    Close C{sock} with a TCP reset rather than an orderly FIN (C{SO_LINGER} 0).
+    """
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    sock.close()
+
+
+def waitFor(condition: Callable[[], object], what: str, timeout: float = WAIT) -> object:
+    """
+    Poll C{condition} until it is true; fail, saying C{what} was awaited, after
+    C{timeout} seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def waitForDisconnects(daemon: Daemon, service: str, open: int, timeout: float = WAIT) -> None:
+    """
+    Wait until the daemon's log shows at most C{open} connections to C{service}
+    still open (the daemon sees a client's close asynchronously).
+    """
+
+    def settled() -> bool:
+        log = daemon.log()
+        connected = countLines(log, f"{service}: connection from ")
+        return connected - countLines(log, f"{service}: ", " disconnected") <= open
+
+    waitFor(settled, f"{service} connections to close down to {open}", timeout)
+
+
+def waitForProbes(daemon: Daemon) -> None:
+    """
+    Wait until the daemon has seen L{Daemon.start}'s probe connections (one
+    that succeeded per TCP service) come and go, so that a test counting
+    connections starts from zero.
+    """
+
+    def settled() -> bool:
+        log = daemon.log()
+        return all(
+            countLines(log, f"{service}: connection from ") >= 1
+            and countLines(log, f"{service}: ", " disconnected") >= 1
+            for service in daemon.ports
+            if not service.endswith("-udp")
+        )
+
+    waitFor(settled, "the start-up probe connections to close")
+
+
+def memory(pid: int) -> dict[str, int]:
+    """
+    The daemon's current (C{VmRSS}) and peak (C{VmHWM}) resident set size, in bytes.
+    """
+    figures = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            figures[key] = int(value.split()[0]) * 1024
+    return figures
+
+
+def recvLines(sock: socket.socket, count: int, limit: int = 64 * MIB) -> list[bytes]:
+    """
+    Read until C{count} complete lines (ended by C{\\n}, C{\\r} stripped) arrived
+    or the peer closed; return the complete lines.
+    """
+    data = b""
+    while data.count(b"\n") < count and len(data) < limit:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return [line.rstrip(b"\r") for line in data.split(b"\n")[:-1]]
+
+
+class Scenario:
+    """
+    One fault scenario against one daemon: measures it and checks its health.
+
+        with Scenario(self, 3, "slowloris", daemon) as scenario:
+            ...attack...
+        # here: the FAULT line is printed and the daemon is healthy
+
+    @ivar rssStart: the daemon's RSS when the scenario started.
+    """
+
+    def __init__(self, test, number: int | str, case: str, daemon: Daemon) -> None:
+        self.test = test
+        self.number = number
+        self.case = case
+        self.daemon = daemon
+        self.rssStart = 0
+        self.started = 0.0
+
+    def __enter__(self) -> Scenario:
+        self.rssStart = memory(self.daemon.process.pid)["VmRSS"]
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        elapsed = time.monotonic() - self.started
+        if not self.daemon.alive():
+            print(f"FAULT scenario={self.number} case={self.case} died seconds={elapsed:.2f}")
+            if kind is None:
+                raise AssertionError(f"the daemon died:\n{self.daemon.output()[-5000:]}")
+            return
+        peak = memory(self.daemon.process.pid)["VmHWM"]
+        print(
+            f"FAULT scenario={self.number} case={self.case} "
+            f"rss_start_mib={self.rssStart / MIB:.1f} rss_peak_mib={peak / MIB:.1f} "
+            f"seconds={elapsed:.2f}"
+        )
+        if kind is None:
+            self.assertHealthy()
+
+    def assertHealthy(self) -> None:
+        """
+        The daemon is alive, serves a fresh client of each of its services, logged
+        no traceback, and its memory stayed bounded.
+        """
+        assertHealthy(self.test, self.daemon, self.rssStart)
+
+
+def assertHealthy(test, daemon: Daemon, rssStart: int | None = None) -> None:
+    """
+    The after-each-scenario check (see the module docstring).  C{rssStart}: the
+    RSS the peak is compared with; L{None} skips the memory check.
+    """
+    test.assertTrue(daemon.alive(), f"the daemon died:\n{daemon.output()[-5000:]}")
+    for service in daemon.ports:
+        check = _CHECKS.get(service)
+        if check is not None:
+            check(test, daemon)
+    daemon.assertCleanLog()
+    if rssStart is not None:
+        peak = memory(daemon.process.pid)["VmHWM"]
+        test.assertLessEqual(
+            peak - rssStart,
+            RSS_GROWTH_LIMIT,
+            f"peak RSS {peak / MIB:.1f} MiB grew more than "
+            f"{RSS_GROWTH_LIMIT / MIB:.0f} MiB over {rssStart / MIB:.1f} MiB",
+        )
+
+
+def checkDaytime(test, daemon: Daemon) -> None:
+    """
+    A fresh Day/Time client gets the date, the farewell and the end of stream.
+    """
+    with daemon.connect("daytime", timeout=WAIT) as sock:
+        data = recvAll(sock)
+    lines = data.split(b"\n")
+    test.assertEqual(len(lines), 3, data)
+    test.assertRegex(lines[0], CTIME)
+    test.assertEqual(lines[1:], [b"Have a nice day!", b""])
+
+
+def checkDoctor(test, daemon: Daemon, message: str = "sad") -> None:
+    """
+    A fresh Doctor client gets the greeting and the right reply to a message
+    (a short one, so that scenarios may run with a tiny C{--max-line}).
+    """
+    doctor = Doctor()
+    expected = [doctor.greeting().encode(), doctor.reply(message).encode()]
+    with daemon.connect("doctor", timeout=WAIT) as sock:
+        sock.sendall(message.encode() + b"\n")
+        test.assertEqual(recvLines(sock, 2), expected)
+
+
+def checkChat(test, daemon: Daemon) -> None:
+    """
+    Two fresh Chat clients are welcomed, and a message from one reaches the other.
+    """
+    with (
+        daemon.connect("chat", timeout=WAIT) as first,
+        daemon.connect("chat", timeout=WAIT) as second,
+    ):
+        for sock in (first, second):
+            test.assertIn(CHAT_WELCOME, recvUntilLine(sock, CHAT_WELCOME))
+        # Four characters, so that scenarios may run with a tiny --max-line;
+        # random, so that a token replayed from the room's history is not
+        # mistaken for this one (a 1 in 14 million chance per check).
+        token = "".join(random.choices(string.ascii_letters + string.digits, k=4)).encode()
+        first.sendall(token + b"\n")
+        test.assertIn(b"> " + token, recvUntilLine(second, b"> " + token))
+
+
+def recvUntilLine(sock: socket.socket, marker: bytes, limit: int = 4 * MIB) -> bytes:
+    """
+    Read until a complete line containing C{marker} arrived (or the peer closed).
+    """
+    data = b""
+    while len(data) < limit:
+        end = data.rfind(b"\n")
+        if end >= 0 and marker in data[:end]:
+            break
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+_CHECKS: dict[str, Callable] = {"daytime": checkDaytime, "doctor": checkDoctor, "chat": checkChat}
+
+
+def countLines(text: str, *fragments: str) -> int:
+    """
+    How many lines of C{text} contain every one of C{fragments}.
+    """
+    return sum(1 for line in text.splitlines() if all(f in line for f in fragments))
+
+
+def expectedDoctor(messages: Sequence[str]) -> list[bytes]:
+    """
+    What a fresh Doctor session says: the greeting, then one reply per message.
+    """
+    doctor = Doctor()
+    return [doctor.greeting().encode()] + [doctor.reply(m).encode() for m in messages]
