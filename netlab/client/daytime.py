@@ -53,6 +53,8 @@ class DaytimePrinter:
 
     def server_closed(self, reason: Failure) -> None:
         """The server closed: that is how a Day/Time exchange ends, unless TLS broke it."""
+        if self.closed.called:  # cancelled by the timeout, which already reported the failure
+            return
         if reason.check(TLSFailure):
             self.closed.errback(reason)
         else:

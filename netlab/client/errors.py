@@ -46,10 +46,11 @@ def tls_reason(exc: BaseException) -> str | None:
     except ImportError:  # pragma: no cover - without pyOpenSSL there are no TLS connections at all
         return None
     if isinstance(exc, SSL.Error):
-        reasons = [
-            entry[-1] for entry in (exc.args[0] if exc.args else []) if isinstance(entry, tuple)
-        ]
-        return ", ".join(r for r in reasons if r) or str(exc) or "handshake failed"
+        details = exc.args[0] if exc.args else []
+        if not isinstance(details, list):
+            return str(details) or "handshake failed"
+        reasons = [entry[-1] for entry in details if isinstance(entry, tuple) and entry[-1]]
+        return ", ".join(reasons) or "handshake failed"
     if type(exc).__name__ == "VerificationError":  # service_identity's host name mismatch
         return f"certificate does not match the host name ({exc})"
     return None
