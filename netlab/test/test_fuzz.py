@@ -1,0 +1,304 @@
+"""
+Fault scenario 1 of issue 6 at the protocol level: random and hostile bytes fed
+to the shared framing, the Doctor and the Chat room over L{StringTransport}s and
+a L{task.Clock}, with C{hypothesis} choosing the bytes, how they are split into
+reads, when time passes and when a client stops reading.
+
+The bytes are drawn from what a classroom actually sends by mistake or on
+purpose: invalid UTF-8, NUL, lone C{\\r}, ANSI/ECMA-48 escapes (7- and 8-bit),
+telnet IAC sequences, over-long lines -- mixed with arbitrary binary.
+
+Properties, for every input:
+  - no protocol method raises;
+  - everything sent to any client is valid UTF-8;
+  - nothing a client sends puts a C0/C1 control character or ESC into what
+    I{other} chat clients receive (only the line terminator);
+  - the framing's buffer never holds more than C{maxLineLength} bytes while the
+    protocol is reading, and no message is longer than that.
+
+L{NASTY} and L{nastyPayloads} are shared with the same scenario over real
+sockets (C{tests/test_faults.py}).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from netlab.doctor.service import DoctorFactory
+from netlab.framing import MessageFactory, MessageReceiver
+from netlab.ratelimit import Rate
+
+try:
+    from netlab.chat import ChatFactory
+except ImportError:  # netlab/chat.py is being written
+    ChatFactory = None
+
+#: Pieces that hostile or broken clients send.
+NASTY: list[bytes] = [
+    b"\x00",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\n\r",
+    b"\t",
+    b"\x07",
+    b"\x08",
+    b"\x7f",
+    b"\x1b",
+    b"\x1b[",
+    b"\x1b[31m",
+    b"\x1b[2J\x1b[H",
+    b"\x1b[?1049h",
+    b"\x1b]0;pwned\x07",
+    b"\x1b]8;;http://x\x1b\\",
+    b"\x1bP+q\x1b\\",
+    b"\x1bc",
+    b"\x9b",
+    b"\x9b31m",
+    b"\xc2\x9b31m",  # U+009B: the 8-bit CSI, validly encoded
+    b"\xc2\x85",  # U+0085: NEL
+    b"\xc2\x90",  # U+0090: DCS
+    b"\xe2\x80\xae",  # U+202E: right-to-left override (printable? no; not C0/C1)
+    b"\xff",
+    b"\xff\xff",
+    b"\xff\xf4\xff\xfd\x06",  # telnet: IP, DO TIMING-MARK (Ctrl-C)
+    b"\xff\xfb\x01",  # WILL ECHO
+    b"\xff\xfa\x18\x00xterm\xff\xf0",  # subnegotiation
+    b"\xff\xfa",  # unfinished subnegotiation
+    b"\xc3",  # truncated two-byte sequence
+    b"\xe2\x82",  # truncated three-byte sequence
+    b"\xed\xa0\x80",  # an encoded surrogate
+    b"\xf4\x90\x80\x80",  # beyond U+10FFFF
+    b"\xc0\xaf",  # over-long encoding of /
+    "héllo wörld ✓".encode(),
+    b"I am sad",
+    b"bye",
+    b"/nick ",
+    b"/nick \x1b[31mred",
+    b"/me ",
+    b"/msg guest-2 ",
+    b"/who",
+    b"/help",
+    b"/nosuch\x1b[2J",
+    b"//",
+    b"x" * 70,
+]
+
+#: The line limit in these tests: small, so that over-long lines are common.
+MAX_LINE = 64
+
+#: C0 and C1 controls, DEL, and ESC: what must never reach another person.
+CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+#: How many inputs each property is tried with: fixed, so the run time is too.
+EXAMPLES = 300
+
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,  # no wall-clock limits in unit tests
+    database=None,  # nothing written into the working tree
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+chunks = st.lists(
+    st.one_of(st.sampled_from(NASTY), st.binary(max_size=24)), min_size=1, max_size=10
+).map(b"".join)
+
+#: One step of a client's life: bytes arrive, time passes, the client reads
+#: (or stops reading) what the server sent.
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("data"), chunks),
+        st.tuples(st.just("advance"), st.sampled_from([0.0, 0.05, 0.11, 1.0, 5.0])),
+        st.tuples(st.just("read"), st.booleans()),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+def nastyPayloads(count: int, seed: int = 6) -> list[bytes]:
+    """
+    C{count} hostile messages built from L{NASTY} and random bytes (for the
+    same scenario over real sockets), reproducibly.
+    """
+    rng = random.Random(seed)
+    payloads = []
+    for _ in range(count):
+        parts = [
+            rng.choice(NASTY) if rng.random() < 0.7 else rng.randbytes(rng.randrange(1, 24))
+            for _ in range(rng.randrange(1, 10))
+        ]
+        payloads.append(b"".join(parts))
+    return payloads
+
+
+class ClientTransport(StringTransport):
+    """
+    A L{StringTransport} that, like TCP, pauses its streaming producer while
+    more than C{bufferSize} written bytes are unread, and resumes it on
+    L{read}.  A client that does not read is then a slow consumer.
+    """
+
+    bufferSize = 4096
+    writerPaused = False
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        if self.producer is not None and self.streaming and not self.writerPaused:
+            if len(self.io.getvalue()) > self.bufferSize:
+                self.writerPaused = True
+                self.producer.pauseProducing()
+
+    def read(self) -> bytes:
+        data = self.value()
+        self.clear()
+        self.received += data
+        if self.writerPaused and self.producer is not None and not self.disconnecting:
+            self.writerPaused = False
+            self.producer.resumeProducing()
+        return data
+
+    @property
+    def everything(self) -> bytes:
+        """
+        All the server ever wrote to this client.
+        """
+        return self.received + self.value()
+
+    received = b""
+
+
+def connect(factory, port: int):
+    """
+    A protocol from C{factory}, connected to a fresh L{ClientTransport}.
+    """
+    protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.2", port))
+    transport = ClientTransport(peerAddress=IPv4Address("TCP", "127.0.0.2", port))
+    protocol.makeConnection(transport)
+    return protocol, transport
+
+
+def run(test, protocol, transport, clock, actions) -> None:
+    """
+    Play C{actions} against one connection, checking the framing's invariants
+    after each step.  Like a real transport, this delivers nothing while the
+    protocol has paused reading or is closing.
+    """
+    reading = True
+    for action, value in actions:
+        if action == "data":
+            if transport.disconnecting or transport.producerState == "paused":
+                continue
+            protocol.dataReceived(value)
+            if not protocol.paused and not transport.disconnecting:
+                test.assertLessEqual(len(protocol._buffer), protocol.maxLineLength)
+        elif action == "advance":
+            clock.advance(value)
+        elif action == "read":
+            reading = value
+        if reading:
+            transport.read()
+
+
+def assertUTF8(test, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        test.fail(f"invalid UTF-8 sent: {e}: {data!r}")
+
+
+class Recorder(MessageReceiver):
+    """
+    A framing client that remembers its messages and answers each with its length.
+    """
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.messages: list[str] = []
+
+    def messageReceived(self, text: str) -> None:
+        self.messages.append(text)
+        self.sendMessage(str(len(text)))
+
+
+class FramingFuzzTests(SynchronousTestCase):
+    @FUZZ
+    @given(steps)
+    def test_framing(self, actions):
+        """
+        The framing never raises, never keeps more than a line's worth, and
+        hands on only messages within the limit.
+        """
+        clock = Clock()
+        factory = MessageFactory(clock, maxLineLength=MAX_LINE, idleTimeout=30)
+        factory.protocol = Recorder
+        protocol, transport = connect(factory, 1)
+        run(self, protocol, transport, clock, actions)
+        clock.advance(60)
+        protocol.readConnectionLost()
+        protocol.connectionLost(None)
+        for message in protocol.messages:
+            self.assertLessEqual(len(message), MAX_LINE)
+            self.assertNotIn("\n", message)
+        assertUTF8(self, transport.everything)
+
+
+class DoctorFuzzTests(SynchronousTestCase):
+    @FUZZ
+    @given(steps)
+    def test_doctor(self, actions):
+        """
+        The Doctor never raises and answers in valid UTF-8 without control
+        characters, whatever it is told.
+        """
+        clock = Clock()
+        factory = DoctorFactory(clock, maxLineLength=MAX_LINE, idleTimeout=30)
+        protocol, transport = connect(factory, 1)
+        run(self, protocol, transport, clock, actions)
+        clock.advance(60)
+        protocol.connectionLost(None)
+        text = assertUTF8(self, transport.everything)
+        for line in re.split(r"\r?\n", text):
+            self.assertIsNone(CONTROLS.search(line), repr(line))
+
+
+class ChatFuzzTests(SynchronousTestCase):
+    def setUp(self):
+        if ChatFactory is None:
+            self.skipTest("netlab/chat.py does not exist yet")
+
+    @FUZZ
+    @given(steps, st.booleans())
+    def test_chat(self, actions, limited):
+        """
+        Whatever one chat client sends, the others receive only clean lines of
+        valid UTF-8 (C{\\r\\n}-terminated, no controls, no escapes), and nothing
+        raises.  With and without the flood limit.
+        """
+        clock = Clock()
+        rate = Rate(5, 20) if limited else None
+        factory = ChatFactory(clock, maxLineLength=MAX_LINE, idleTimeout=30, rate=rate)
+        attacker, attackerTransport = connect(factory, 1)
+        others = [connect(factory, port) for port in (2, 3)]
+        run(self, attacker, attackerTransport, clock, actions)
+        clock.advance(0)
+        attacker.connectionLost(None)
+        clock.advance(0)
+        assertUTF8(self, attackerTransport.everything)
+        for _, transport in others:
+            while transport.read():  # take everything, resuming a paused room
+                clock.advance(0)
+            text = assertUTF8(self, transport.everything)
+            self.assertTrue(text.endswith("\r\n"), repr(text))
+            for line in text[:-2].split("\r\n"):
+                self.assertIsNone(CONTROLS.search(line), repr(line))
+            self.assertRegex(text, r"\* \S+ has left")
