@@ -84,6 +84,8 @@ class DaytimeFactory(ServerFactory):
 
     protocol = DaytimeProtocol
     noisy = False
+    #: Each connection is answered and closed at once (see L{netlab.guard}).
+    oneShot = True
 
     def __init__(self, clock: IReactorTime, timeFormat: str = "ctime") -> None:
         self.text = DaytimeText(clock, timeFormat)

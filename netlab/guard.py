@@ -81,7 +81,13 @@ class GuardProtocol(ProtocolWrapper):
     Plain C{ProtocolWrapper} does not, so a client that sends its last line and
     shuts down its writing side (C{printf 'hi' | nc -N}) would be disconnected
     before it got the reply.
+
+    @ivar peerHost: the peer's IP address (L{None} for UNIX sockets).
+    @ivar peerText: the peer as log lines show it.
     """
+
+    peerHost: str | None = None
+    peerText = ""
 
     def readConnectionLost(self) -> None:
         halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
@@ -122,6 +128,10 @@ class GuardFactory(WrappingFactory):
         self.perPeer: Counter[str] = Counter()
         self._refusalsLogged: dict[str | None, float] = {}
         self._drained: list[defer.Deferred[None]] = []
+        # A service whose connections end as soon as they are answered (Day/Time)
+        # says so with a true `oneShot`: it gets one log line per connection, at
+        # its end, instead of two -- logging is most of such a connection's cost.
+        self._oneShot = bool(getattr(wrappedFactory, "oneShot", False))
 
     def buildProtocol(self, addr: IAddress) -> Protocol | None:
         """
@@ -136,27 +146,25 @@ class GuardFactory(WrappingFactory):
             return refusal
         return super().buildProtocol(addr)
 
-    def registerProtocol(self, p: ProtocolWrapper) -> None:
+    def registerProtocol(self, p: GuardProtocol) -> None:
         super().registerProtocol(p)
         peer = p.getPeer()
-        host = peerHost(peer)
-        if host is not None:
-            self.perPeer[host] += 1
-        log.info(
-            "{service}: connection from {peer}", service=self.serviceName, peer=describePeer(peer)
-        )
+        p.peerHost, p.peerText = peerHost(peer), describePeer(peer)
+        if p.peerHost is not None:
+            self.perPeer[p.peerHost] += 1
+        if not self._oneShot:
+            log.info("{service}: connection from {peer}", service=self.serviceName, peer=p.peerText)
 
-    def unregisterProtocol(self, p: ProtocolWrapper) -> None:
+    def unregisterProtocol(self, p: GuardProtocol) -> None:
         super().unregisterProtocol(p)
-        peer = p.getPeer()
-        host = peerHost(peer)
-        if host is not None:
-            self.perPeer[host] -= 1
-            if not self.perPeer[host]:
-                del self.perPeer[host]
-        log.info(
-            "{service}: {peer} disconnected", service=self.serviceName, peer=describePeer(peer)
-        )
+        if p.peerHost is not None:
+            self.perPeer[p.peerHost] -= 1
+            if not self.perPeer[p.peerHost]:
+                del self.perPeer[p.peerHost]
+        if self._oneShot:
+            log.info("{service}: served {peer}", service=self.serviceName, peer=p.peerText)
+        else:
+            log.info("{service}: {peer} disconnected", service=self.serviceName, peer=p.peerText)
         if not self.protocols:
             drained, self._drained = self._drained, []
             for d in drained:

@@ -36,17 +36,27 @@ _SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgG]?)[iI]?[bB]?\s*$")
 _UDP = re.compile(r"^(?:(?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^:]+)):)?(?P<port>\d+)$")
 
 
+#: Listen queue for stream endpoints whose description does not set one.  With
+#: Twisted's default of 50 the kernel drops connection attempts (ListenOverflows)
+#: as soon as ~128 clients connect at once; Linux caps it at net.core.somaxconn.
+DEFAULT_BACKLOG = 1024
+_BACKLOG_KINDS = ("tcp", "tcp6", "ssl", "unix")
+
+
 def endpointDescription(value: str) -> str:
     """
-    Coerce a bare port number to C{tcp:PORT}; leave endpoint strings alone.
-    (C{endpoints.serverFromString} rejects a bare number.)
+    Coerce a bare port number to C{tcp:PORT} (C{endpoints.serverFromString}
+    rejects a bare number) and give stream endpoints netlab's listen backlog
+    unless the description sets its own.
     """
     value = value.strip()
     if value.isdigit():
         port = int(value)
         if not 0 <= port <= 65535:
             raise ValueError(f"port {port} is out of range (0-65535)")
-        return f"tcp:{port}"
+        value = f"tcp:{port}"
+    if value.split(":", 1)[0] in _BACKLOG_KINDS and "backlog=" not in value:
+        value += f":backlog={DEFAULT_BACKLOG}"
     return value
 
 
@@ -194,7 +204,7 @@ class Options(usage.Options):
         self._checkDoctorScript()
         if not any(self[name] is not None for name in (*SERVICES, "daytime-udp")):
             for name, (port, _) in SERVICES.items():
-                self[name] = f"tcp:{port}"
+                self[name] = endpointDescription(str(port))
 
     def _checkDoctorScript(self) -> None:
         """

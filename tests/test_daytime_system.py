@@ -114,10 +114,10 @@ class DaytimeSystemTests(SynchronousTestCase):
             host, port = sock.getsockname()
             recvAll(sock)
         deadline = time.monotonic() + 10
-        while f"daytime: 127.0.0.1:{port} disconnected" not in self.daemon.log():
+        while f"daytime: served 127.0.0.1:{port}" not in self.daemon.log():
             self.assertLess(time.monotonic(), deadline, self.daemon.log())
             time.sleep(0.05)
-        self.assertIn(f"daytime: connection from 127.0.0.1:{port}", self.daemon.log())
+        self.assertIn(f"daytime: served 127.0.0.1:{port}", self.daemon.log())
 
 
 class FormatSystemTests(SynchronousTestCase):

@@ -80,6 +80,18 @@ class GuardTests(SynchronousTestCase):
             self.messages(), ["test: connection from [::1]:99", "test: [::1]:99 disconnected"]
         )
 
+    def test_oneShotLogsOnce(self):
+        """
+        A one-shot service (Day/Time) gets one line per connection, at its end.
+        """
+        wrapped = Factory.forProtocol(Recorder)
+        wrapped.oneShot = True
+        factory = GuardFactory(wrapped, "daytime", self.clock)
+        protocol, _ = self.connect(factory, "10.0.0.1", 7)
+        self.assertEqual(self.messages(), [])
+        protocol.connectionLost(None)
+        self.assertEqual(self.messages(), ["daytime: served 10.0.0.1:7"])
+
     def test_maxConnections(self):
         """
         Over the limit, a client is told why and disconnected; after one leaves,

@@ -45,14 +45,14 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options.services(), ["daytime", "doctor", "chat"])
         self.assertEqual(
             [options[name] for name in options.services()],
-            ["tcp:21566", "tcp:21567", "tcp:21568"],
+            [f"tcp:{port}:backlog=1024" for port in (21566, 21567, 21568)],
         )
         self.assertIsNone(options["daytime-udp"])
 
     def test_someStartOnlyThose(self):
         options = parse("--doctor", "2000")
         self.assertEqual(options.services(), ["doctor"])
-        self.assertEqual(options["doctor"], "tcp:2000")
+        self.assertEqual(options["doctor"], "tcp:2000:backlog=1024")
 
     def test_udpAlone(self):
         """
@@ -68,7 +68,9 @@ class OptionsTests(SynchronousTestCase):
             "tcp6:21566:interface=\\:\\:1",
             "unix:/tmp/netlab.sock:mode=600",
         ):
-            self.assertEqual(parse("--daytime", description)["daytime"], description)
+            self.assertEqual(
+                parse("--daytime", description)["daytime"], description + ":backlog=1024"
+            )
 
     def test_badValues(self):
         """
@@ -121,8 +123,11 @@ class OptionsTests(SynchronousTestCase):
 
 class ParserTests(SynchronousTestCase):
     def test_endpointDescription(self):
-        self.assertEqual(endpointDescription("80"), "tcp:80")
-        self.assertEqual(endpointDescription(" tcp6:80 "), "tcp6:80")
+        self.assertEqual(endpointDescription("80"), "tcp:80:backlog=1024")
+        self.assertEqual(endpointDescription(" tcp6:80 "), "tcp6:80:backlog=1024")
+        self.assertEqual(endpointDescription("tcp:80:backlog=5"), "tcp:80:backlog=5")
+        self.assertEqual(endpointDescription("systemd:domain=INET:index=0"),
+                         "systemd:domain=INET:index=0")
 
     def test_parseSize(self):
         self.assertEqual(parseSize("4096"), 4096)
@@ -151,7 +156,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(daytime.factory.maxConnections, 7)
         self.assertEqual(daytime.factory.serviceName, "daytime")
         service.privilegedStartService()
-        self.assertEqual([port[0] for port in reactor.tcpServers], [2001])
+        self.assertEqual([port[:3:2] for port in reactor.tcpServers], [(2001, 1024)])
         self.assertEqual([port[0] for port in reactor.udpServers], [2001])
 
     def test_listenFailureStopsEverything(self):
