@@ -1,0 +1,155 @@
+"""
+In-memory chat clients for tests (netlab's own, and yours).
+
+    room = FakeChatRoom(rate=None)
+    alice, bob = room.connect(2)
+    alice.send("hello")
+    bob.lines()  # [..., '<guest-1> hello']
+
+Everything runs on a L{task.Clock} and L{StringTransport}s, with no reactor and
+no sockets.  The transports behave like TCP in the one way that matters to the
+chat service: they hold what the server wrote until the client reads it, and
+pause the server's protocol (their streaming producer) once more than
+C{bufferSize} bytes are unread -- so a client that does not call L{FakeClient.read}
+is a slow consumer, exactly as a real one would be.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+
+from netlab.chat import ChatFactory, ChatProtocol
+
+
+class ClientTransport(StringTransport):
+    """
+    A L{StringTransport} that pauses its producer while more than C{bufferSize}
+    written bytes are unread, and resumes it when they are read, as TCP does.
+    """
+
+    bufferSize = 65536
+    writerPaused = False
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        if self.producer is not None and self.streaming and not self.writerPaused:
+            if len(self.io.getvalue()) > self.bufferSize:
+                self.writerPaused = True
+                self.producer.pauseProducing()
+
+    def read(self) -> bytes:
+        """
+        Take everything written so far; resume the producer if it was paused.
+        """
+        data = self.value()
+        self.clear()
+        if self.writerPaused and self.producer is not None and not self.disconnecting:
+            self.writerPaused = False
+            self.producer.resumeProducing()
+        return data
+
+
+class FakeClient:
+    """
+    One in-memory chat client.
+
+    @ivar protocol: the server's L{ChatProtocol} for this client.
+    @ivar transport: its L{ClientTransport}.
+    """
+
+    def __init__(self, room: FakeChatRoom, protocol: ChatProtocol, transport: ClientTransport):
+        self.room = room
+        self.protocol = protocol
+        self.transport = transport
+        self.closed = False
+
+    @property
+    def name(self) -> str | None:
+        """
+        The client's name in the room (L{None} once it has left).
+        """
+        return self.protocol.name
+
+    def sendBytes(self, data: bytes) -> None:
+        """
+        Deliver raw bytes to the server, as one read.
+        """
+        self.protocol.dataReceived(data)
+
+    def send(self, *lines: str, end: str = "\r\n") -> None:
+        """
+        Send whole lines (in one read), each ended with C{end}.
+        """
+        self.sendBytes("".join(line + end for line in lines).encode("utf-8"))
+
+    def read(self) -> bytes:
+        """
+        Everything the server sent since the last read (after letting the room
+        flush), as bytes.
+        """
+        self.room.flush()
+        return self.transport.read()
+
+    def lines(self) -> list[str]:
+        """
+        Like L{read}, split into lines (C{\\r\\n} or C{\\n}).
+        """
+        return self.read().decode("utf-8").replace("\r\n", "\n").splitlines()
+
+    def disconnect(self) -> None:
+        """
+        The client goes away (end of stream, connection closed).
+        """
+        if not self.closed:
+            self.closed = True
+            self.protocol.connectionLost(Failure(ConnectionDone()))
+
+
+class FakeChatRoom:
+    """
+    A L{ChatFactory} on a L{Clock}, and the in-memory clients connected to it.
+
+    @ivar clock: the L{Clock}; advance it to pass time.
+    @ivar factory: the L{ChatFactory} (keyword arguments go to it).
+    """
+
+    def __init__(self, factory: ChatFactory | None = None, **options) -> None:
+        self.clock = Clock() if factory is None else factory.clock
+        self.factory = factory or ChatFactory(self.clock, **options)
+        self.clients: list[FakeClient] = []
+        self._ports = iter(range(40000, 65536))
+
+    @property
+    def room(self):
+        return self.factory.room
+
+    def connect(self, count: int = 1, factory=None) -> list[FakeClient]:
+        """
+        Connect C{count} new clients (of C{factory}, by default the chat one).
+        """
+        return [self.connectOne(factory) for _ in range(count)]
+
+    def connectOne(self, factory=None) -> FakeClient:
+        factory = factory or self.factory
+        address = IPv4Address("TCP", "127.0.0.1", next(self._ports))
+        protocol = factory.buildProtocol(address)
+        transport = ClientTransport(peerAddress=address)
+        client = FakeClient(self, protocol, transport)
+        self.clients.append(client)
+        protocol.makeConnection(transport)
+        return client
+
+    def flush(self) -> None:
+        """
+        Let the room write what it queued (one reactor turn), then finish the
+        connections the server closed, as a reactor would.
+        """
+        self.clock.advance(0)
+        for client in self.clients:
+            if client.transport.disconnecting and not client.closed:
+                client.disconnect()
+        self.clock.advance(0)
