@@ -176,10 +176,10 @@ class ChatRoom:
         name = member.name
         if name is None or self.members.get(nameKey(name)) is not member:
             return
+        suffix = f" ({reason})" if reason else ""
+        self.announce(f"* {name} has left{suffix}", exclude=member)
         del self.members[nameKey(name)]
         member.name = None
-        suffix = f" ({reason})" if reason else ""
-        self.announce(f"* {name} has left{suffix}")
 
     def rename(self, member: ChatProtocol, new: str) -> str | None:
         """

@@ -11,7 +11,9 @@ no sockets.  The transports behave like TCP in the one way that matters to the
 chat service: they hold what the server wrote until the client reads it, and
 pause the server's protocol (their streaming producer) once more than
 C{bufferSize} bytes are unread -- so a client that does not call L{FakeClient.read}
-is a slow consumer, exactly as a real one would be.
+is a slow consumer, exactly as a real one would be; and a connection the server
+closes ends once the client has read what was written to it (or at once if the
+server aborts it).
 """
 
 from __future__ import annotations
@@ -92,7 +94,10 @@ class FakeClient:
         flush), as bytes.
         """
         self.room.flush()
-        return self.transport.read()
+        data = self.transport.read()
+        if self.transport.disconnecting:
+            self.disconnect()
+        return data
 
     def lines(self) -> list[str]:
         """
@@ -145,11 +150,13 @@ class FakeChatRoom:
 
     def flush(self) -> None:
         """
-        Let the room write what it queued (one reactor turn), then finish the
-        connections the server closed, as a reactor would.
+        Let the room write what it queued (one reactor turn), then end the
+        connections the server closed that have nothing left to read, or that
+        it aborted, as a reactor would.
         """
         self.clock.advance(0)
         for client in self.clients:
-            if client.transport.disconnecting and not client.closed:
+            transport = client.transport
+            if transport.disconnected or transport.disconnecting and not transport.value():
                 client.disconnect()
         self.clock.advance(0)

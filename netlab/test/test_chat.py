@@ -1,0 +1,720 @@
+"""
+Tests for L{netlab.chat}: the room, its commands and its limits, over in-memory
+transports and a L{task.Clock} (see L{netlab.testing}).
+"""
+
+from __future__ import annotations
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from netlab.chat import (
+    ANNOUNCE_LIMIT,
+    DROP_GRACE,
+    GREETING,
+    WHO_LIMIT,
+    ChatFactory,
+    OperatorFactory,
+    nameKey,
+    writeThrough,
+)
+from netlab.guard import GuardFactory
+from netlab.ratelimit import Rate
+from netlab.tap import Options
+from netlab.testing import FakeChatRoom, FakeClient
+
+
+def chatter(room: FakeChatRoom, count: int) -> list[FakeClient]:
+    """
+    C{count} connected clients whose greetings have been read.
+    """
+    clients = room.connect(count)
+    for client in clients:
+        client.read()
+    return clients
+
+
+class JoiningTests(SynchronousTestCase):
+    """
+    Arriving: greeting, hint, unique names, history, announcements.
+    """
+
+    def test_greeting(self) -> None:
+        """
+        A newcomer gets the course's greeting, then a hint naming it and /help.
+        """
+        (alice,) = FakeChatRoom().connect(1)
+        self.assertEqual(
+            alice.read(),
+            GREETING.encode() + b"\r\n* You are guest-1. Type /help for the commands.\r\n",
+        )
+
+    def test_uniqueGuestNames(self) -> None:
+        """
+        Every newcomer gets a guest name no one else has, even if someone took
+        the next one by /nick.
+        """
+        room = FakeChatRoom(rate=None)
+        (first,) = room.connect(1)
+        first.send("/nick guest-2")
+        names = [client.name for client in room.connect(3)]
+        self.assertEqual(names, ["guest-3", "guest-4", "guest-5"])
+
+    def test_joinAnnounced(self) -> None:
+        """
+        The others are told who joined; the newcomer is not told about itself.
+        """
+        room = FakeChatRoom()
+        (alice,) = chatter(room, 1)
+        (bob,) = room.connect(1)
+        self.assertEqual(alice.lines(), ["* guest-2 has joined"])
+        self.assertNotIn("* guest-2 has joined", bob.lines())
+
+    def test_history(self) -> None:
+        """
+        A newcomer gets the last C{history} room messages, oldest first.
+        """
+        room = FakeChatRoom(history=2, rate=None)
+        (alice,) = chatter(room, 1)
+        alice.send("one", "two", "/me three")
+        (bob,) = room.connect(1)
+        self.assertEqual(bob.lines()[2:], ["<guest-1> two", "* guest-1 three"])
+
+    def test_historyOff(self) -> None:
+        """
+        C{history=0} replays nothing.
+        """
+        room = FakeChatRoom(history=0)
+        (alice,) = chatter(room, 1)
+        alice.send("one")
+        (bob,) = room.connect(1)
+        self.assertEqual(len(bob.lines()), 2)
+
+    def test_historyNotAnnouncements(self) -> None:
+        """
+        Joins, leaves and renames are not replayed, nor are private messages.
+        """
+        room = FakeChatRoom(rate=None)
+        alice, bob = chatter(room, 2)
+        alice.send("/nick alice", "/msg guest-2 psst")
+        bob.disconnect()
+        (carol,) = room.connect(1)
+        self.assertEqual(len(carol.lines()), 2)
+
+    def test_announceLimit(self) -> None:
+        """
+        In a room over C{announceLimit}, joins and leaves are not announced
+        (that would cost O(N^2) lines) but messages still are.
+        """
+        room = FakeChatRoom(announceLimit=2)
+        alice, bob = chatter(room, 2)
+        (carol,) = room.connect(1)
+        carol.disconnect()
+        bob.send("hi")
+        self.assertEqual(alice.lines(), ["<guest-2> hi"])
+
+    def test_announceLimitDefault(self) -> None:
+        """
+        By default rooms of a few hundred still announce.
+        """
+        self.assertGreaterEqual(ANNOUNCE_LIMIT, 100)
+
+
+class RelayTests(SynchronousTestCase):
+    """
+    Messages reach every other client exactly once, in order, scrubbed.
+    """
+
+    def test_relay(self) -> None:
+        """
+        A line is relayed to every other client as C{<NAME> text}; the sender
+        gets no echo.
+        """
+        room = FakeChatRoom()
+        alice, bob, carol = chatter(room, 3)
+        alice.send("hello")
+        self.assertEqual(bob.lines(), ["<guest-1> hello"])
+        self.assertEqual(carol.lines(), ["<guest-1> hello"])
+        self.assertEqual(alice.lines(), [])
+
+    def test_order(self) -> None:
+        """
+        Lines from several senders arrive everywhere in the order the server
+        accepted them.
+        """
+        room = FakeChatRoom(rate=None)
+        alice, bob, carol = chatter(room, 3)
+        for number in range(50):
+            (alice if number % 2 else bob).send(f"m{number}")
+        expected = [f"<guest-{1 if n % 2 else 2}> m{n}" for n in range(50)]
+        self.assertEqual(carol.lines(), expected)
+
+    def test_scrubbed(self) -> None:
+        """
+        Control characters and escape sequences never reach the others.
+        """
+        room = FakeChatRoom()
+        alice, bob = chatter(room, 2)
+        alice.send("\x1b[2Jred \x1b[31mtext\x07\tend")
+        self.assertEqual(bob.lines(), ["<guest-1> red text end"])
+
+    def test_onlyControls(self) -> None:
+        """
+        A line that is nothing but control characters relays nothing.
+        """
+        room = FakeChatRoom()
+        alice, bob = chatter(room, 2)
+        alice.send("\x1b[2J\x07")
+        self.assertEqual(bob.lines(), [])
+
+    def test_blankIgnored(self) -> None:
+        """
+        Blank lines are ignored (and do not count against the flood limit).
+        """
+        room = FakeChatRoom(rate=Rate(1.0, 1))
+        alice, bob = chatter(room, 2)
+        alice.send("", "   ", "hi")
+        self.assertEqual(bob.lines(), ["<guest-1> hi"])
+        self.assertEqual(alice.lines(), [])
+
+    def test_slashSlash(self) -> None:
+        """
+        C{//text} says C{/text}.
+        """
+        room = FakeChatRoom()
+        alice, bob = chatter(room, 2)
+        alice.send("//etc/passwd")
+        self.assertEqual(bob.lines(), ["<guest-1> /etc/passwd"])
+
+    def test_oneWritePerTurn(self) -> None:
+        """
+        However many lines a client gets in one reactor turn, they are written to
+        its transport at once.
+        """
+        room = FakeChatRoom(rate=None)
+        alice, bob, carol = chatter(room, 3)
+        writes: list[bytes] = []
+        carol.transport.write = writes.append  # type: ignore[method-assign]
+        alice.send("one", "two")
+        bob.send("three")
+        room.flush()
+        self.assertEqual(writes, [b"<guest-1> one\r\n<guest-1> two\r\n<guest-2> three\r\n"])
+
+    def test_terminatorPerClient(self) -> None:
+        """
+        Each client gets lines ended the way it ends its own; a bare client gets
+        none.
+        """
+        room = FakeChatRoom()
+        alice, nc, bare = chatter(room, 3)
+        nc.send("/who", end="\n")
+        nc.read()
+        bare.sendBytes(b"hello")
+        room.clock.advance(room.factory.bareDelay)
+        alice.send("hi")
+        self.assertEqual(nc.read(), b"<guest-3> hello\n<guest-1> hi\n")
+        self.assertEqual(bare.read(), b"<guest-1> hi")
+
+    def test_utf8(self) -> None:
+        """
+        Text is UTF-8 both ways; invalid bytes become U+FFFD.
+        """
+        room = FakeChatRoom()
+        alice, bob = chatter(room, 2)
+        alice.sendBytes("héllo ☃ ".encode() + b"\x80\r\n")
+        self.assertEqual(bob.lines(), ["<guest-1> héllo ☃ \ufffd"])
+
+
+class CommandTests(SynchronousTestCase):
+    """
+    /nick /who /me /msg /help /quit and unknown commands.
+    """
+
+    def setUp(self) -> None:
+        self.room = FakeChatRoom(rate=None)
+        self.alice, self.bob = chatter(self.room, 2)
+
+    def test_nick(self) -> None:
+        """
+        /nick renames; the others are told, the renamed client is told.
+        """
+        self.alice.send("/nick Alice_1")
+        self.assertEqual(self.alice.lines(), ["* You are now Alice_1."])
+        self.assertEqual(self.bob.lines(), ["* guest-1 is now known as Alice_1"])
+        self.alice.send("hi")
+        self.assertEqual(self.bob.lines(), ["<Alice_1> hi"])
+
+    def test_nickInvalid(self) -> None:
+        """
+        Names are 1-24 letters, digits, C{_} or C{-}.
+        """
+        for bad in ("a b", "x" * 25, "é", "a.b", "<a>"):
+            self.alice.send(f"/nick {bad}")
+            self.assertEqual(self.alice.lines(), ["ERR a name is 1-24 letters, digits, _ or -"])
+        self.alice.send("/nick " + "x" * 24)
+        self.assertEqual(self.alice.name, "x" * 24)
+
+    def test_nickUsage(self) -> None:
+        self.alice.send("/nick")
+        self.assertEqual(self.alice.lines(), ["ERR usage: /nick NAME"])
+
+    def test_nickTaken(self) -> None:
+        """
+        Names are unique, whatever their case.
+        """
+        self.bob.send("/nick Bob")
+        self.alice.read()
+        self.alice.send("/nick bob")
+        self.assertEqual(self.alice.lines(), ["ERR the name bob is taken"])
+        self.assertEqual(self.alice.name, "guest-1")
+
+    def test_nickCase(self) -> None:
+        """
+        A client may change the case of its own name.
+        """
+        self.bob.send("/nick bob", "/nick BOB")
+        self.assertEqual(self.bob.name, "BOB")
+        self.assertEqual(self.room.room.find("Bob").name, "BOB")
+
+    def test_nickReserved(self) -> None:
+        """
+        No network client may call itself operator.
+        """
+        for name in ("operator", "Operator-2"):
+            self.alice.send(f"/nick {name}")
+            self.assertEqual(self.alice.lines(), [f"ERR the name {name} is reserved"])
+
+    def test_who(self) -> None:
+        self.bob.send("/nick bob")
+        self.alice.read()
+        self.alice.send("/who")
+        self.assertEqual(self.alice.lines(), ["* 2 in the room: guest-1, bob"])
+
+    def test_whoLimit(self) -> None:
+        """
+        /who names at most C{WHO_LIMIT} people and counts the rest.
+        """
+        self.room.connect(WHO_LIMIT)
+        self.alice.read()
+        self.alice.send("/who")
+        (line,) = self.alice.lines()
+        self.assertTrue(line.startswith(f"* {WHO_LIMIT + 2} in the room: guest-1, guest-2,"))
+        self.assertTrue(line.endswith(" and 2 more"))
+
+    def test_me(self) -> None:
+        self.alice.send("/me waves \x1b[5m")
+        self.assertEqual(self.bob.lines(), ["* guest-1 waves "])
+        self.alice.send("/me")
+        self.assertEqual(self.alice.lines(), ["ERR usage: /me ACTION"])
+
+    def test_msg(self) -> None:
+        """
+        /msg reaches only its addressee (any case), scrubbed.
+        """
+        (carol,) = chatter(self.room, 1)
+        self.alice.read()
+        self.bob.read()
+        self.alice.send("/msg GUEST-2 psst \x1b[31mhi")
+        self.assertEqual(self.bob.lines(), ["[private] <guest-1> psst hi"])
+        self.assertEqual(carol.lines(), [])
+        self.assertEqual(self.alice.lines(), [])
+
+    def test_msgErrors(self) -> None:
+        self.alice.send("/msg", "/msg guest-2", "/msg nobody hi")
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                "ERR usage: /msg NAME TEXT",
+                "ERR usage: /msg NAME TEXT",
+                "ERR no one called nobody is here",
+            ],
+        )
+
+    def test_help(self) -> None:
+        """
+        /help lists every command, case-insensitively invoked.
+        """
+        self.alice.send("/HELP")
+        text = "\n".join(self.alice.lines())
+        for command in ("/nick", "/who", "/me", "/msg", "/quit", "//"):
+            self.assertIn(command, text)
+        self.assertNotIn("/kick", text)
+
+    def test_helpBare(self) -> None:
+        """
+        A bare client gets /help as one message whose lines are separated by
+        C{\\n}, without a trailing terminator.
+        """
+        self.alice.sendBytes(b"/help")
+        self.room.clock.advance(self.room.factory.bareDelay)
+        data = self.alice.read()
+        self.assertIn(b"\n*   /who", data)
+        self.assertFalse(data.endswith(b"\n"))
+
+    def test_quit(self) -> None:
+        """
+        /quit says goodbye, closes, and the others are told.
+        """
+        self.alice.send("/quit", "ignored")
+        self.assertEqual(self.alice.lines(), ["* Bye!"])
+        self.assertTrue(self.alice.transport.disconnecting)
+        self.assertEqual(self.bob.lines(), ["* guest-1 has left"])
+
+    def test_endOfStream(self) -> None:
+        """
+        End of stream leaves the room too.
+        """
+        self.alice.protocol.readConnectionLost()
+        self.assertEqual(self.bob.lines(), ["* guest-1 has left"])
+        self.assertTrue(self.alice.transport.disconnecting)
+
+    def test_halfCloseLastLine(self) -> None:
+        """
+        A last unterminated line before end of stream is still relayed.
+        """
+        self.alice.sendBytes(b"bye\r\nlast")
+        self.alice.protocol.readConnectionLost()
+        self.assertEqual(
+            self.bob.lines(), ["<guest-1> bye", "<guest-1> last", "* guest-1 has left"]
+        )
+
+    def test_connectionLost(self) -> None:
+        self.alice.disconnect()
+        self.assertEqual(self.bob.lines(), ["* guest-1 has left"])
+        self.assertIsNone(self.room.room.find("guest-1"))
+
+    def test_unknown(self) -> None:
+        self.alice.send("/frobnicate now", "/")
+        self.assertEqual(
+            self.alice.lines(),
+            ["ERR unknown command /frobnicate (try /help)", "ERR unknown command / (try /help)"],
+        )
+        self.assertEqual(self.bob.lines(), [])
+
+    def test_unknownScrubbed(self) -> None:
+        """
+        An unknown command is echoed in the error without control characters.
+        """
+        self.alice.send("/\x1b[31mx")
+        self.assertEqual(self.alice.lines(), ["ERR unknown command /x (try /help)"])
+
+    def test_operatorCommandsRefused(self) -> None:
+        """
+        No network client can /kick or /wall.
+        """
+        self.alice.send("/kick guest-2", "/wall hello")
+        self.assertEqual(
+            self.alice.lines(),
+            [
+                "ERR /kick is only for the operator console",
+                "ERR /wall is only for the operator console",
+            ],
+        )
+        self.assertEqual(self.bob.lines(), [])
+        self.assertEqual(self.bob.name, "guest-2")
+
+    def test_longLine(self) -> None:
+        """
+        An over-long line is refused; the connection stays usable.
+        """
+        room = FakeChatRoom(maxLineLength=10)
+        alice, bob = chatter(room, 2)
+        alice.send("x" * 11, "ok")
+        self.assertEqual(alice.lines(), ["ERR line too long (max 10 bytes)"])
+        self.assertEqual(bob.lines(), ["<guest-1> ok"])
+
+
+class OperatorTests(SynchronousTestCase):
+    """
+    The operator console: joins as operator, may /kick and /wall.
+    """
+
+    def setUp(self) -> None:
+        self.room = FakeChatRoom(rate=Rate(1.0, 1))
+        self.alice, self.bob = chatter(self.room, 2)
+        self.operator = self.room.connectOne(OperatorFactory(self.room.factory))
+        self.operator.read()
+        self.alice.read()
+        self.bob.read()
+
+    def test_joinsAsOperator(self) -> None:
+        self.assertEqual(self.operator.name, "operator")
+        second = self.room.connectOne(OperatorFactory(self.room.factory))
+        self.assertEqual(second.name, "operator-2")
+
+    def test_talks(self) -> None:
+        """
+        The console talks like anyone, and is never rate-limited.
+        """
+        self.operator.send("one", "two", "three")
+        self.assertEqual(
+            self.alice.lines(), ["<operator> one", "<operator> two", "<operator> three"]
+        )
+
+    def test_kick(self) -> None:
+        """
+        /kick tells the person why, closes its connection and tells the room.
+        """
+        self.operator.send("/kick GUEST-1")
+        self.assertEqual(self.alice.lines(), ["ERR you were kicked by operator"])
+        self.assertTrue(self.alice.transport.disconnecting)
+        self.assertEqual(self.bob.lines(), ["* guest-1 has left (kicked by operator)"])
+        self.assertEqual(self.operator.lines(), ["* guest-1 has left (kicked by operator)"])
+
+    def test_kickErrors(self) -> None:
+        self.operator.send("/kick", "/kick nobody", "/kick operator")
+        self.assertEqual(
+            self.operator.lines(),
+            [
+                "ERR usage: /kick NAME",
+                "ERR no one called nobody is here",
+                "ERR the console cannot kick itself (use /quit)",
+            ],
+        )
+
+    def test_wall(self) -> None:
+        self.operator.send("/wall maintenance at \x1b[1mnoon")
+        self.assertEqual(self.alice.lines(), ["*** operator: maintenance at noon"])
+        self.assertEqual(self.bob.lines(), ["*** operator: maintenance at noon"])
+        self.operator.send("/wall")
+        self.assertEqual(self.operator.lines(), ["ERR usage: /wall TEXT"])
+
+    def test_help(self) -> None:
+        self.operator.send("/help")
+        text = "\n".join(self.operator.lines())
+        self.assertIn("/kick", text)
+        self.assertIn("/wall", text)
+
+    def test_noIdleTimeout(self) -> None:
+        """
+        The console is never timed out for silence.
+        """
+        room = FakeChatRoom(idleTimeout=10)
+        operator = room.connectOne(OperatorFactory(room.factory))
+        room.connect(1)
+        room.clock.advance(100)
+        self.assertFalse(operator.transport.disconnecting)
+
+
+class FloodTests(SynchronousTestCase):
+    """
+    The token bucket: lines beyond it are refused and not relayed.
+    """
+
+    def test_slowDown(self) -> None:
+        room = FakeChatRoom(rate=Rate(5.0, 20))
+        alice, bob = chatter(room, 2)
+        alice.send(*[f"m{n}" for n in range(25)])
+        self.assertEqual(alice.lines(), ["ERR slow down"] * 5)
+        self.assertEqual(bob.lines(), [f"<guest-1> m{n}" for n in range(20)])
+
+    def test_refill(self) -> None:
+        """
+        The bucket refills at the sustained rate.
+        """
+        room = FakeChatRoom(rate=Rate(5.0, 20))
+        alice, bob = chatter(room, 2)
+        alice.send(*["x"] * 20)
+        bob.read()
+        room.clock.advance(1)
+        alice.send(*[f"m{n}" for n in range(6)])
+        self.assertEqual(bob.lines(), [f"<guest-1> m{n}" for n in range(5)])
+        self.assertEqual(alice.lines(), ["ERR slow down"])
+
+    def test_commandsCount(self) -> None:
+        """
+        Commands count too: /who in a loop is the cheapest amplifier there is.
+        """
+        room = FakeChatRoom(rate=Rate(1.0, 1))
+        (alice,) = chatter(room, 1)
+        alice.send("/who", "/who")
+        self.assertEqual(alice.lines()[1], "ERR slow down")
+
+    def test_off(self) -> None:
+        room = FakeChatRoom(rate=None)
+        alice, bob = chatter(room, 2)
+        alice.send(*["x"] * 1000)
+        self.assertEqual(len(bob.lines()), 1000)
+
+
+class SendQueueTests(SynchronousTestCase):
+    """
+    A client that does not read is dropped once it owes more than C{sendq}.
+    """
+
+    def setUp(self) -> None:
+        self.room = FakeChatRoom(rate=None, sendq=100_000)
+        self.sender, self.reader, self.sleeper = chatter(self.room, 3)
+        self.line = "x" * 990  # 1000 bytes relayed with "<guest-1> " and "\r\n"
+
+    def flood(self, count: int) -> list[str]:
+        """
+        Send C{count} numbered lines, reading as C{reader}; return what it read.
+        """
+        got = []
+        for number in range(count):
+            self.sender.send(f"{self.line[:-6]}{number:06d}")
+            got.extend(self.reader.lines())
+        return got + self.reader.lines()
+
+    def test_pausedKeepsQueue(self) -> None:
+        """
+        While the transport is full the client is not written to, and nothing
+        is lost: once it reads, it gets everything, in order.
+        """
+        self.flood(120)
+        self.assertTrue(self.sleeper.protocol.paused)
+        data = []
+        while chunk := self.sleeper.lines():
+            data += chunk
+        self.assertEqual([line[-6:] for line in data], [f"{n:06d}" for n in range(120)])
+        self.assertEqual(self.sleeper.name, "guest-3")
+
+    def test_dropped(self) -> None:
+        """
+        Past C{sendq} the client is told, dropped and announced as left; the
+        others keep receiving everything in order.
+        """
+        got = self.flood(300)
+        self.assertIsNone(self.sleeper.name)
+        self.assertTrue(self.sleeper.transport.disconnecting)
+        self.assertIn("* guest-3 has left (send queue exceeded)", got)
+        relayed = [line for line in got if line.startswith("<")]
+        self.assertEqual([line[-6:] for line in relayed], [f"{n:06d}" for n in range(300)])
+        tail = self.sleeper.read()
+        self.assertTrue(tail.endswith(b"ERR send queue exceeded\r\n"), tail[-100:])
+
+    def test_boundedOutput(self) -> None:
+        """
+        A client that never reads is never handed more than its transport's
+        buffer, a chunk, and C{sendq}.
+        """
+        self.flood(300)
+        held = len(self.sleeper.transport.value())
+        self.assertLess(held, 65536 + 65536 + 100_000)
+
+    def test_abortedAfterGrace(self) -> None:
+        """
+        A dropped client that still does not read is aborted after DROP_GRACE.
+        """
+        self.flood(300)
+        self.assertFalse(self.sleeper.transport.disconnected)
+        self.room.clock.advance(DROP_GRACE)
+        self.assertTrue(self.sleeper.transport.disconnected)
+
+    def test_pausedStopsReading(self) -> None:
+        """
+        A paused client's own lines wait until it resumes (the framing's
+        back-pressure), then are handled.
+        """
+        self.flood(100)
+        self.sleeper.send("late")
+        self.assertNotIn("<guest-3> late", self.reader.lines())
+        while self.sleeper.protocol.paused:
+            self.sleeper.read()
+        self.assertIn("<guest-3> late", self.reader.lines())
+
+
+class IdleTests(SynchronousTestCase):
+    """
+    Silent clients are dropped after the idle timeout, by one room-wide sweep.
+    """
+
+    def test_timeout(self) -> None:
+        room = FakeChatRoom(idleTimeout=80)
+        alice, bob = chatter(room, 2)
+        room.clock.advance(50)
+        alice.send("still here")
+        room.clock.advance(40)
+        self.assertEqual(bob.lines()[-1], "ERR idle timeout")
+        self.assertTrue(bob.transport.disconnecting)
+        self.assertFalse(alice.transport.disconnecting)
+        self.assertEqual(alice.lines(), ["* guest-2 has left (idle timeout)"])
+        room.clock.advance(60)
+        self.assertTrue(alice.transport.disconnecting)
+
+    def test_noTimerPerClient(self) -> None:
+        """
+        However many clients there are, one timer watches them.
+        """
+        room = FakeChatRoom(idleTimeout=80)
+        room.connect(100)
+        room.flush()
+        self.assertEqual(len(room.clock.getDelayedCalls()), 1)
+
+    def test_off(self) -> None:
+        room = FakeChatRoom()
+        (alice,) = chatter(room, 1)
+        room.flush()
+        self.assertEqual(room.clock.getDelayedCalls(), [])
+
+
+class ShutdownTests(SynchronousTestCase):
+    """
+    Server shutdown: everyone is told, nothing else is said.
+    """
+
+    def test_shutdown(self) -> None:
+        room = FakeChatRoom()
+        alice, bob = chatter(room, 2)
+        alice.send("queued")
+        for client in (alice, bob):
+            client.protocol.serverShutdown()
+        self.assertEqual(alice.lines(), ["* server shutting down"])
+        self.assertEqual(bob.lines(), ["<guest-1> queued", "* server shutting down"])
+        self.assertTrue(alice.transport.disconnecting)
+        self.assertTrue(bob.transport.disconnecting)
+
+    def test_throughGuard(self) -> None:
+        """
+        The guard's shutdown reaches the chat clients through its wrappers.
+        """
+        factory = ChatFactory(FakeChatRoom().clock)
+        guard = GuardFactory(factory, "chat", factory.clock)
+        transports = []
+        for port in (1, 2):
+            wrapper = guard.buildProtocol(IPv4Address("TCP", "127.0.0.1", port))
+            transport = StringTransport()
+            wrapper.makeConnection(transport)
+            transports.append(transport)
+        guard.shutdown()
+        for transport in transports:
+            self.assertTrue(transport.value().endswith(b"* server shutting down\r\n"))
+            self.assertTrue(transport.disconnecting)
+
+
+class FactoryTests(SynchronousTestCase):
+    """
+    Building the service from the plugin's options.
+    """
+
+    def test_fromOptions(self) -> None:
+        config = Options()
+        config.parseOptions(
+            ["--chat", "1", "--chat-history", "3", "--chat-sendq", "64K", "--chat-rate", "2/s,4"]
+            + ["--max-line", "100", "--bare-delay", "0.5", "--idle-timeout", "0"]
+        )
+        factory = ChatFactory.fromOptions(config, FakeChatRoom().clock)
+        self.assertEqual(factory.room.history.maxlen, 3)
+        self.assertEqual(factory.sendq, 65536)
+        self.assertEqual(factory.rate, Rate(2.0, 4))
+        self.assertEqual((factory.maxLineLength, factory.bareDelay), (100, 0.5))
+        self.assertIsNone(factory.idleTimeout)
+        self.assertIsNone(factory.room.idleTimeout)
+
+    def test_nameKey(self) -> None:
+        """
+        A lower-case name is its own key (no second string per client).
+        """
+        name = "guest-12"
+        self.assertIs(nameKey(name), name)
+        self.assertEqual(nameKey("Bob"), "bob")
+
+    def test_writeThroughFallsBack(self) -> None:
+        """
+        Anything but a plain TCP connection is written to as usual.
+        """
+        transport = StringTransport()
+        writeThrough(transport, b"hello")
+        self.assertEqual(transport.value(), b"hello")
