@@ -1,0 +1,273 @@
+"""
+Edge cases of L{netlab.framing}: how bytes become messages for every kind of
+client, and how replies are ended.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from netlab.framing import MessageReceiver, decode, scrub
+
+
+class Recorder(MessageReceiver):
+    """
+    Records the messages it receives; answers each with C{ok}.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.finished = False
+
+    def messageReceived(self, text: str) -> None:
+        self.messages.append(text)
+        self.sendMessage("ok")
+
+    def peerFinished(self) -> None:
+        self.finished = True
+        super().peerFinished()
+
+
+class Factory:
+    """
+    What the framing reads from its factory.
+    """
+
+    def __init__(self, **options) -> None:
+        self.clock = Clock()
+        self.__dict__.update(options)
+
+
+def connect(**options) -> tuple[Recorder, StringTransport, Clock]:
+    factory = Factory(**options)
+    protocol = Recorder()
+    protocol.factory = factory
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    return protocol, transport, factory.clock
+
+
+class LineTests(SynchronousTestCase):
+    """
+    Lines end at C{\\n} or C{\\r\\n}, however they are split across reads.
+    """
+
+    def test_bothTerminators(self) -> None:
+        protocol, transport, _ = connect()
+        protocol.dataReceived(b"one\ntwo\r\nthree\n")
+        self.assertEqual(protocol.messages, ["one", "two", "three"])
+
+    def test_splitCRLF(self) -> None:
+        """
+        A C{\\r\\n} split between two reads is one terminator, and the reply
+        uses it.
+        """
+        protocol, transport, _ = connect()
+        protocol.dataReceived(b"hel")
+        protocol.dataReceived(b"lo\r")
+        self.assertEqual(protocol.messages, [])
+        protocol.dataReceived(b"\nnext")
+        self.assertEqual(protocol.messages, ["hello"])
+        self.assertEqual(transport.value(), b"ok\r\n")
+
+    def test_replyTerminator(self) -> None:
+        """
+        Replies end the way the peer ends its lines.
+        """
+        protocol, transport, _ = connect()
+        protocol.dataReceived(b"nc style\n")
+        self.assertEqual(transport.value(), b"ok\n")
+
+    def test_byteAtATime(self) -> None:
+        protocol, _, clock = connect()
+        for byte in b"first\r\nsecond\n":
+            protocol.dataReceived(bytes([byte]))
+        self.assertEqual(protocol.messages, ["first", "second"])
+
+    def test_partialLineNeverSplit(self) -> None:
+        """
+        Once a client has sent a terminator, an unterminated rest waits for its
+        end however long it takes.
+        """
+        protocol, _, clock = connect()
+        protocol.dataReceived(b"line\npart")
+        clock.advance(60)
+        protocol.dataReceived(b"ial\n")
+        self.assertEqual(protocol.messages, ["line", "partial"])
+
+    def test_emptyLines(self) -> None:
+        protocol, _, _ = connect()
+        protocol.dataReceived(b"\n\r\n")
+        self.assertEqual(protocol.messages, ["", ""])
+
+
+class BareTests(SynchronousTestCase):
+    """
+    Course-style clients: a message with no terminator, then recv().
+    """
+
+    def test_flushedAfterDelay(self) -> None:
+        protocol, transport, clock = connect(bareDelay=0.1)
+        protocol.dataReceived(b"hello")
+        clock.advance(0.05)
+        self.assertEqual(protocol.messages, [])
+        clock.advance(0.05)
+        self.assertEqual(protocol.messages, ["hello"])
+        self.assertEqual(transport.value(), b"ok")
+
+    def test_delayRestartsOnData(self) -> None:
+        """
+        A bare message arriving in pieces is one message.
+        """
+        protocol, _, clock = connect(bareDelay=0.1)
+        protocol.dataReceived(b"hel")
+        clock.advance(0.05)
+        protocol.dataReceived(b"lo")
+        clock.advance(0.05)
+        self.assertEqual(protocol.messages, [])
+        clock.advance(0.05)
+        self.assertEqual(protocol.messages, ["hello"])
+
+    def test_mixedModes(self) -> None:
+        """
+        A bare client that later sends a terminator becomes a line client:
+        replies get terminators and partial lines are no longer flushed.
+        """
+        protocol, transport, clock = connect(bareDelay=0.1)
+        protocol.dataReceived(b"bare")
+        clock.advance(0.1)
+        protocol.dataReceived(b"line\r\n")
+        protocol.dataReceived(b"partial")
+        clock.advance(1)
+        self.assertEqual(protocol.messages, ["bare", "line"])
+        self.assertEqual(transport.value(), b"okok\r\n")
+
+
+class LimitTests(SynchronousTestCase):
+    """
+    Over-long lines are refused; the connection stays usable.
+    """
+
+    def test_overLongThenGood(self) -> None:
+        protocol, transport, _ = connect(maxLineLength=8)
+        protocol.dataReceived(b"123456789\r\nfine\r\n")
+        self.assertEqual(protocol.messages, ["fine"])
+        self.assertEqual(transport.value(), b"ERR line too long (max 8 bytes)\r\nok\r\n")
+
+    def test_overLongAcrossReads(self) -> None:
+        """
+        A line that grows too long unterminated is refused once, the rest of it
+        discarded up to its end.
+        """
+        protocol, transport, _ = connect(maxLineLength=8)
+        protocol.dataReceived(b"x" * 9)
+        protocol.dataReceived(b"y" * 100)
+        protocol.dataReceived(b"zz\nfine\n")
+        self.assertEqual(protocol.messages, ["fine"])
+        self.assertEqual(transport.value().count(b"ERR line too long"), 1)
+
+    def test_exactLimit(self) -> None:
+        protocol, _, _ = connect(maxLineLength=8)
+        protocol.dataReceived(b"12345678\r\n")
+        self.assertEqual(protocol.messages, ["12345678"])
+
+
+class FlowTests(SynchronousTestCase):
+    """
+    Back-pressure and the end of the stream.
+    """
+
+    def test_pauseHoldsLines(self) -> None:
+        """
+        While paused, received lines wait; on resume they are handled in order.
+        """
+        protocol, transport, _ = connect()
+        protocol.dataReceived(b"one\n")
+        protocol.pauseProducing()
+        self.assertEqual(transport.producerState, "paused")
+        protocol.dataReceived(b"two\nthree\n")
+        self.assertEqual(protocol.messages, ["one"])
+        protocol.resumeProducing()
+        self.assertEqual(protocol.messages, ["one", "two", "three"])
+        self.assertEqual(transport.producerState, "producing")
+
+    def test_pauseDuringLines(self) -> None:
+        """
+        A pause caused by handling one line holds back the lines after it.
+        """
+        protocol, _, _ = connect()
+        original = protocol.messageReceived
+
+        def pausing(text: str) -> None:
+            original(text)
+            if text == "one":
+                protocol.pauseProducing()
+
+        protocol.messageReceived = pausing  # type: ignore[method-assign]
+        protocol.dataReceived(b"one\ntwo\n")
+        self.assertEqual(protocol.messages, ["one"])
+        protocol.resumeProducing()
+        self.assertEqual(protocol.messages, ["one", "two"])
+
+    def test_halfCloseLastLine(self) -> None:
+        """
+        End of stream delivers an unterminated last line, then finishes.
+        """
+        protocol, transport, _ = connect()
+        protocol.dataReceived(b"one\nlast")
+        protocol.readConnectionLost()
+        self.assertEqual(protocol.messages, ["one", "last"])
+        self.assertTrue(protocol.finished)
+        self.assertTrue(transport.disconnecting)
+
+    def test_halfCloseWhilePaused(self) -> None:
+        """
+        End of stream while paused waits for the resume.
+        """
+        protocol, _, _ = connect()
+        protocol.pauseProducing()
+        protocol.dataReceived(b"held\n")
+        protocol.readConnectionLost()
+        self.assertFalse(protocol.finished)
+        protocol.resumeProducing()
+        self.assertEqual(protocol.messages, ["held"])
+        self.assertTrue(protocol.finished)
+
+    def test_idleTimeout(self) -> None:
+        protocol, transport, clock = connect(idleTimeout=10)
+        clock.advance(9)
+        protocol.dataReceived(b"x\n")
+        clock.advance(9)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(1)
+        self.assertTrue(transport.value().endswith(b"ERR idle timeout\n"))
+        self.assertTrue(transport.disconnecting)
+
+
+class TextTests(SynchronousTestCase):
+    """
+    Decoding, telnet commands, and scrubbing.
+    """
+
+    def test_invalidUTF8(self) -> None:
+        self.assertEqual(decode(b"ok\x80\xc3("), "ok\ufffd\ufffd(")
+
+    def test_telnetStripped(self) -> None:
+        """
+        IAC commands (Ctrl-C's IAC IP, option negotiation, subnegotiation) go.
+        """
+        self.assertEqual(decode(b"a\xff\xf4b\xff\xfb\x01c\xff\xfa\x18\x01\xff\xf0d"), "abcd")
+
+    def test_telnetInLine(self) -> None:
+        protocol, _, _ = connect()
+        protocol.dataReceived(b"hi\xff\xf4\xff\xfd\x06\r\n")
+        self.assertEqual(protocol.messages, ["hi"])
+
+    def test_scrub(self) -> None:
+        self.assertEqual(scrub("a\x1b[31mb\x1b]0;title\x07c\x9b1md\x00e\tf"), "abcde f")
+
+    def test_scrubPrintable(self) -> None:
+        text = "plain text ☃"
+        self.assertIs(scrub(text), text)
