@@ -278,6 +278,14 @@ class MessageReceiver(Protocol, TimeoutMixin):
         The peer caught up: handle what we held back, then read again.
         """
         self.paused = False
+        if self.transport.disconnecting:
+            # We are closing and the transport has written everything.  A TCP
+            # transport whose streaming producer is paused calls
+            # resumeProducing at that point *instead of* closing (it waits for
+            # its producer), so the connection would stay open for good: step
+            # aside and let the close go ahead.
+            self.transport.unregisterProducer()
+            return
         if not self._readClosed:
             self.transport.resumeProducing()
         self.dataReceived(b"")
