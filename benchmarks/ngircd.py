@@ -25,8 +25,6 @@ CONFIG = """\
 	Ports = {port}
 	MotdPhrase = "benchmark"
 	PidFile = {workdir}/ngircd.pid
-	ServerUID = {uid}
-	ServerGID = {gid}
 
 [Limits]
 	MaxConnections = 0
@@ -84,8 +82,7 @@ def version() -> str:
 def _argv(port: int, workdir: Path) -> list[str]:
     conf = workdir / "ngircd.conf"
     conf.write_text(
-        CONFIG.format(port=port, workdir=workdir, uid=os.getuid(), gid=os.getgid(),
-                      channel=CHANNEL)
+        CONFIG.format(port=port, workdir=workdir, channel=CHANNEL)
     )
     return [find() or "ngircd", "-n", "-f", str(conf)]
 
