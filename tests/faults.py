@@ -22,6 +22,7 @@ import importlib.util
 import random
 import re
 import resource
+import selectors
 import socket
 import string
 import time
@@ -135,6 +136,18 @@ def waitFor(condition: Callable[[], object], what: str, timeout: float = WAIT) -
         time.sleep(0.02)
 
 
+def connections(log: str, service: str) -> tuple[int, int]:
+    """
+    How many connections to C{service} the daemon's log shows, and how many of
+    them are still open.  (A one-shot service such as Day/Time logs one
+    C{served} line per connection instead of two.)
+    """
+    served = countLines(log, f"{service}: served ")
+    made = countLines(log, f"{service}: connection from ")
+    gone = countLines(log, f"{service}: ", " disconnected")
+    return made + served, made - gone
+
+
 def waitForDisconnects(daemon: Daemon, service: str, open: int, timeout: float = WAIT) -> None:
     """
     Wait until the daemon's log shows at most C{open} connections to C{service}
@@ -142,9 +155,7 @@ def waitForDisconnects(daemon: Daemon, service: str, open: int, timeout: float =
     """
 
     def settled() -> bool:
-        log = daemon.log()
-        connected = countLines(log, f"{service}: connection from ")
-        return connected - countLines(log, f"{service}: ", " disconnected") <= open
+        return connections(daemon.log(), service)[1] <= open
 
     waitFor(settled, f"{service} connections to close down to {open}", timeout)
 
@@ -159,8 +170,7 @@ def waitForProbes(daemon: Daemon) -> None:
     def settled() -> bool:
         log = daemon.log()
         return all(
-            countLines(log, f"{service}: connection from ") >= 1
-            and countLines(log, f"{service}: ", " disconnected") >= 1
+            connections(log, service) == (1, 0) or connections(log, service)[0] > 1
             for service in daemon.ports
             if not service.endswith("-udp")
         )
@@ -205,13 +215,32 @@ class Scenario:
     @ivar rssStart: the daemon's RSS when the scenario started.
     """
 
-    def __init__(self, test, number: int | str, case: str, daemon: Daemon) -> None:
+    def __init__(
+        self, test, number: int | str, case: str, daemon: Daemon, stops: bool = False
+    ) -> None:
         self.test = test
         self.number = number
         self.case = case
         self.daemon = daemon
+        self.stops = stops
         self.rssStart = 0
+        self.peak = 0
         self.started = 0.0
+        self.notes: dict[str, object] = {}
+
+    def measure(self) -> int:
+        """
+        Record (and return) the daemon's peak RSS so far: for a scenario that
+        stops the daemon (C{stops=True}), the last figure taken before it did.
+        """
+        self.peak = memory(self.daemon.process.pid)["VmHWM"]
+        return self.peak
+
+    def note(self, **figures: object) -> None:
+        """
+        Add C{figures} to the scenario's C{FAULT} line.
+        """
+        self.notes.update(figures)
 
     def __enter__(self) -> Scenario:
         self.rssStart = memory(self.daemon.process.pid)["VmRSS"]
@@ -220,19 +249,32 @@ class Scenario:
 
     def __exit__(self, kind, value, traceback) -> None:
         elapsed = time.monotonic() - self.started
+        if self.stops:
+            self._report(self.peak, elapsed)
+            if kind is None:
+                self.assertMemory(self.peak)
+            return
         if not self.daemon.alive():
             print(f"FAULT scenario={self.number} case={self.case} died seconds={elapsed:.2f}")
             if kind is None:
                 raise AssertionError(f"the daemon died:\n{self.daemon.output()[-5000:]}")
             return
-        peak = memory(self.daemon.process.pid)["VmHWM"]
+        self._report(self.measure(), elapsed)
+        if kind is None:
+            self.assertHealthy()
+
+    def _report(self, peak: int, elapsed: float) -> None:
         print(
             f"FAULT scenario={self.number} case={self.case} "
             f"rss_start_mib={self.rssStart / MIB:.1f} rss_peak_mib={peak / MIB:.1f} "
-            f"seconds={elapsed:.2f}"
+            f"seconds={elapsed:.2f}" + "".join(f" {k}={v}" for k, v in self.notes.items())
         )
-        if kind is None:
-            self.assertHealthy()
+
+    def assertMemory(self, peak: int) -> None:
+        """
+        The peak RSS grew at most L{RSS_GROWTH_LIMIT} over the start.
+        """
+        assertMemory(self.test, peak, self.rssStart)
 
     def assertHealthy(self) -> None:
         """
@@ -254,13 +296,19 @@ def assertHealthy(test, daemon: Daemon, rssStart: int | None = None) -> None:
             check(test, daemon)
     daemon.assertCleanLog()
     if rssStart is not None:
-        peak = memory(daemon.process.pid)["VmHWM"]
-        test.assertLessEqual(
-            peak - rssStart,
-            RSS_GROWTH_LIMIT,
-            f"peak RSS {peak / MIB:.1f} MiB grew more than "
-            f"{RSS_GROWTH_LIMIT / MIB:.0f} MiB over {rssStart / MIB:.1f} MiB",
-        )
+        assertMemory(test, memory(daemon.process.pid)["VmHWM"], rssStart)
+
+
+def assertMemory(test, peak: int, rssStart: int) -> None:
+    """
+    The daemon's peak RSS grew at most L{RSS_GROWTH_LIMIT} over C{rssStart}.
+    """
+    test.assertLessEqual(
+        peak - rssStart,
+        RSS_GROWTH_LIMIT,
+        f"peak RSS {peak / MIB:.1f} MiB grew more than "
+        f"{RSS_GROWTH_LIMIT / MIB:.0f} MiB over {rssStart / MIB:.1f} MiB",
+    )
 
 
 def checkDaytime(test, daemon: Daemon) -> None:
@@ -319,6 +367,90 @@ def recvUntilLine(sock: socket.socket, marker: bytes, limit: int = 4 * MIB) -> b
             break
         data += chunk
     return data
+
+
+class Pump:
+    """
+    Full-duplex traffic on several non-blocking sockets at once: send each
+    socket's payload while reading everything that arrives on every socket,
+    until a condition holds (or the peer closes, or a deadline passes).
+
+    @ivar received: everything read, per socket.
+    @ivar stalls: how often a socket could not take more of its payload (the
+        daemon was not reading it: back-pressure or just busy).
+    """
+
+    def __init__(self, payloads: dict[socket.socket, bytes], readers: Sequence[socket.socket]):
+        self.payloads = {sock: memoryview(data) for sock, data in payloads.items()}
+        self.received: dict[socket.socket, bytearray] = {sock: bytearray() for sock in readers}
+        self.closed: set[socket.socket] = set()
+        self.stalls = 0
+        for sock in {*payloads, *readers}:
+            sock.setblocking(False)
+
+    def run(
+        self, done: Callable[[Pump], bool], what: str, timeout: float = 60.0, poll: float = 0.5
+    ) -> Pump:
+        """
+        Pump until C{done(self)} (asked at least every C{poll} seconds); fail,
+        saying C{what} was awaited, after C{timeout}.
+        """
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            for sock in {*self.payloads, *self.received}:
+                events = (selectors.EVENT_READ if sock in self.received else 0) | (
+                    selectors.EVENT_WRITE if self.payloads.get(sock) else 0
+                )
+                selector.register(sock, events)
+            while not done(self):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+                for key, events in selector.select(poll):
+                    sock = key.fileobj
+                    if events & selectors.EVENT_READ:
+                        self._read(sock, selector)
+                    if events & selectors.EVENT_WRITE and sock not in self.closed:
+                        self._write(sock, selector)
+        return self
+
+    def _read(self, sock: socket.socket, selector) -> None:
+        try:
+            chunk = sock.recv(1 << 18)
+        except (BlockingIOError, InterruptedError):
+            return
+        except ConnectionResetError:
+            chunk = b""
+        if chunk:
+            self.received[sock] += chunk
+        else:
+            self.closed.add(sock)
+            selector.unregister(sock)
+
+    def _write(self, sock: socket.socket, selector) -> None:
+        data = self.payloads[sock]
+        try:
+            sent = sock.send(data[: 1 << 18])
+        except (BlockingIOError, InterruptedError):
+            self.stalls += 1
+            return
+        except (BrokenPipeError, ConnectionResetError):
+            self.closed.add(sock)
+            selector.unregister(sock)
+            return
+        self.payloads[sock] = data = data[sent:]
+        if sent < min(len(data) + sent, 1 << 18):
+            self.stalls += 1
+        if not data:
+            if sock in self.received:
+                selector.modify(sock, selectors.EVENT_READ)
+            else:
+                selector.unregister(sock)
+
+    def lines(self, sock: socket.socket) -> list[bytes]:
+        """
+        The complete lines received on C{sock}, C{\r} stripped.
+        """
+        return [line.rstrip(b"\r") for line in bytes(self.received[sock]).split(b"\n")[:-1]]
 
 
 _CHECKS: dict[str, Callable] = {"daytime": checkDaytime, "doctor": checkDoctor, "chat": checkChat}

@@ -1,0 +1,290 @@
+"""
+Fault suite, bad input (issue 6, scenarios 1, 2 and 6) against the real daemon:
+hostile bytes, a 10 MiB line, 100,000 lines in one burst, peers that vanish
+mid-line or half-close.
+
+Attack traffic comes from 127.0.0.2 and up; after each scenario the daemon must
+pass the health check of L{tests.faults} (alive, every service serves a fresh
+client from 127.0.0.1, clean log, bounded memory).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from netlab.doctor import Doctor
+from netlab.test.test_fuzz import CONTROLS, nastyPayloads
+from tests.daemon import Daemon, recvAll
+from tests.faults import (
+    CHAT_WELCOME,
+    HAVE_CHAT,
+    MIB,
+    NO_CHAT,
+    Pump,
+    Scenario,
+    attackConnect,
+    expectedDoctor,
+    recvLines,
+    recvUntilLine,
+    reset,
+    services,
+    waitForProbes,
+)
+
+#: The over-long message of scenario 2.
+HUGE = 10 * MIB
+
+#: The burst of scenario 2.
+BURST = 100_000
+
+#: How many hostile payloads scenario 1 sends over real sockets (the protocol-
+#: level test tries thousands; this checks the same holds end to end).
+SAMPLE = 60
+
+TOO_LONG = b"ERR line too long (max 4096 bytes)"
+
+
+def chatLines(data: bytes) -> list[bytes]:
+    return [line.rstrip(b"\r") for line in data.split(b"\n")[:-1]]
+
+
+def joinChat(daemon: Daemon, index: int) -> tuple[socket.socket, bytes]:
+    """
+    A chat client from attack address C{index}, past its welcome; and its name.
+    """
+    sock = attackConnect(daemon, "chat", index)
+    welcome = recvUntilLine(sock, b"* You are ")
+    match = re.search(rb"\* You are ([^.\s]+)\.", welcome)
+    assert CHAT_WELCOME in welcome and match, welcome
+    return sock, match.group(1)
+
+
+class HostileBytesTests(SynchronousTestCase):
+    """
+    Scenario 1 over real sockets: a sample of the hostile payloads that
+    C{netlab/test/test_fuzz.py} feeds the protocols.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon.start(services("--chat-rate", "0"))
+        waitForProbes(cls.daemon)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.close()
+
+    def test_doctor(self):
+        """
+        Each payload, on a connection of its own that then half-closes, gets the
+        greeting and replies in valid UTF-8, and the end of the stream.
+        """
+        with Scenario(self, 1, "hostile-bytes-doctor", self.daemon):
+            for index, payload in enumerate(nastyPayloads(SAMPLE)):
+                with attackConnect(self.daemon, "doctor", index % 20) as sock:
+                    sock.sendall(payload + b"\n")
+                    sock.shutdown(socket.SHUT_WR)
+                    data = recvAll(sock)
+                text = data.decode("utf-8")  # raises if invalid
+                self.assertTrue(text.startswith(Doctor().greeting()), repr(text))
+
+    def test_chat(self):
+        """
+        Everything one client sends reaches another only as clean lines: valid
+        UTF-8, no control characters or escape sequences.
+        """
+        if not HAVE_CHAT:
+            self.skipTest(NO_CHAT)
+        with Scenario(self, 1, "hostile-bytes-chat", self.daemon):
+            observer, _ = joinChat(self.daemon, 0)
+            attacker, name = joinChat(self.daemon, 1)
+            with observer, attacker:
+                payload = b"\n".join(nastyPayloads(SAMPLE)) + b"\n/nick fuzz-end\nthe end\n"
+                attacker.sendall(payload)
+                data = recvUntilLine(observer, b"<fuzz-end> the end")
+            text = data.decode("utf-8")
+            self.assertIn("<fuzz-end> the end", text)
+            for line in text.split("\r\n")[:-1]:
+                self.assertIsNone(CONTROLS.search(line), repr(line))
+            self.assertGreater(text.count(f"<{name.decode()}> "), SAMPLE // 2)
+
+
+class LongLineTests(SynchronousTestCase):
+    """
+    Scenario 2, first half: a 10 MiB message with no newline.
+    """
+
+    def setUp(self):
+        self.daemon = Daemon.start(services())
+        self.addCleanup(self.daemon.close)
+        waitForProbes(self.daemon)
+
+    def test_doctor(self):
+        """
+        A Doctor client sending 10 MiB without a newline (in line mode, and as a
+        bare-message client) is told the line is too long, once; the rest of it
+        is discarded, and the connection goes on as before.
+        """
+        with Scenario(self, 2, "10MiB-doctor", self.daemon):
+            for index, before in enumerate(([], ["hello"])):
+                with attackConnect(self.daemon, "doctor", index) as sock:
+                    sock.sendall(b"".join(m.encode() + b"\n" for m in before))
+                    sock.sendall(b"A" * HUGE)
+                    sock.sendall(b"\nI am sad\n")
+                    sock.shutdown(socket.SHUT_WR)
+                    lines = recvLines(sock, 10)
+                greeting, *replies = expectedDoctor([*before, "I am sad"])
+                self.assertEqual(lines, [greeting, *replies[:-1], TOO_LONG, replies[-1]])
+
+    def test_chat(self):
+        """
+        A chat client sending 10 MiB without a newline is told the line is too
+        long; nothing of it reaches the room; its next message does.
+        """
+        if not HAVE_CHAT:
+            self.skipTest(NO_CHAT)
+        with Scenario(self, 2, "10MiB-chat", self.daemon):
+            observer, _ = joinChat(self.daemon, 0)
+            attacker, name = joinChat(self.daemon, 1)
+            with observer, attacker:
+                attacker.sendall(b"A" * HUGE + b"\nstill here\n")
+                said = recvUntilLine(observer, b"> still here")
+                attacker.shutdown(socket.SHUT_WR)
+                told = recvAll(attacker)
+            self.assertIn(b"<" + name + b"> still here", said)
+            self.assertNotIn(b"AAAA", said)
+            self.assertEqual(chatLines(told).count(TOO_LONG), 1, told[-2000:])
+
+
+class BurstTests(SynchronousTestCase):
+    """
+    Scenario 2, second half: 100,000 short lines in one burst.
+    """
+
+    def setUp(self):
+        self.daemon = Daemon.start(services())
+        self.addCleanup(self.daemon.close)
+        waitForProbes(self.daemon)
+
+    def test_doctor(self):
+        """
+        Every one of 100,000 lines is answered, in order, while the client
+        sends and reads at once (whenever it falls behind reading, the daemon
+        stops reading it: back-pressure, not buffering).
+        """
+        messages = ["I am sad", "my mother hates me", "you are like my father", "hello"]
+        burst = [messages[i % len(messages)] for i in range(BURST)]
+        with Scenario(self, 2, "burst-doctor", self.daemon) as scenario:
+            sock = attackConnect(self.daemon, "doctor")
+            with sock:
+                pump = Pump({sock: "".join(m + "\n" for m in burst).encode()}, [sock])
+                pump.run(
+                    lambda p: p.received[sock].count(b"\n") > BURST or sock in p.closed,
+                    "all the replies",
+                )
+            scenario.note(stalls=pump.stalls)
+        self.assertEqual(pump.lines(sock), expectedDoctor(burst))
+
+    def test_chat(self):
+        """
+        100,000 lines from one chat client: the rate limit lets a burst and a
+        trickle through, in order, to the others; every other line is refused
+        with C{ERR slow down}: each line is either relayed or refused.
+        """
+        if not HAVE_CHAT:
+            self.skipTest(NO_CHAT)
+        with Scenario(self, 2, "burst-chat", self.daemon) as scenario:
+            observer, _ = joinChat(self.daemon, 0)
+            attacker, name = joinChat(self.daemon, 1)
+            with observer, attacker:
+                payload = "".join(f"m{i}\n" for i in range(BURST)).encode()
+                pump = Pump({attacker: payload}, [attacker, observer])
+
+                def accounted(p: Pump) -> bool:
+                    refused = p.received[attacker].count(b"ERR slow down")
+                    relayed = p.received[observer].count(b"<" + name + b"> m")
+                    return refused + relayed >= BURST
+
+                pump.run(accounted, "every line relayed or refused")
+            scenario.note(stalls=pump.stalls)
+        prefix = b"<" + name + b"> m"
+        relayed = [
+            int(line[len(prefix) :]) for line in pump.lines(observer) if line.startswith(prefix)
+        ]
+        refused = pump.lines(attacker).count(b"ERR slow down")
+        self.assertEqual(len(relayed) + refused, BURST)
+        self.assertEqual(relayed, sorted(set(relayed)))
+        self.assertEqual(relayed[:20], list(range(20)))  # the burst of --chat-rate 5/s,20
+
+
+class VanishingPeerTests(SynchronousTestCase):
+    """
+    Scenario 6: peers that vanish mid-line, and peers that half-close.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon.start(services())
+        waitForProbes(cls.daemon)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.close()
+
+    def test_vanishMidLine(self):
+        """
+        Fifty clients per service stop in the middle of a line, half of them
+        with a reset, half with a plain close; the daemon carries on.
+        """
+        with Scenario(self, 6, "vanish-mid-line", self.daemon):
+            for service in ("doctor", "chat") if HAVE_CHAT else ("doctor",):
+                for index in range(50):
+                    sock = attackConnect(self.daemon, service, index)
+                    recvLines(sock, 1)
+                    sock.sendall(b"I am fine\nbut my moth")
+                    reset(sock) if index % 2 else sock.close()
+
+    def test_halfCloseDoctor(self):
+        """
+        A Doctor client that shuts down its sending side after its last line
+        (with or without the newline) still gets every reply, then the end.
+        """
+        with Scenario(self, 6, "half-close-doctor", self.daemon):
+            for ending in (b"\n", b"\r\n", b""):
+                with attackConnect(self.daemon, "doctor") as sock:
+                    sock.sendall(b"I am sad" + ending)
+                    sock.shutdown(socket.SHUT_WR)
+                    lines = recvAll(sock).replace(b"\r\n", b"\n").split(b"\n")
+                self.assertEqual(lines[:2], expectedDoctor(["I am sad"]), ending)
+
+    def test_halfCloseDaytime(self):
+        """
+        A Day/Time client that half-closes at once still gets the time.
+        """
+        with Scenario(self, 6, "half-close-daytime", self.daemon):
+            with attackConnect(self.daemon, "daytime") as sock:
+                sock.shutdown(socket.SHUT_WR)
+                self.assertIn(b"Have a nice day!", recvAll(sock))
+
+    def test_halfCloseChat(self):
+        """
+        A chat client that half-closes after a line: the room gets the line, then
+        the client leaves, and its connection ends cleanly.
+        """
+        if not HAVE_CHAT:
+            self.skipTest(NO_CHAT)
+        with Scenario(self, 6, "half-close-chat", self.daemon):
+            observer, _ = joinChat(self.daemon, 0)
+            with observer:
+                sender, name = joinChat(self.daemon, 1)
+                with sender:
+                    sender.sendall(b"last words")
+                    sender.shutdown(socket.SHUT_WR)
+                    recvAll(sender)  # ends: the daemon closed its side
+                left = b"* " + name + b" has left"
+                said = recvUntilLine(observer, left)
+            self.assertIn(b"<" + name + b"> last words", said)
+            self.assertLess(said.index(b"> last words"), said.index(left))
