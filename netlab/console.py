@@ -9,7 +9,9 @@ may C{/kick} and C{/wall}.  Two ways in:
     to standard output, which would garble it, so the console takes its own copy
     of standard output and file descriptor 1 is pointed at standard error -- or,
     when standard error is the console's own terminal, at C{/dev/null} (use
-    C{--logfile=FILE} to keep the log then).
+    C{--logfile=FILE} to keep the log then).  This happens when the service is
+    built, before twistd starts logging, so not even its first lines land on
+    the console.
   - any server endpoint, typically C{unix:PATH:mode=600}: the operator of a
     background daemon connects with C{nc -U PATH}.  File permissions are the
     access control, which is why C{mode=600} belongs in the description.
@@ -49,7 +51,8 @@ def operatorService(description: str, chatListener: Listener, reactor) -> IServi
     """
     factory = OperatorFactory(chatListener.factory.wrappedFactory)
     if description.strip().rstrip(":") == "stdio":
-        return StdioConsole(factory, reactor)
+        console, logOff = takeStandardOutput()
+        return StdioConsole(factory, reactor, stdout=console, logOff=logOff)
     option = f"--chat-operator {description}"
     try:
         endpoint = endpoints.serverFromString(reactor, description)
@@ -110,24 +113,31 @@ class StdioConsole(Service):
 
     name = "chat-operator"
 
-    def __init__(self, factory: OperatorFactory, reactor, stdin: int = 0, stdout: int = 1):
+    def __init__(
+        self,
+        factory: OperatorFactory,
+        reactor,
+        stdin: int = 0,
+        stdout: int = 1,
+        logOff: bool = False,
+    ) -> None:
         self.factory = factory
         self.reactor = reactor
         self.stdin = stdin
         self.stdout = stdout
+        self.logOff = logOff
         self.console: StdioOperator | None = None
 
     def startService(self) -> None:
         """
-        Take over standard input/output and join the room.
+        Join the room on C{stdin}/C{stdout}.
         """
         super().startService()
-        out, logOff = takeStandardOutput(self.stdout)
         console = StdioOperator()
         console.factory = self.factory
         self.console = console
-        StandardIO(console, stdin=self.stdin, stdout=out, reactor=self.reactor)
-        if logOff:
+        StandardIO(console, stdin=self.stdin, stdout=self.stdout, reactor=self.reactor)
+        if self.logOff:
             console.sendMessage(LOG_OFF_NOTICE)
         log.info("chat: operator console on standard input/output")
 
