@@ -78,6 +78,10 @@ DROP_GRACE = 10.0
 #: The longest interval between two looks for idle members, in seconds.
 IDLE_SWEEP = 30.0
 
+#: Room deliveries one client's lines may cause in one reactor turn before its
+#: further lines wait for the next turn: about 10 ms of work.
+TURN_BUDGET = 20_000
+
 #: How much queued output is written at once; about the transport's own buffer
 #: size, so that a paused client's transport never holds much more than that.
 WRITE_CHUNK = 65536
@@ -151,6 +155,7 @@ class ChatRoom:
         self.announceLimit = announceLimit
         self.idleTimeout = idleTimeout or None
         self.closed = False
+        self.turn = 0
         self._guests = 0
         self._dirty: list[ChatProtocol] = []
         self._flushCall: IDelayedCall | None = None
@@ -273,6 +278,7 @@ class ChatRoom:
             if self._flushCall.active():
                 self._flushCall.cancel()
             self._flushCall = None
+        self.turn += 1
         dirty, self._dirty = self._dirty, []
         for member in dirty:
             member.flush()
@@ -332,6 +338,10 @@ class ChatProtocol(MessageReceiver):
     _pendingSize = 0
     _scheduled = False
     _dropCall: IDelayedCall | None = None
+    _outputFull = False
+    _yielded = False
+    _turn = -1
+    _spent = 0
     _leaveReason: str | None = None
 
     # Joining and leaving
@@ -392,8 +402,15 @@ class ChatProtocol(MessageReceiver):
     def serverShutdown(self) -> None:
         """
         The daemon is stopping: nothing more is relayed; say so and close.
+
+        A client that is behind (its transport is full) loses the backlog
+        queued for it rather than holding up the shutdown: it gets the goodbye
+        right after what its transport already holds.
         """
         self.room.close()
+        if self._outputFull:
+            self._pending = None
+            self._pendingSize = 0
         self.sendMessage("* server shutting down")
         self.close()
 
@@ -422,6 +439,7 @@ class ChatProtocol(MessageReceiver):
             self.runCommand(text)
         else:
             self.say(text[1:] if text.startswith("//") else text)
+        self._spend()
 
     def _allowed(self) -> bool:
         rate = self.factory.rate
@@ -564,22 +582,27 @@ class ChatProtocol(MessageReceiver):
         else:
             self._pending.append(data)
             self._pendingSize += len(data)
-        if not self._scheduled and (not self.paused or self._pendingSize > self.factory.sendq):
+        if not self._scheduled and (not self._outputFull or self._pendingSize > self.factory.sendq):
             self._scheduled = True
             self.room.markDirty(self)
 
     def flush(self) -> None:
         """
         Write the queued output, unless the transport is full; drop the client
-        if it owes more than C{sendq} bytes.
+        if it owes more than C{sendq} bytes.  A client that used up its turn
+        (see L{messageReceived}) has its held-back lines handled now.
         """
         self._scheduled = False
         if self._pending is None:
-            return
-        if not self.paused:
+            pass
+        elif not self._outputFull:
             self._writeQueued()
         elif self._pendingSize > self.factory.sendq:
             self._drop()
+        if self._yielded:
+            self._yielded = False
+            if not self._outputFull:
+                MessageReceiver.resumeProducing(self)
 
     def _writeQueued(self) -> None:
         """
@@ -590,7 +613,7 @@ class ChatProtocol(MessageReceiver):
         pending = self._pending
         assert pending is not None
         start = 0
-        while start < len(pending) and not self.paused:
+        while start < len(pending) and not self._outputFull:
             end, size = start + 1, len(pending[start])
             while end < len(pending) and size < WRITE_CHUNK:
                 size += len(pending[end])
@@ -626,18 +649,47 @@ class ChatProtocol(MessageReceiver):
         abort = getattr(self.transport, "abortConnection", self.transport.loseConnection)
         self._dropCall = self.clock.callLater(DROP_GRACE, abort)
 
-    # Flow control
+    # Flow control: the framing's C{paused} holds back reading; it is set while
+    # the transport is full (C{_outputFull}) or while the client has used up
+    # its turn (C{_yielded}).
+
+    def pauseProducing(self) -> None:
+        """
+        The transport is full: queue the client's output, and stop reading it.
+        """
+        self._outputFull = True
+        super().pauseProducing()
 
     def resumeProducing(self) -> None:
         """
         The transport has written everything it held: write what queued up
-        meanwhile, then read from the peer again.
+        meanwhile, then read from the peer again (unless it has to wait for its
+        next turn).
         """
-        self.paused = False
+        self._outputFull = False
         if self._pending is not None and self.name is not None:
             self._writeQueued()
-        if not self.paused:
+        if not self._outputFull and not self._yielded:
             super().resumeProducing()
+
+    def _spend(self) -> None:
+        """
+        Count what a message cost the room (one delivery per member); once the
+        client has caused L{TURN_BUDGET} deliveries in this reactor turn, hold
+        its further lines until the next turn.  One flooding sender in a big
+        room would otherwise keep the reactor busy for seconds at a time --
+        everyone else waits, and so does a SIGTERM.
+        """
+        turn = self.room.turn
+        if self._turn != turn:
+            self._turn, self._spent = turn, 0
+        self._spent += len(self.room.members)
+        if self._spent >= TURN_BUDGET and not self.paused:
+            self._yielded = True
+            MessageReceiver.pauseProducing(self)
+            if not self._scheduled:
+                self._scheduled = True
+                self.room.markDirty(self)
 
 
 class OperatorProtocol(ChatProtocol):

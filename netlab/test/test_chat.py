@@ -9,6 +9,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
+from netlab import chat
 from netlab.chat import (
     ANNOUNCE_LIMIT,
     DROP_GRACE,
@@ -536,6 +537,27 @@ class FloodTests(SynchronousTestCase):
         alice, bob = chatter(room, 2)
         alice.send(*["x"] * 1000)
         self.assertEqual(len(bob.lines()), 1000)
+
+
+class TurnTests(SynchronousTestCase):
+    """
+    One client's lines may not keep the reactor to themselves.
+    """
+
+    def test_budget(self) -> None:
+        """
+        Past C{TURN_BUDGET} deliveries in one turn, a client's further lines
+        wait (and it is not read) until the next turn; nothing is lost or
+        reordered.
+        """
+        self.patch(chat, "TURN_BUDGET", 10)
+        room = FakeChatRoom(rate=None)
+        alice, bob = chatter(room, 2)
+        alice.send(*[f"m{n}" for n in range(12)])
+        self.assertEqual(len(bob.protocol._pending), 5)
+        self.assertEqual(alice.transport.producerState, "paused")
+        self.assertEqual(bob.lines(), [f"<guest-1> m{n}" for n in range(12)])
+        self.assertEqual(alice.transport.producerState, "producing")
 
 
 class SendQueueTests(SynchronousTestCase):
