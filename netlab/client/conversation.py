@@ -161,8 +161,8 @@ class Conversation:
         """Decide how to end when the server closed the connection on its own."""
         if reason.check(TLSFailure):
             return Outcome(1, describe_failure(reason, self.target, self.timeout))
-        if self._leaving:
-            return Outcome(0)
+        if self._farewell_sent:
+            return Outcome(0)  # we said goodbye: closing is the server's answer
         if reason.check(error.ConnectionDone):
             return CLOSED_BY_SERVER
         return Outcome(1, f"netlab: connection to {self.target} lost: {reason.getErrorMessage()}")
