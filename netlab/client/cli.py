@@ -18,9 +18,9 @@ DEFAULT_GRACE = 0.5
 DESCRIPTION = """\
 Command-line client for netlab's servers (and any server speaking the same simple protocols).
 
-  netlab daytime [HOST] [-p PORT] [--udp]   print the server's date and time
-  netlab chat    [HOST] [-p PORT] [--nick NAME]   join the chat room
-  netlab doctor  [HOST] [-p PORT]           talk to the ELIZA "Doctor"
+  netlab daytime [HOST] [-p PORT] [--udp]        print the server's date and time
+  netlab chat    [HOST] [-p PORT] [--nick NAME]  join the chat room
+  netlab doctor  [HOST] [-p PORT]                talk to the ELIZA "Doctor"
 
 HOST defaults to localhost; IPv4 and IPv6 addresses (e.g. ::1) and host names work.
 Use --connect ENDPOINT instead of HOST/--port for any Twisted client endpoint,

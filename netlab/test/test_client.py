@@ -652,6 +652,14 @@ class DoctorPipeTests(SynchronousTestCase):
         self.assertEqual(self.h.outcomes, [CLOSED_BY_SERVER])
         self.assertEqual(CLOSED_BY_SERVER, Outcome(0, "Connection closed by server."))
 
+    def test_serverClosesBeforeAllReplies(self):
+        """Input ended but the server closed before answering all of it: that is worth a notice."""
+        self.h.typed(b"one\ntwo\n")
+        self.h.conversation.user_eof()
+        self.h.server(b"greeting\nreply one\n")
+        self.h.lost()
+        self.assertEqual(self.h.outcomes, [CLOSED_BY_SERVER])
+
     def test_connectionReset(self):
         """A connection lost uncleanly is an error naming the reason."""
         self.h.lost(error.ConnectionLost("reset"))
