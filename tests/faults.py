@@ -2,11 +2,13 @@
 Shared pieces of the fault suite (issue 6): the health check that follows every
 scenario, the measurements each scenario reports, and attack sockets.
 
-Every scenario ends with L{Scenario.assertHealthy}: the daemon is alive, a fresh
-client of every service it runs is served correctly (from 127.0.0.1, while the
-attack traffic comes from 127.0.0.2 and up, so per-peer limits never hide a
-health check), its log holds no traceback, and its peak resident set size stayed
-within L{RSS_GROWTH_LIMIT} of what it was right after start-up.
+Every scenario ends with L{Scenario.assertAllClosed} (every connection the
+scenario closed is closed in the daemon too: nothing leaks) and
+L{Scenario.assertHealthy}: the daemon is alive, a fresh client of every service
+it runs is served correctly (from 127.0.0.1, while the attack traffic comes
+from 127.0.0.2 and up, so per-peer limits never hide a health check), its log
+holds no traceback, and its peak resident set size stayed within
+L{RSS_GROWTH_LIMIT} of what it was right after start-up.
 
 Each scenario prints one parseable line (see with C{pytest -s} or C{-rP})::
 
@@ -260,7 +262,17 @@ class Scenario:
             return
         self._report(self.measure(), elapsed)
         if kind is None:
+            self.assertAllClosed()
             self.assertHealthy()
+
+    def assertAllClosed(self) -> None:
+        """
+        Every connection the scenario made (all closed by now on the client
+        side) is closed on the daemon's side too: none leaks.
+        """
+        for service in self.daemon.ports:
+            if not service.endswith("-udp"):
+                waitForDisconnects(self.daemon, service, 0)
 
     def _report(self, peak: int, elapsed: float) -> None:
         print(
