@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,7 +32,29 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float,
                    help="measured seconds per run (default 2, quick 0.4)")
     p.add_argument("--out", type=Path, help="output directory")
+    p.add_argument("--no-netns", action="store_true",
+                   help="stay in the shared network namespace (by default, as root, the "
+                        "run moves into a private one so that kernel counters such as "
+                        "ListenOverflows count only this run's sockets)")
     return p.parse_args(argv)
+
+
+NETNS_ENV = "NETLAB_BENCH_NETNS"
+
+
+def netns_argv(argv: list[str]) -> list[str] | None:
+    """The command that re-runs us in a private network namespace with loopback up, or
+    None when that is not possible here (not root, no unshare/ip, or unshare refused)."""
+    if os.environ.get(NETNS_ENV) or os.geteuid() != 0:
+        return None
+    if not (shutil.which("unshare") and shutil.which("ip")):
+        return None
+    probe = subprocess.run(["unshare", "-n", "--", "ip", "link", "set", "lo", "up"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        return None
+    return ["unshare", "-n", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh",
+            sys.executable, "-m", "benchmarks", *argv]
 
 
 def _ngircd(args: argparse.Namespace, log) -> str:
@@ -62,7 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    ngircd_note = _ngircd(args, log)
+    ngircd_note = _ngircd(args, log)  # before the move: installing needs the network
+    argv = sys.argv[1:] if argv is None else argv
+    if not args.no_netns and (cmd := netns_argv(argv)):
+        log("moving into a private network namespace (loopback only)")
+        sys.stdout.flush()
+        os.execvpe(cmd[0], cmd, dict(os.environ, **{NETNS_ENV: "1"}))
+    netns = ("private (unshare -n): counters are this run's alone" if os.environ.get(NETNS_ENV)
+             else "shared: ListenOverflows may include other processes' sockets")
     ctx = Context(
         quick=args.quick,
         rounds=args.rounds or (1 if args.quick else 3),
@@ -84,11 +115,12 @@ def main(argv: list[str] | None = None) -> int:
             results.append(ScenarioResult(name, f"{name}: failed", notes=[repr(e)]))
     machine = system.describe({
         "ngircd": ngircd_note,
+        "network namespace": netns,
         "rounds": str(ctx.rounds),
         "seconds per run": str(ctx.seconds),
         "load average at end (1 min)": "%.2f" % os.getloadavg()[0],
     })
-    command = "python -m benchmarks" + (" " + " ".join(argv or sys.argv[1:])).rstrip()
+    command = "python -m benchmarks" + (" " + " ".join(argv)).rstrip()
     md = report.write(results, machine, out, command.strip(), time.monotonic() - started)
     log(f"wrote {md}")
     for res in results:

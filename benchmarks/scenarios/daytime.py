@@ -73,8 +73,9 @@ def run(ctx: Context) -> ScenarioResult:
                 (c, st["p99"]))
     table.notes.append(
         "Errors = refused + reset + timed out (no reply within %d ms) + wrong reply. "
-        "ListenOverflows is the kernel's system-wide counter (/proc/net/netstat) over "
-        "each run's window, so another process's overflow would also show here." % TIMEOUT_MS)
+        "ListenOverflows is the kernel's counter (/proc/net/netstat) over each run's "
+        "window; run as root, the harness has its own network namespace, so the counter "
+        "is this run's alone (see 'network namespace' above)." % TIMEOUT_MS)
     table.notes.append(
         "loadgen CPU is the C client's own CPU (getrusage); on loopback it also pays the "
         "kernel's TCP handshake work for both ends, which is why it can exceed the blocking "
