@@ -48,6 +48,12 @@ MAX_LINE = 4096
 #: How long a bare (unterminated) message may sit before it is taken as complete.
 BARE_DELAY = 0.1
 
+#: Messages one connection may have handled in one reactor turn; the rest wait
+#: for the next turn.  One 64 KiB read can hold thousands of short lines, and a
+#: client piping a file must not keep everyone else -- or a SIGTERM -- waiting
+#: while all of them are answered.  (256 Doctor replies are a few milliseconds.)
+TURN_MESSAGES = 256
+
 #: Telnet commands: IAC followed by WILL/WONT/DO/DONT and an option, a
 #: subnegotiation up to IAC SE, or any other two-byte command.  IAC IAC is an
 #: escaped 0xFF, which is not valid UTF-8 either, so it goes too.
@@ -141,6 +147,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
     _lineMode = False
     _readClosed = False
     _bareCall: IDelayedCall | None = None
+    _turnCall: IDelayedCall | None = None
 
     # Wiring
 
@@ -159,6 +166,9 @@ class MessageReceiver(Protocol, TimeoutMixin):
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.setTimeout(None)
         self._cancelBare()
+        if self._turnCall is not None and self._turnCall.active():
+            self._turnCall.cancel()
+        self._turnCall = None
 
     def timeoutConnection(self) -> None:
         self.sendError("idle timeout")
@@ -181,11 +191,44 @@ class MessageReceiver(Protocol, TimeoutMixin):
             lines = buffer.split(b"\n")
             buffer = lines.pop()
             for index, line in enumerate(lines):
-                if self.paused or self.transport.disconnecting:
+                if self._holding() or self.transport.disconnecting:
+                    buffer = b"\n".join(lines[index:] + [buffer])
+                    break
+                if index == TURN_MESSAGES:
+                    self._waitForNextTurn()
                     buffer = b"\n".join(lines[index:] + [buffer])
                     break
                 self._lineReceived(line)
         self._keep(buffer)
+
+    def _holding(self) -> bool:
+        """
+        Whether messages are being held back: the peer is not reading our output,
+        or this connection has had its share of the current reactor turn.
+        """
+        return self.paused or self._turnCall is not None
+
+    def _waitForNextTurn(self) -> None:
+        """
+        Stop reading until the next reactor turn, then carry on.
+        """
+        self.transport.pauseProducing()
+        self._turnCall = self.clock.callLater(0, self._nextTurn)
+
+    def _nextTurn(self) -> None:
+        self._turnCall = None
+        if not self.paused:
+            self._carryOn()
+
+    def _carryOn(self) -> None:
+        """
+        Read again and handle what was held back; finish if the peer is done.
+        """
+        if not self._readClosed:
+            self.transport.resumeProducing()
+        self.dataReceived(b"")
+        if self._readClosed and not self._holding():
+            self._finishReading()
 
     def _skipDiscarded(self, buffer: bytes) -> bytes:
         """
@@ -208,7 +251,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
             self._refuseLong()
             return
         self._buffer = rest
-        if rest and not self._lineMode and not self.paused:
+        if rest and not self._lineMode and not self._holding():
             self._bareCall = self.clock.callLater(self.bareDelay, self._flushBare)
 
     def _lineReceived(self, line: bytes) -> None:
@@ -246,7 +289,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         The peer finished sending (half-close or end of stream).
         """
         self._readClosed = True
-        if not self.paused:
+        if not self._holding():
             self._finishReading()
 
     def _finishReading(self) -> None:
@@ -286,11 +329,8 @@ class MessageReceiver(Protocol, TimeoutMixin):
             # aside and let the close go ahead.
             self.transport.unregisterProducer()
             return
-        if not self._readClosed:
-            self.transport.resumeProducing()
-        self.dataReceived(b"")
-        if self._readClosed and not self.paused:
-            self._finishReading()
+        if self._turnCall is None:
+            self._carryOn()
 
     def stopProducing(self) -> None:
         self._cancelBare()

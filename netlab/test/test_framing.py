@@ -9,7 +9,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from netlab.framing import MessageReceiver, decode, scrub
+from netlab.framing import TURN_MESSAGES, MessageReceiver, decode, scrub
 
 
 class Recorder(MessageReceiver):
@@ -271,3 +271,60 @@ class TextTests(SynchronousTestCase):
     def test_scrubPrintable(self) -> None:
         text = "plain text ☃"
         self.assertIs(scrub(text), text)
+
+
+class TurnTests(SynchronousTestCase):
+    """
+    One connection handles at most L{TURN_MESSAGES} messages per reactor turn,
+    so a client piping a file cannot keep everyone else waiting.
+    """
+
+    def test_restWaitsForNextTurn(self) -> None:
+        protocol, transport, clock = connect()
+        protocol.dataReceived(b"".join(b"%d\n" % n for n in range(TURN_MESSAGES * 2 + 10)))
+        self.assertEqual(len(protocol.messages), TURN_MESSAGES)
+        self.assertEqual(transport.producerState, "paused")
+        self.assertEqual([call.getTime() for call in clock.getDelayedCalls()], [0])
+        clock.advance(0)  # (a Clock runs the turns it schedules at once)
+        self.assertEqual(protocol.messages, [str(n) for n in range(TURN_MESSAGES * 2 + 10)])
+        self.assertEqual(transport.producerState, "producing")
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_arrivalsQueueBehind(self) -> None:
+        """
+        Data that arrives while messages are held back is handled after them.
+        """
+        protocol, _, clock = connect()
+        protocol.dataReceived(b"a\n" * (TURN_MESSAGES + 1))
+        protocol.dataReceived(b"b\n")
+        self.assertEqual(len(protocol.messages), TURN_MESSAGES)
+        clock.advance(0)
+        self.assertEqual(protocol.messages[-2:], ["a", "b"])
+
+    def test_endOfStreamWaits(self) -> None:
+        """
+        A peer that half-closes after a burst gets every reply before the
+        connection is finished.
+        """
+        protocol, transport, clock = connect()
+        protocol.dataReceived(b"x\n" * (TURN_MESSAGES + 5) + b"last")
+        protocol.readConnectionLost()
+        self.assertFalse(protocol.finished)
+        clock.advance(0)
+        self.assertEqual(len(protocol.messages), TURN_MESSAGES + 6)
+        self.assertEqual(protocol.messages[-1], "last")
+        self.assertTrue(protocol.finished)
+        self.assertTrue(transport.disconnecting)
+
+    def test_backPressureAndTurn(self) -> None:
+        """
+        When the peer also stops reading, held messages wait for both: the next
+        turn and the peer catching up.
+        """
+        protocol, _, clock = connect()
+        protocol.dataReceived(b"x\n" * (TURN_MESSAGES + 5))
+        protocol.pauseProducing()
+        clock.advance(0)
+        self.assertEqual(len(protocol.messages), TURN_MESSAGES)
+        protocol.resumeProducing()
+        self.assertEqual(len(protocol.messages), TURN_MESSAGES + 5)
