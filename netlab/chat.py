@@ -40,11 +40,10 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITransport
-from twisted.internet.protocol import Factory
 from twisted.internet.tcp import Server
 from twisted.python.failure import Failure
 
-from netlab.framing import BARE_DELAY, MAX_LINE, MessageReceiver, scrub
+from netlab.framing import MessageFactory, MessageReceiver, scrub
 from netlab.guard import GuardProtocol
 from netlab.ratelimit import Rate, TokenBucket
 
@@ -736,18 +735,16 @@ class OperatorProtocol(ChatProtocol):
             self.room.broadcast(f"*** {self.name}: {text}", exclude=self)
 
 
-class ChatFactory(Factory):
+class ChatFactory(MessageFactory):
     """
     Builds the clients of one L{ChatRoom}.
 
-    @ivar clock: the time source (the reactor, or a C{task.Clock} in tests).
     @ivar room: the room every client of this factory joins.
     @ivar sendq: unsent bytes a client may owe beyond its transport's buffer.
     @ivar rate: each client's flood limit, or L{None} for none.
     """
 
     protocol: type[ChatProtocol] = ChatProtocol
-    noisy = False
 
     def __init__(
         self,
@@ -755,18 +752,13 @@ class ChatFactory(Factory):
         history: int = HISTORY,
         sendq: int = SENDQ,
         rate: Rate | None = RATE,
-        maxLineLength: int = MAX_LINE,
-        bareDelay: float = BARE_DELAY,
-        idleTimeout: float | None = None,
         announceLimit: int = ANNOUNCE_LIMIT,
+        **framing,
     ) -> None:
-        self.clock = clock
-        self.room = ChatRoom(clock, history, announceLimit, idleTimeout)
+        super().__init__(clock, **framing)
+        self.room = ChatRoom(clock, history, announceLimit, self.idleTimeout)
         self.sendq = sendq
         self.rate = rate
-        self.maxLineLength = maxLineLength
-        self.bareDelay = bareDelay
-        self.idleTimeout = idleTimeout or None
 
     @classmethod
     def fromOptions(cls, config, clock: IReactorTime) -> ChatFactory:
@@ -778,29 +770,23 @@ class ChatFactory(Factory):
             history=config["chat-history"],
             sendq=config["chat-sendq"],
             rate=config["chat-rate"],
-            maxLineLength=config["max-line"],
-            bareDelay=config["bare-delay"],
-            idleTimeout=config["idle-timeout"],
+            **cls.framingOptions(config),
         )
 
 
-class OperatorFactory(Factory):
+class OperatorFactory(MessageFactory):
     """
     Builds operator consoles for the room of a L{ChatFactory}: the same limits,
     but no rate limit and no idle timeout.
     """
 
     protocol = OperatorProtocol
-    noisy = False
 
     def __init__(self, chat: ChatFactory) -> None:
-        self.clock = chat.clock
+        super().__init__(chat.clock, chat.maxLineLength, chat.bareDelay)
         self.room = chat.room
         self.sendq = chat.sendq
         self.rate = None
-        self.maxLineLength = chat.maxLineLength
-        self.bareDelay = chat.bareDelay
-        self.idleTimeout = None
 
 
 def operatorService(description: str, chatListener, reactor):
