@@ -686,6 +686,7 @@ class ChatProtocol(MessageReceiver):
         if self._spent >= TURN_BUDGET and not self.paused:
             self._yielded = True
             MessageReceiver.pauseProducing(self)
+            self._pauseReading()
             if not self._scheduled:
                 self._scheduled = True
                 self.room.markDirty(self)

@@ -22,7 +22,8 @@ discarded, so the connection stays usable and memory stays bounded.
 
 Output is flow-controlled: the protocol registers itself as its transport's
 producer, and while the transport's buffer is full (the peer is not reading) it
-stops reading from the peer too.  A peer that sends without reading therefore
+holds the peer's messages back and, past L{READ_AHEAD} bytes, stops reading
+from the peer too.  A peer that sends without reading therefore
 cannot make the server queue replies without bound.  Subclasses can watch
 L{MessageReceiver.pauseProducing} to apply their own send-queue policy.
 """
@@ -53,6 +54,12 @@ BARE_DELAY = 0.1
 #: client piping a file must not keep everyone else -- or a SIGTERM -- waiting
 #: while all of them are answered.  (256 Doctor replies are a few milliseconds.)
 TURN_MESSAGES = 256
+
+#: Unhandled input a connection may hold while its messages wait (its peer is
+#: not reading our replies) before we stop reading from it.  Not stopping at
+#: once matters: a TLS transport "pauses" us while its handshake is under way,
+#: and the handshake needs reading to go on.
+READ_AHEAD = 65536
 
 #: Telnet commands: IAC followed by WILL/WONT/DO/DONT and an option, a
 #: subnegotiation up to IAC SE, or any other two-byte command.  IAC IAC is an
@@ -148,6 +155,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
     _readClosed = False
     _bareCall: IDelayedCall | None = None
     _turnCall: IDelayedCall | None = None
+    _readPaused = False
 
     # Wiring
 
@@ -200,6 +208,19 @@ class MessageReceiver(Protocol, TimeoutMixin):
                     break
                 self._lineReceived(line)
         self._keep(buffer)
+        if self.paused and len(self._buffer) > READ_AHEAD:
+            self._pauseReading()
+
+    def _pauseReading(self) -> None:
+        if not self._readPaused:
+            self._readPaused = True
+            self.transport.pauseProducing()
+
+    def _resumeReading(self) -> None:
+        if self._readPaused:
+            self._readPaused = False
+            if not self._readClosed:
+                self.transport.resumeProducing()
 
     def _holding(self) -> bool:
         """
@@ -212,7 +233,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         """
         Stop reading until the next reactor turn, then carry on.
         """
-        self.transport.pauseProducing()
+        self._pauseReading()
         self._turnCall = self.clock.callLater(0, self._nextTurn)
 
     def _nextTurn(self) -> None:
@@ -224,8 +245,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         """
         Read again and handle what was held back; finish if the peer is done.
         """
-        if not self._readClosed:
-            self.transport.resumeProducing()
+        self._resumeReading()
         self.dataReceived(b"")
         if self._readClosed and not self._holding():
             self._finishReading()
@@ -310,11 +330,11 @@ class MessageReceiver(Protocol, TimeoutMixin):
 
     def pauseProducing(self) -> None:
         """
-        The peer is not reading what we send: stop reading what it sends.
+        The peer is not reading what we send: hold its messages back, and stop
+        reading from it once it has sent L{READ_AHEAD} bytes more.
         """
         self.paused = True
         self._cancelBare()
-        self.transport.pauseProducing()
 
     def resumeProducing(self) -> None:
         """

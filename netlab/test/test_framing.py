@@ -9,7 +9,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from netlab.framing import TURN_MESSAGES, MessageReceiver, decode, scrub
+from netlab.framing import READ_AHEAD, TURN_MESSAGES, MessageReceiver, decode, scrub
 
 
 class Recorder(MessageReceiver):
@@ -186,11 +186,30 @@ class FlowTests(SynchronousTestCase):
         protocol, transport, _ = connect()
         protocol.dataReceived(b"one\n")
         protocol.pauseProducing()
-        self.assertEqual(transport.producerState, "paused")
         protocol.dataReceived(b"two\nthree\n")
         self.assertEqual(protocol.messages, ["one"])
         protocol.resumeProducing()
         self.assertEqual(protocol.messages, ["one", "two", "three"])
+        self.assertEqual(transport.producerState, "producing")
+
+    def test_pauseStopsReadingPastReadAhead(self) -> None:
+        """
+        While paused, the peer is read from until it has sent L{READ_AHEAD}
+        bytes more; then reading stops until the peer catches up.  (Not at once:
+        a TLS transport pauses its protocol during the handshake, and the
+        handshake needs reading to go on.)
+        """
+        protocol, transport, clock = connect()
+        protocol.pauseProducing()
+        protocol.dataReceived(b"x\n" * (READ_AHEAD // 2))
+        self.assertEqual(transport.producerState, "producing")
+        protocol.dataReceived(b"x\n")
+        self.assertEqual(transport.producerState, "paused")
+        self.assertEqual(protocol.messages, [])
+        protocol.resumeProducing()
+        self.assertEqual(len(protocol.messages), TURN_MESSAGES)
+        clock.advance(0)
+        self.assertEqual(len(protocol.messages), READ_AHEAD // 2 + 1)
         self.assertEqual(transport.producerState, "producing")
 
     def test_pauseDuringLines(self) -> None:

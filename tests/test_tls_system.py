@@ -1,0 +1,90 @@
+"""
+System tests: every service over TLS, with an C{ssl:} endpoint and a test
+certificate made on the spot.
+"""
+
+import datetime
+import ssl
+import tempfile
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from twisted.trial.unittest import SynchronousTestCase
+
+from netlab.doctor import Doctor
+from tests.daemon import Daemon, recvAll, recvUntil
+
+
+def makeCertificate(directory: Path) -> tuple[Path, Path]:
+    """
+    A self-signed certificate for C{localhost}: (key file, certificate file).
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    keyFile, certFile = directory / "key.pem", directory / "cert.pem"
+    keyFile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    certFile.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return keyFile, certFile
+
+
+class TLSSystemTests(SynchronousTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="netlab-tls-")
+        key, cert = makeCertificate(Path(cls.tmp.name))
+        endpoint = f"ssl:{{port}}:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+        cls.daemon = Daemon.start(["--daytime", endpoint, "--doctor", endpoint, "--chat", endpoint])
+        cls.context = ssl.create_default_context(cafile=str(cert))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.close()
+        cls.tmp.cleanup()
+
+    def connect(self, service):
+        return self.context.wrap_socket(self.daemon.connect(service), server_hostname="localhost")
+
+    def test_daytime(self):
+        with self.connect("daytime") as sock:
+            self.assertTrue(recvAll(sock).endswith(b"\nHave a nice day!\n"))
+
+    def test_doctor(self):
+        """
+        The Doctor greets before the client has said anything -- during the TLS
+        handshake -- and still answers once the handshake is done.
+        """
+        doctor = Doctor()
+        with self.connect("doctor") as sock:
+            greeting = recvUntil(sock, b"\r\n")
+            sock.sendall(b"I feel sad\n")
+            reply = recvUntil(sock, b"\n")
+        self.assertEqual(greeting.decode(), doctor.greeting() + "\r\n")
+        self.assertEqual(reply.decode(), doctor.reply("I feel sad") + "\n")
+
+    def test_chat(self):
+        with self.connect("chat") as first, self.connect("chat") as second:
+            recvUntil(first, b"/help")
+            recvUntil(second, b"/help")
+            first.sendall(b"hello over TLS\n")
+            self.assertIn(b"> hello over TLS\r\n", recvUntil(second, b"over TLS\r\n"))
