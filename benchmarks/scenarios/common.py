@@ -33,9 +33,14 @@ Samples = dict[tuple[str, object], list[dict]]
 
 def interleave(ctx: Context, running: list[RunningServer], configs: list,
                argv: Callable[[RunningServer, object], list[str]],
-               notes: list[str], timeout: float = 120) -> Samples:
+               notes: list[str], timeout: float = 120, restart: bool = False) -> Samples:
     """For each round, for each config, run the generator against each server in turn
     (A B C, then B C A, ...). Returns (server key, config) -> list of phase results.
+
+    ``restart`` replaces each server (in ``running``) with a fresh one after its run:
+    a listener whose accept queue overflowed keeps retransmitting SYN-ACKs for ~30 s,
+    which would add to ListenOverflows during the next server's window; closing the
+    listener drops them.
     """
     samples: Samples = defaultdict(list)
     for rnd in range(ctx.rounds):
@@ -55,5 +60,11 @@ def interleave(ctx: Context, running: list[RunningServer], configs: list,
                 srv.quiesce()
                 if not srv.alive():
                     notes.append(f"{srv.spec.label} died during {cfg}: {srv.tail()}")
+                if restart:
+                    srv.stop()
+                    try:
+                        running[running.index(srv)] = servers.start(srv.spec)
+                    except servers.ServerUnavailable as e:
+                        notes.append(f"{srv.spec.label} could not restart: {e}")
         ctx.log(f"  round {rnd + 1}/{ctx.rounds} done")
     return samples

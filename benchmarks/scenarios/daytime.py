@@ -31,7 +31,7 @@ def run(ctx: Context) -> ScenarioResult:
             ctx, running, CONCURRENCY,
             lambda srv, c: [str(ctx.bins["daytime_storm"]), str(srv.port), str(c),
                             str(ctx.seconds), str(TIMEOUT_MS), str(SOURCES)],
-            res.notes,
+            res.notes, restart=True,
         )
     finally:
         stop_all(running)
@@ -75,7 +75,9 @@ def run(ctx: Context) -> ScenarioResult:
         "Errors = refused + reset + timed out (no reply within %d ms) + wrong reply. "
         "ListenOverflows is the kernel's counter (/proc/net/netstat) over each run's "
         "window; run as root, the harness has its own network namespace, so the counter "
-        "is this run's alone (see 'network namespace' above)." % TIMEOUT_MS)
+        "is this run's alone (see 'network namespace' above). Every server is restarted "
+        "after each run, so a baseline's overflowed queue (whose SYN-ACK retransmits go on "
+        "for ~30 s) cannot count in the next server's window." % TIMEOUT_MS)
     table.notes.append(
         "loadgen CPU is the C client's own CPU (getrusage); on loopback it also pays the "
         "kernel's TCP handshake work for both ends, which is why it can exceed the blocking "
