@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
+from netlab import testing
 from netlab.doctor.service import DoctorFactory
 from netlab.framing import MessageFactory, MessageReceiver
 from netlab.ratelimit import Rate
@@ -141,30 +141,19 @@ def nastyPayloads(count: int, seed: int = 6) -> list[bytes]:
     return payloads
 
 
-class ClientTransport(StringTransport):
+class ClientTransport(testing.ClientTransport):
     """
-    A L{StringTransport} that, like TCP, pauses its streaming producer while
-    more than C{bufferSize} written bytes are unread, and resumes it on
-    L{read}.  A client that does not read is then a slow consumer.
+    L{netlab.testing.ClientTransport} (pauses its producer like TCP while
+    written bytes are unread) with a small buffer, so that a client that does
+    not read soon becomes a slow consumer, and a record of all it was sent.
     """
 
     bufferSize = 4096
-    writerPaused = False
-
-    def write(self, data: bytes) -> None:
-        super().write(data)
-        if self.producer is not None and self.streaming and not self.writerPaused:
-            if len(self.io.getvalue()) > self.bufferSize:
-                self.writerPaused = True
-                self.producer.pauseProducing()
+    received = b""
 
     def read(self) -> bytes:
-        data = self.value()
-        self.clear()
+        data = super().read()
         self.received += data
-        if self.writerPaused and self.producer is not None and not self.disconnecting:
-            self.writerPaused = False
-            self.producer.resumeProducing()
         return data
 
     @property
@@ -173,8 +162,6 @@ class ClientTransport(StringTransport):
         All the server ever wrote to this client.
         """
         return self.received + self.value()
-
-    received = b""
 
 
 def connect(factory, port: int):
