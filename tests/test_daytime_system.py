@@ -65,8 +65,9 @@ class DaytimeSystemTests(SynchronousTestCase):
         """
         if shutil.which("nc") is None:
             self.skipTest("nc is not installed")
+        # -d: do not read stdin (nc may quit at once on an empty stdin).
         result = subprocess.run(
-            ["nc", "127.0.0.1", str(self.daemon.port("daytime"))],
+            ["nc", "-d", "127.0.0.1", str(self.daemon.port("daytime"))],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
