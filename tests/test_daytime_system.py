@@ -75,6 +75,26 @@ class DaytimeSystemTests(SynchronousTestCase):
         )
         self.assertRegex(result.stdout, r"^.+ \d{4}\nHave a nice day!\n$")
 
+    def test_telnet(self):
+        """
+        C{telnet 127.0.0.1 PORT} shows the date and the farewell, then telnet's
+        own closing notice.
+        """
+        if shutil.which("telnet") is None:
+            self.skipTest("telnet is not installed")
+        result = subprocess.run(
+            ["telnet", "127.0.0.1", str(self.daemon.port("daytime"))],
+            stdin=subprocess.PIPE,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        self.assertRegex(
+            result.stdout,
+            r"Escape character is '\^\]'\.\n.+ \d{4}\nHave a nice day!\n"
+            r"Connection closed by foreign host\.\n$",
+        )
+
     def test_udp(self):
         """
         Any datagram is answered with the same text, in one datagram.
