@@ -85,7 +85,8 @@ class DaytimeSystemTests(SynchronousTestCase):
         result = subprocess.run(
             ["telnet", "127.0.0.1", str(self.daemon.port("daytime"))],
             stdin=subprocess.PIPE,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
             timeout=30,
         )
