@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -82,16 +83,27 @@ class DaytimeSystemTests(SynchronousTestCase):
         """
         if shutil.which("telnet") is None:
             self.skipTest("telnet is not installed")
-        result = subprocess.run(
+        # Keep telnet's stdin open until it exits: at end of input it may
+        # quit before the server's text has arrived, as nc does.
+        telnet = subprocess.Popen(
             ["telnet", "127.0.0.1", str(self.daemon.port("daytime"))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=30,
         )
+        guard = threading.Timer(30, telnet.kill)  # a failure guard, not a wait
+        guard.start()
+        try:
+            output = telnet.stdout.read()
+            telnet.wait(30)
+        finally:
+            guard.cancel()
+            telnet.kill()
+            telnet.stdin.close()
+            telnet.stdout.close()
         self.assertRegex(
-            result.stdout,
+            output,
             r"Escape character is '\^\]'\.\n.+ \d{4}\nHave a nice day!\n"
             r"Connection closed by foreign host\.\n$",
         )
