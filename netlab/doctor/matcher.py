@@ -16,13 +16,16 @@ and each middle segment is placed at the earliest position where it fits.
 That is the same answer the backtracking search gives: every later segment
 starts after a ``0``, which can absorb any shift, so if the rest cannot match
 after the earliest placement it cannot match after a later one either.  The
-cost is at most O(n * m) comparisons for n words and a pattern of m elements.
+earliest placement is found by leapfrogging between the segment's literals and
+word classes with C-level searches (:func:`_earliest`), so the cost is at most
+O(n * m) steps for n words and a pattern of m elements, and usually a few.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 Element = int | str | frozenset
 Components = tuple[tuple[str, ...], ...]
@@ -42,26 +45,29 @@ class Segment:
     """A run of fixed-width elements between two ``0``s.
 
     ``items`` holds ``(element index, word offset, element)`` for each element and
-    ``width`` is the number of words the run covers.  ``anchor`` is the first
-    literal word and its offset, used to jump straight to candidate positions.
+    ``width`` is the number of words the run covers.  ``anchors`` holds
+    ``(word offset, element)`` for the elements that test a word (a ``str`` or a
+    ``frozenset``); a width element fits any words, so it needs no test.
     """
 
     items: tuple[tuple[int, int, Element], ...]
     width: int
-    anchor: tuple[str, int] | None
+    anchors: tuple[tuple[int, str | frozenset], ...]
 
 
 def _segment(elements: Sequence[tuple[int, Element]]) -> Segment:
     """Build a :class:`Segment` from ``(index, element)`` pairs that contain no ``0``."""
     items = []
+    anchors = []
     offset = 0
-    anchor = None
     for index, element in elements:
         items.append((index, offset, element))
-        if anchor is None and isinstance(element, str):
-            anchor = (element, offset)
-        offset += element if isinstance(element, int) else 1
-    return Segment(tuple(items), offset, anchor)
+        if isinstance(element, int):
+            offset += element
+        else:
+            anchors.append((offset, element))
+            offset += 1
+    return Segment(tuple(items), offset, tuple(anchors))
 
 
 @dataclass(frozen=True)
@@ -103,33 +109,63 @@ class Pattern:
 
 def _fits(segment: Segment, words: Sequence[str], start: int, counter: StepCounter | None) -> bool:
     """Whether ``segment`` matches ``words`` beginning at ``start`` (bounds already checked)."""
-    for _index, offset, element in segment.items:
+    for offset, element in segment.anchors:
         if counter is not None:
             counter.steps += 1
-        if isinstance(element, str):
-            if words[start + offset] != element:
-                return False
-        elif isinstance(element, frozenset) and words[start + offset] not in element:
+        word = words[start + offset]
+        if (word != element) if isinstance(element, str) else (word not in element):
             return False
     return True
+
+
+def _find(element: str | frozenset, words: Sequence[str], low: int, high: int) -> int:
+    """Index of the first word in ``words[low:high]`` that ``element`` accepts, else -1.
+
+    Both searches run in C (``list.index``, ``filter`` over a set's ``__contains__``),
+    so skipping a long stretch of non-matching words costs no Python loop.
+    """
+    if isinstance(element, str):
+        target = element
+    else:
+        target = next(filter(element.__contains__, islice(words, low, high)), None)
+        if target is None:
+            return -1
+    try:
+        return words.index(target, low, high)
+    except ValueError:
+        return -1
 
 
 def _earliest(
     segment: Segment, words: Sequence[str], low: int, high: int, counter: StepCounter | None
 ) -> int | None:
-    """Earliest start in ``low..high`` (inclusive) where ``segment`` fits, else ``None``."""
+    """Earliest start in ``low..high`` (inclusive) where ``segment`` fits, else ``None``.
+
+    Leapfrog search: each anchor in turn jumps ``start`` to the next position where
+    that anchor's word fits; no start skipped over can fit, because some anchor fails
+    there.  It stops when every anchor agrees on one start.  A literal absent from
+    the line fails after one scan, and a rare one moves ``start`` in one jump.
+    """
+    anchors = segment.anchors
+    if low > high or not anchors:
+        return low if low <= high else None
     start = low
-    while start <= high:
-        if segment.anchor is not None:
-            word, offset = segment.anchor
-            try:
-                start = words.index(word, start + offset, high + offset + 1) - offset
-            except ValueError:
-                return None
-        if _fits(segment, words, start, counter):
-            return start
-        start += 1
-    return None
+    agreed = 0
+    turn = 0
+    while agreed < len(anchors):
+        offset, element = anchors[turn]
+        if counter is not None:
+            counter.steps += 1
+        found = _find(element, words, start + offset, high + offset + 1)
+        if found < 0:
+            return None
+        if found - offset == start:
+            agreed += 1
+        else:
+            start = found - offset
+            agreed = 1
+        turn = (turn + 1) % len(anchors)
+    return start
 
 
 def _place(
