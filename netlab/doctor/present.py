@@ -14,6 +14,9 @@ with a closing mark (``Go on, please.``) and otherwise keeps the engine's words:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
 QUESTION_OPENERS = frozenset(
     """
     WHY WHAT HOW WHO WHOM WHOSE WHEN WHERE WHICH DO DOES DID DON'T DOESN'T DIDN'T
@@ -32,6 +35,9 @@ PROPER_WORDS = {"I": "I", "ENGLISH": "English", "ELIZA": "Eliza"}
 
 _SENTENCE_ENDS = (".", "?", "!")
 
+_ATTACHED = re.compile(r" (?=[,.](?: |$))")
+"""The space before a ``,`` or ``.`` token, which the presented reply drops."""
+
 
 def _word(token: str, starts_sentence: bool) -> str:
     """Case one raw token for the presented reply."""
@@ -47,38 +53,77 @@ def _word(token: str, starts_sentence: bool) -> str:
     return lower
 
 
-def _is_question(tokens: list[str]) -> bool:
-    """Whether the last sentence of the raw tokens reads as a question."""
-    start = 0
-    for index, token in enumerate(tokens[:-1]):
-        if token.endswith(_SENTENCE_ENDS):
-            start = index + 1
-    sentence = [token.strip("'\",") for token in tokens[start:]]
-    if not sentence:
-        return False
-    if sentence[0] in QUESTION_OPENERS:
+def _found(text: str, needle: str, shift: int) -> Iterator[int]:
+    """Every position of ``needle`` in ``text`` (overlaps included), plus ``shift``."""
+    at = text.find(needle)
+    while at >= 0:
+        yield at + shift
+        at = text.find(needle, at + 1)
+
+
+def _special_starts(padded: str) -> set[int]:
+    """Where the tokens start that :func:`_word` cases other than by lower-casing.
+
+    ``padded`` is the line with a space at each end.  These are the first token,
+    tokens after a sentence end, ``I'...`` contractions and ``ENGLISH``/``ELIZA``;
+    ``I`` itself is left to :func:`_case` unless a lower-case ``i`` token is about.
+    """
+    starts = {1}
+    for end in _SENTENCE_ENDS:
+        starts.update(_found(padded, end + " ", 2))
+    starts.update(_found(padded, " I'", 1))
+    starts.update(_found(padded, " ENGLISH ", 1))
+    starts.update(_found(padded, " ELIZA ", 1))
+    if " i " in padded:
+        starts.update(_found(padded, " I ", 1))
+    starts.discard(len(padded))  # after the sentence end that closes the line
+    return starts
+
+
+def _case(line: str) -> str:
+    """Case every token of ``line`` (tokens joined by single spaces) as :func:`_word` does.
+
+    A long reply is mostly plain words, so the text between the few special tokens is
+    lower-cased a whole stretch at a time (spaces end any case context, so that equals
+    lower-casing word by word), and the ``I`` tokens are restored with ``str.replace``.
+    """
+    padded = f" {line} "
+    pieces = []
+    done = 0
+    for start in sorted(_special_starts(padded)):
+        end = padded.index(" ", start)
+        pieces.append(padded[done:start].lower())
+        starts_sentence = start == 1 or padded[start - 2] in _SENTENCE_ENDS
+        pieces.append(_word(padded[start:end], starts_sentence))
+        done = end
+    pieces.append(padded[done:].lower())
+    cased = "".join(pieces)
+    if " i " not in padded:  # every lower-case " i " token was an "I": restore it
+        cased = cased.replace(" i ", " I ").replace(" i ", " I ")
+    return cased[1:-1]
+
+
+def _is_question(line: str) -> bool:
+    """Whether the last sentence of the raw tokens (joined by single spaces) is a question."""
+    cut = max(line.rfind(end + " ") for end in _SENTENCE_ENDS)
+    sentence = line[cut + 2 :] if cut >= 0 else line
+    head = [token.strip("'\",") for token in sentence.split(" ", 2)[:2]]
+    if head[0] in QUESTION_OPENERS or head == ["IN", "WHAT"]:
         return True
-    if sentence[:2] == ["IN", "WHAT"]:
-        return True
-    return " ".join(tokens[start:]).endswith(TAG_QUESTIONS)
+    return sentence.endswith(TAG_QUESTIONS)
 
 
 def present(raw: str) -> str:
     """Return ``raw`` in sentence case with closing punctuation; ``""`` stays ``""``."""
-    tokens = raw.split()
-    if not tokens:
+    line = " ".join(raw.split())
+    if not line:
         return ""
-    words: list[str] = []
-    starts_sentence = True
-    for token in tokens:
-        if token in {",", "."} and words:
-            words[-1] += token
-        else:
-            words.append(_word(token, starts_sentence))
-        starts_sentence = token.endswith(_SENTENCE_ENDS)
-    text = " ".join(words).rstrip(",;:- ")
+    text = _case(line)
+    if " ," in text or " ." in text:
+        text = _ATTACHED.sub("", text)
+    text = text.rstrip(",;:- ")
     if not text:
         return raw
     if not text.endswith(_SENTENCE_ENDS):
-        text += "?" if _is_question(tokens) else "."
+        text += "?" if _is_question(line) else "."
     return text
