@@ -67,17 +67,26 @@ def _special_starts(padded: str) -> set[int]:
     ``padded`` is the line with a space at each end.  These are the first token,
     tokens after a sentence end, ``I'...`` contractions and ``ENGLISH``/``ELIZA``;
     ``I`` itself is left to :func:`_case` unless a lower-case ``i`` token is about.
+    Each search is skipped when a one-character test (``memchr`` fast) rules it out.
     """
     starts = {1}
     for end in _SENTENCE_ENDS:
-        starts.update(_found(padded, end + " ", 2))
-    starts.update(_found(padded, " I'", 1))
+        if end in padded:
+            starts.update(_found(padded, end + " ", 2))
+    if "'" in padded:
+        starts.update(_found(padded, " I'", 1))
+    if "Z" in padded:
+        starts.update(_found(padded, " ELIZA ", 1))
     starts.update(_found(padded, " ENGLISH ", 1))
-    starts.update(_found(padded, " ELIZA ", 1))
-    if " i " in padded:
+    if _has_lower_i(padded):
         starts.update(_found(padded, " I ", 1))
     starts.discard(len(padded))  # after the sentence end that closes the line
     return starts
+
+
+def _has_lower_i(padded: str) -> bool:
+    """Whether the padded line has a lower-case ``i`` token (raw replies never do)."""
+    return "i" in padded and " i " in padded
 
 
 def _case(line: str) -> str:
@@ -98,14 +107,14 @@ def _case(line: str) -> str:
         done = end
     pieces.append(padded[done:].lower())
     cased = "".join(pieces)
-    if " i " not in padded:  # every lower-case " i " token was an "I": restore it
+    if not _has_lower_i(padded):  # every lower-case " i " token was an "I": restore it
         cased = cased.replace(" i ", " I ").replace(" i ", " I ")
     return cased[1:-1]
 
 
 def _is_question(line: str) -> bool:
     """Whether the last sentence of the raw tokens (joined by single spaces) is a question."""
-    cut = max(line.rfind(end + " ") for end in _SENTENCE_ENDS)
+    cut = max((line.rfind(end + " ") for end in _SENTENCE_ENDS if end in line), default=-1)
     sentence = line[cut + 2 :] if cut >= 0 else line
     head = [token.strip("'\",") for token in sentence.split(" ", 2)[:2]]
     if head[0] in QUESTION_OPENERS or head == ["IN", "WHAT"]:
@@ -113,13 +122,23 @@ def _is_question(line: str) -> bool:
     return sentence.endswith(TAG_QUESTIONS)
 
 
+def _single_spaced(raw: str) -> str:
+    """The tokens of ``raw`` joined by single spaces: usually ``raw`` itself, as checked.
+
+    ``str.isprintable`` is false for every whitespace character but the space.
+    """
+    if raw.isprintable() and "  " not in raw and raw[:1] != " " and raw[-1:] != " ":
+        return raw
+    return " ".join(raw.split())
+
+
 def present(raw: str) -> str:
     """Return ``raw`` in sentence case with closing punctuation; ``""`` stays ``""``."""
-    line = " ".join(raw.split())
+    line = _single_spaced(raw)
     if not line:
         return ""
     text = _case(line)
-    if " ," in text or " ." in text:
+    if ("," in text or "." in text) and (" ," in text or " ." in text):  # memchr first
         text = _ATTACHED.sub("", text)
     text = text.rstrip(",;:- ")
     if not text:
