@@ -16,6 +16,8 @@ lone surrogates (which cannot be encoded) become U+FFFD.  Input longer than
 
 from __future__ import annotations
 
+import re
+
 MAX_INPUT_CHARS = 4096
 """Longest input the engine reads.  The network layer caps lines at 4096 bytes anyway;
 this cap also protects direct callers.  Longer text is truncated at a word boundary."""
@@ -43,6 +45,14 @@ def _mapping() -> dict[int, str]:
 
 _MAPPING = _mapping()
 
+_PRINTABLE_MAPPING = tuple(
+    (chr(code), target) for code, target in _MAPPING.items() if chr(code).isprintable()
+)
+"""The mappings of printable characters, as ``(character, replacement)`` pairs."""
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def truncate(text: str, limit: int = MAX_INPUT_CHARS) -> tuple[str, bool]:
     """Cut ``text`` to at most ``limit`` characters, at whitespace when there is some.
@@ -60,8 +70,22 @@ def truncate(text: str, limit: int = MAX_INPUT_CHARS) -> tuple[str, bool]:
 
 
 def normalise(text: str) -> str:
-    """Apply Hay's character mapping and upper-case the result."""
-    return text.translate(_MAPPING).upper()
+    """Apply Hay's character mapping and upper-case the result.
+
+    ``str.translate`` is fast on ASCII text only; on other text it costs a dict
+    lookup per character, so the few mapped characters are replaced one by one
+    with ``str.replace`` (each a C scan), and control characters and surrogates,
+    which printable text lacks, with a regular expression.  No replacement makes a
+    character that another one maps, so the order does not matter.
+    """
+    if text.isascii():
+        return text.translate(_MAPPING).upper()
+    for char, target in _PRINTABLE_MAPPING:
+        if char in text:
+            text = text.replace(char, target)
+    if not text.isprintable():
+        text = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
+    return text.upper()
 
 
 def tokenise(text: str) -> list[str]:
