@@ -21,7 +21,16 @@ from dataclasses import dataclass
 
 from netlab.doctor.hashing import slip_hash
 from netlab.doctor.matcher import Components
-from netlab.doctor.model import Decomposition, Link, NewKey, Plain, Pre, Script, Template
+from netlab.doctor.model import (
+    Decomposition,
+    Lexicon,
+    Link,
+    NewKey,
+    Plain,
+    Pre,
+    Script,
+    Template,
+)
 from netlab.doctor.text import DELIMITERS, read_line
 
 MAX_STEPS = 64
@@ -49,29 +58,61 @@ def scan(script: Script, words: Sequence[str]) -> tuple[list[str], deque[str]]:
     Returns the working word list W and the keystack (top at the left).
     Implements ALGORITHM.md 2.4: delimiters, single-pass substitution and the
     "strictly higher precedence goes on top, the rest to the bottom" rule.
+    W is the clause around the first keyword, or the last clause when there is
+    none.  Every search runs in C (set operations, ``filter``, ``list.index``), so
+    the clauses skipped on a long line cost no Python step per word.
     """
-    entries = script.entries
-    clause: list[str] = []
-    stack: deque[str] = deque()
+    lexicon = script.lexicon
+    keywords = lexicon.keywords
+    if keywords.isdisjoint(words):
+        clause = words[_clause_start(words, len(words)) :]
+        return lexicon.substitute(clause), deque()
+    at = words.index(next(filter(keywords.__contains__, words)))
+    clause = words[_clause_start(words, at) : _clause_end(words, at)]
+    return lexicon.substitute(clause), _keystack(lexicon, clause)
+
+
+def _clause_end(words: Sequence[str], at: int) -> int:
+    """The index of the first delimiter from ``at`` on, or the length of ``words``.
+
+    A set test over a copy of the tail rules out a delimiter fast; otherwise
+    ``filter`` finds the first one, stopping there.
+    """
+    tail = words[at:]
+    if DELIMITERS.isdisjoint(tail):
+        return len(words)
+    return at + tail.index(next(filter(DELIMITERS.__contains__, tail)))
+
+
+def _clause_start(words: Sequence[str], at: int) -> int:
+    """The index just after the last delimiter before ``at``, or 0 if there is none."""
+    if not at:
+        return 0
+    before = words[at - 1 :: -1]
+    if DELIMITERS.isdisjoint(before):
+        return 0
+    return at - before.index(next(filter(DELIMITERS.__contains__, before)))
+
+
+def _keystack(lexicon: Lexicon, clause: Sequence[str]) -> deque[str]:
+    """The keystack of a clause: its keywords in order, the rest at the bottom.
+
+    A keyword of strictly higher precedence than every one before it goes on top
+    instead (the latest on top).  Only the first occurrence of a word can be such
+    a keyword, so the distinct keywords are walked in order of first occurrence.
+    """
+    found = list(filter(lexicon.keywords.__contains__, clause))
+    tops: list[str] = []
     top = 0
-    for word in words:
-        if word in DELIMITERS:
-            if stack:
-                break
-            clause = []
-            continue
-        entry = entries.get(word)
-        if entry is None:
-            clause.append(word)
-            continue
-        if entry.is_keyword:
-            if entry.precedence > top:
-                stack.appendleft(word)
-                top = entry.precedence
-            else:
-                stack.append(word)
-        clause.append(entry.substitute if entry.substitute is not None else word)
-    return clause, stack
+    for word in sorted(set(found), key=found.index):
+        if lexicon.precedence[word] > top:
+            tops.append(word)
+            top = lexicon.precedence[word]
+    for word in tops:
+        found.remove(word)
+    stack = deque(found)
+    stack.extendleft(tops)
+    return stack
 
 
 def assemble(template: Template, components: Components) -> list[str]:

@@ -7,10 +7,11 @@ rotation positions) lives in :mod:`netlab.doctor.engine`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from netlab.doctor.matcher import Pattern
+from netlab.doctor.text import DELIMITERS
 
 # A reassembly template: words copied as written and 1-based component numbers.
 Template = tuple[str | int, ...]
@@ -87,6 +88,41 @@ class MemoryRule:
     line: int
 
 
+@dataclass(frozen=True)
+class Lexicon:
+    """The entries flattened into the tables the scan needs, built once per script.
+
+    ``keywords`` holds the words that go on the keystack (a delimiter never does, so
+    none is included), ``precedence`` their precedences and ``substitutes`` maps
+    every word that has a substitution to it.  Plain tables let the scan run its
+    searches in C (set membership, ``map``) instead of a Python loop per word; the
+    dicts are plain ``dict``s for speed (``dict.get`` through a ``MappingProxyType``
+    costs twice as much) and are never changed.
+    """
+
+    keywords: frozenset[str]
+    precedence: dict[str, int]
+    substitutes: dict[str, str]
+
+    @classmethod
+    def of(cls, entries: Mapping[str, Entry]) -> Lexicon:
+        """Build the tables from a script's entries."""
+        keywords = frozenset(
+            word for word, entry in entries.items() if entry.is_keyword and word not in DELIMITERS
+        )
+        precedence = {word: entries[word].precedence for word in keywords}
+        substitutes = {
+            word: entry.substitute
+            for word, entry in entries.items()
+            if entry.substitute is not None
+        }
+        return cls(keywords, precedence, substitutes)
+
+    def substitute(self, words: Sequence[str]) -> list[str]:
+        """``words`` with each one that has a substitution replaced by it."""
+        return list(map(self.substitutes.get, words, words))
+
+
 @dataclass(frozen=True, eq=False)
 class Script:
     """A complete parsed script.
@@ -103,6 +139,10 @@ class Script:
     none: tuple[Decomposition, ...]
     slots: int
     source: str = "<script>"
+    lexicon: Lexicon = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lexicon", Lexicon.of(self.entries))
 
     @property
     def keywords(self) -> tuple[str, ...]:
