@@ -48,6 +48,11 @@ class InputTests(SynchronousTestCase):
         self.assertEqual(normalise("a\x00b\tc\x7fd\x85e"), "A B C D E")
         self.assertEqual(normalise("x\udcff"), "X\ufffd")
 
+    def test_non_ascii_text_with_every_kind_of_mapping(self) -> None:
+        self.assertEqual(
+            normalise("\u00e9\x00?\u2014\udcff\u2019\x85\u00bf\u00df!"), "\u00c9 .,\ufffd'  SS."
+        )
+
     def test_commas_and_periods_are_tokens(self) -> None:
         self.assertEqual(
             tokenise("WELL,  MY DOG.IS ILL."), ["WELL", ",", "MY", "DOG", ".", "IS", "ILL", "."]
@@ -150,6 +155,15 @@ class ScanTests(SynchronousTestCase):
 
     def test_question_and_exclamation_marks_end_clauses(self) -> None:
         self.assertEqual(self.scanned("Really? You! fine")[0], ["I"])
+
+    def test_long_clause_of_repeated_keywords(self) -> None:
+        clause, stack = self.scanned("you my " * 500 + "dreams you, like")
+        self.assertEqual(clause, "I YOUR".split() * 500 + ["DREAM", "I"])
+        self.assertEqual(stack, ["DREAMS", "MY", "YOU"] + ["YOU", "MY"] * 499 + ["YOU"])
+
+    def test_long_line_of_delimiters_and_keywordless_clauses(self) -> None:
+        self.assertEqual(self.scanned("one, " * 500 + "two. you"), (["I"], ["YOU"]))
+        self.assertEqual(self.scanned(", . " * 500 + "two three"), (["TWO", "THREE"], []))
 
     def test_no_keyword_leaves_text_after_last_delimiter(self) -> None:
         self.assertEqual(self.scanned("one, two. three four"), (["THREE", "FOUR"], []))

@@ -113,3 +113,20 @@ class CostTests(SynchronousTestCase):
         self.assertIsNotNone(result)
         self.assertEqual(result[1], ("A",))
         self.assertLessEqual(steps, 20)
+
+    def test_common_anchor_with_absent_partner_fails_fast(self) -> None:
+        steps, result = self.steps([0, "A", "B", 0], ["A"] * 4000)
+        self.assertIsNone(result)
+        self.assertLessEqual(steps, 10)
+
+    def test_rare_literal_found_in_one_jump(self) -> None:
+        words = ["A"] * 3000 + ["B"] + ["A"] * 10
+        steps, result = self.steps([0, "A", "B", 0], words)
+        self.assertEqual(result, (("A",) * 2999, ("A",), ("B",), ("A",) * 10))
+        self.assertLessEqual(steps, 10)
+
+    def test_word_class_anchor_searched_in_c(self) -> None:
+        words = ["X"] * 3000 + ["B", "C"]
+        steps, result = self.steps([0, frozenset({"B", "Q"}), "C", 0], words)
+        self.assertEqual(result, (("X",) * 3000, ("B",), ("C",), ()))
+        self.assertLessEqual(steps, 10)

@@ -57,6 +57,39 @@ class PresentTests(SynchronousTestCase):
         self.assertEqual(present(""), "")
 
 
+class LongReplyPresentTests(SynchronousTestCase):
+    """The tokens that keep or gain a capital, wherever they stand in a reply."""
+
+    def test_pronoun_i_throughout_a_long_reply(self) -> None:
+        raw = "YOU SAY I ARE " * 300 + "NOW"
+        self.assertEqual(present(raw), "You say I are " + "you say I are " * 299 + "now.")
+
+    def test_lower_case_i_token_is_cased_like_any_word(self) -> None:
+        self.assertEqual(present("i said I"), "I said I.")
+        self.assertEqual(present("OK i said I"), "Ok i said I.")
+
+    def test_contractions_proper_words_and_sentence_starts(self) -> None:
+        self.assertEqual(present("I' I'M HERE"), "I' I'm here.")
+        self.assertEqual(present("ENGLISH, ELIZA. ENGLISHMAN"), "English, eliza. Englishman.")
+        self.assertEqual(present("SO? WHY NOT"), "So? Why not?")
+        self.assertEqual(present("OK. I"), "Ok. I.")
+
+    def test_punctuation_tokens_close_up(self) -> None:
+        self.assertEqual(present("YES , , NO ."), "Yes,, no.")
+        self.assertEqual(present(", HELLO"), ", hello.")
+
+    def test_last_sentence_decides_the_closing_mark(self) -> None:
+        self.assertEqual(present("X.\tIN  WHAT WAY"), "X. In what way?")
+        self.assertEqual(present("A. 'WHY' ME"), "A. 'Why' me?")
+        self.assertEqual(present("IT IS - DON'T YOU"), "It is - don't you?")
+
+    def test_other_whitespace_and_final_sigma(self) -> None:
+        self.assertEqual(present("I\u2028AM"), "I am.")
+        self.assertEqual(
+            present("WHAT IS \u0391\u03a3 \u03a3\u0391"), "What is \u03b1\u03c2 \u03c3\u03b1?"
+        )
+
+
 class DoctorInterfaceTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.doctor = Doctor(parse_script(SMALL))
