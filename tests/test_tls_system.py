@@ -5,6 +5,8 @@ certificate made on the spot.
 
 import datetime
 import ssl
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -18,14 +20,16 @@ from netlab.doctor import Doctor
 from tests.daemon import Daemon, recvAll, recvUntil
 
 
-def makeCertificate(directory: Path) -> tuple[Path, Path]:
+def makeCertificate(directory: Path, altName: bool = True) -> tuple[Path, Path]:
     """
     A self-signed certificate for C{localhost}: (key file, certificate file).
+    Without C{altName}, the name is only in the subject's CN, as an old-style
+    C{openssl req -subj /CN=localhost} certificate has it.
     """
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -33,9 +37,11 @@ def makeCertificate(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
     )
+    if altName:
+        san = x509.SubjectAlternativeName([x509.DNSName("localhost")])
+        builder = builder.add_extension(san, critical=False)
+    certificate = builder.sign(key, hashes.SHA256())
     keyFile, certFile = directory / "key.pem", directory / "cert.pem"
     keyFile.write_bytes(
         key.private_bytes(
@@ -88,3 +94,60 @@ class TLSSystemTests(SynchronousTestCase):
             recvUntil(second, b"/help")
             first.sendall(b"hello over TLS\n")
             self.assertIn(b"> hello over TLS\r\n", recvUntil(second, b"over TLS\r\n"))
+
+
+class TLSClientSystemTests(SynchronousTestCase):
+    """
+    The C{netlab} client over C{tls:} endpoints: verified, or one clear line.
+    """
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory(prefix="netlab-tls-")
+        self.addCleanup(tmp.cleanup)
+        self.dir = Path(tmp.name)
+
+    def client(self, certificate: Path, port: int):
+        netlab = Path(sys.executable).with_name("netlab")
+        return subprocess.run(
+            [
+                str(netlab),
+                "doctor",
+                "--timeout",
+                "20",
+                "--connect",
+                f"tls:localhost:{port}:trustRoots={certificate.parent}",
+            ],
+            input="I feel sad\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def serve(self, altName: bool):
+        key, cert = makeCertificate(self.dir, altName)
+        daemon = Daemon.start(
+            ["--doctor", f"ssl:{{port}}:interface=127.0.0.1:privateKey={key}:certKey={cert}"]
+        )
+        self.addCleanup(daemon.close)
+        (self.dir / "key.pem").unlink()  # the trust-roots folder holds only the certificate
+        return daemon, cert
+
+    def test_verified(self):
+        daemon, cert = self.serve(altName=True)
+        result = self.client(cert, daemon.port("doctor"))
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        doctor = Doctor()
+        self.assertEqual(result.stdout, f"{doctor.greeting()}\n{doctor.reply('I feel sad')}\n")
+
+    def test_noAltName(self):
+        """
+        A certificate whose host name cannot be checked (no subjectAltName) is
+        refused with one line -- Twisted itself only logs it and carries on.
+        """
+        daemon, cert = self.serve(altName=False)
+        result = self.client(cert, daemon.port("doctor"))
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertIn("certificate verify failed", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)

@@ -16,9 +16,10 @@ from typing import Any, NoReturn, TextIO
 
 from twisted.internet import task
 from twisted.internet.stdio import StandardIO
+from twisted.logger import globalLogBeginner
 
 from netlab.client.cli import parse_args
-from netlab.client.connect import LineProtocol, connect_lines, make_endpoint
+from netlab.client.connect import VERIFICATION, LineProtocol, connect_lines, make_endpoint
 from netlab.client.console import ConsoleProtocol, PlainScreen, TerminalScreen
 from netlab.client.conversation import CHAT, DOCTOR, Conversation, Outcome, Service
 from netlab.client.daytime import fetch_tcp, fetch_udp, print_datagram
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the C{netlab} command and exit with its status."""
     args = parse_args(argv, version())
     sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+    globalLogBeginner.beginLoggingTo([VERIFICATION], redirectStandardIO=False)
     state = TerminalState()
     try:
         if args.command == "daytime":

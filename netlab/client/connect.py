@@ -27,6 +27,36 @@ from netlab.client.errors import ClientError, ConnectTimeout, Target, TLSFailure
 from netlab.client.text import LineBuffer, printable
 
 
+class VerificationWatch:
+    """
+    A log observer that catches certificate checks Twisted only logs.
+
+    Twisted's TLS client logs -- rather than fails -- a certificate whose host
+    name cannot be checked at all (for example one with no subjectAltName, as
+    C{openssl req -subj /CN=...} makes), and the handshake goes on.  The client
+    watches for that log event, fails the connection with one line, and keeps
+    the traceback off the terminal.  Every other log event is dropped: a
+    command-line client reports its own failures.
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def __call__(self, event: dict) -> None:
+        failure = event.get("log_failure")
+        if failure is not None and event.get("log_format") == "while verifying certificate":
+            self.problems.append(failure.getErrorMessage() or failure.type.__name__)
+
+    def take(self) -> str | None:
+        """The first problem seen since the last call, if any."""
+        problems, self.problems = self.problems, []
+        return problems[0] if problems else None
+
+
+#: The client's one log observer (installed by L{netlab.client.main}).
+VERIFICATION = VerificationWatch()
+
+
 class LineSink(TypingProtocol):
     """What L{LineProtocol} reports to: each printable server line, then the connection's end."""
 
@@ -87,6 +117,7 @@ class LineProtocol(Protocol):
         self.ready: defer.Deferred[LineProtocol] = defer.Deferred(self._cancel_ready)
         self.tls = False
         self._handshake_done = False
+        self._tls_problem: str | None = None
         self._lines = LineBuffer()
         self._live = False  # ready fired: the sink now hears about lines and the end
         self.closed = False
@@ -98,7 +129,15 @@ class LineProtocol(Protocol):
             self._go_live()
 
     def handshakeCompleted(self) -> None:
-        """The TLS handshake succeeded: now the connection is ready (renegotiations are ignored)."""
+        """The TLS handshake succeeded: now the connection is ready (renegotiations are ignored).
+
+        Unless Twisted merely logged a failed certificate check (see L{VerificationWatch}).
+        """
+        problem = VERIFICATION.take()
+        if problem is not None:
+            self._tls_problem = f"certificate verify failed: {problem}"
+            self.transport.abortConnection()
+            return
         if not self._handshake_done:
             self._handshake_done = True
             self._go_live()
@@ -130,7 +169,7 @@ class LineProtocol(Protocol):
         """Turn a TLS error, or a TLS connection that ended mid-handshake, into a L{TLSFailure}."""
         if not self.tls:
             return reason
-        detail = tls_reason(reason.value)
+        detail = self._tls_problem or tls_reason(reason.value)
         if detail is None and not self._handshake_done:
             detail = "connection closed during the handshake"
         return reason if detail is None else Failure(TLSFailure(detail))
