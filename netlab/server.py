@@ -18,7 +18,6 @@ twistd needs three things from it that a plain C{MultiService} does not give:
 from __future__ import annotations
 
 import resource
-from collections.abc import Callable
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import IService, MultiService
@@ -117,5 +116,5 @@ def _reason(error: BaseException) -> str:
     """
     The useful part of a listening error, without the exception class noise.
     """
-    text: str | Callable[[], str] = getattr(error, "socketError", None) or error
-    return str(text).strip() or type(error).__name__
+    cause = getattr(error, "socketError", None) or error  # CannotListenError wraps the OSError
+    return str(cause).strip() or type(error).__name__
