@@ -98,7 +98,6 @@ class NetlabService(MultiService):
                 option = getattr(child, "option", child.name)
                 raise StartError(f"netlab: {option}: cannot listen: {_reason(e)}") from None
             started.append(child)
-        self._privilegedStarted = True
 
     def startService(self) -> None:
         super().startService()
