@@ -17,6 +17,7 @@ twistd needs three things from it that a plain C{MultiService} does not give:
 
 from __future__ import annotations
 
+import gc
 import resource
 
 from twisted.application.internet import StreamServerEndpointService
@@ -102,6 +103,11 @@ class NetlabService(MultiService):
     def startService(self) -> None:
         super().startService()
         self.reactor.addSystemEventTrigger("after", "shutdown", self._forgetExitSignal)
+        # Everything imported and built so far (Twisted, the script, ~50,000
+        # objects) lives as long as the daemon.  Leave it out of the cyclic
+        # garbage collector's full passes, which otherwise stall the reactor
+        # for ~10 ms each: the chat's p99 latency was 3x its median for that.
+        gc.freeze()
 
     def _forgetExitSignal(self) -> None:
         """

@@ -3,6 +3,8 @@ Tests for the twistd plugin: L{netlab.tap.Options}, L{netlab.tap.makeService}
 and the plugin's discovery.
 """
 
+import gc
+
 from twisted.application.service import IServiceMaker
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import CannotListenError
@@ -184,6 +186,20 @@ class MakeServiceTests(SynchronousTestCase):
         expected = "netlab: --daytime-udp 2002: cannot listen: [Errno 98] Address in use"
         self.assertEqual(str(caught.exception), expected)
         self.assertEqual(stopped, [2001])
+
+
+class StartTests(SynchronousTestCase):
+    def test_freezesStartupObjects(self):
+        """
+        Once started, the objects that live as long as the daemon are out of
+        the garbage collector's full passes (they stalled the reactor).
+        """
+        self.addCleanup(gc.unfreeze)
+        gc.unfreeze()
+        service = makeService(parse("--daytime", "tcp:2001"), UDPMemoryReactor())
+        service.privilegedStartService()
+        service.startService()
+        self.assertGreater(gc.get_freeze_count(), 0)
 
 
 class PluginTests(SynchronousTestCase):
