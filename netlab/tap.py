@@ -119,10 +119,6 @@ def _positive(parse: Callable[[str], float]) -> Callable[[str], float]:
     return positive
 
 
-def _rate(value: str) -> Rate | None:
-    return Rate.parse(value)
-
-
 def _timeFormat(value: str) -> str:
     formatter(value)
     return value
@@ -141,7 +137,7 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         "also answer Day/Time over UDP on [HOST:]PORT (off by default)",
     ),
     "daytime-format": ("ctime", _timeFormat, "ctime, rfc3339 (UTC) or a strftime pattern"),
-    "daytime-udp-rate": (DEFAULT_UDP_RATE, _rate, "UDP replies per source address, N/s,BURST"),
+    "daytime-udp-rate": (DEFAULT_UDP_RATE, Rate.parse, "UDP replies per source address, N/s,BURST"),
     "chat": (None, checkEndpoint, "Chat endpoint, e.g. 21568"),
     "chat-history": ("20", _count, "room messages replayed to newcomers (0: none)"),
     "chat-operator": (None, str, "operator console: stdio: or an endpoint like unix:PATH:mode=600"),
@@ -150,7 +146,7 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         _positive(parseSize),
         "unsent bytes a chat client may owe before it is dropped",
     ),
-    "chat-rate": ("5/s,20", _rate, "lines per chat client, N/s,BURST (0: no limit)"),
+    "chat-rate": ("5/s,20", Rate.parse, "lines per chat client, N/s,BURST (0: no limit)"),
     "doctor": (None, checkEndpoint, "Doctor endpoint, e.g. 21567"),
     "doctor-script": (None, str, "the Doctor's script, in Weizenbaum's 1966 notation"),
     "max-line": (str(MAX_LINE), _positive(parseSize), "longest message accepted, in bytes"),
