@@ -1,7 +1,7 @@
 """One conversation with 1966 ELIZA: per-session state and the reply algorithm.
 
 The parsed :class:`~netlab.doctor.model.Script` is shared and immutable; a
-:class:`Session` holds what belongs to one conversation (ALGORITHM.md 2.2):
+:class:`Session` holds what belongs to one conversation (docs/ALGORITHM.md 2.2):
 LIMIT, the memory queue and the rotation position of every decomposition rule.
 :meth:`Session.respond` returns the raw upper-case 1966 reply.
 
@@ -56,7 +56,7 @@ def scan(script: Script, words: Sequence[str]) -> tuple[list[str], deque[str]]:
     """Find the first clause with a keyword, substitute it and build the keystack.
 
     Returns the working word list W and the keystack (top at the left).
-    Implements ALGORITHM.md 2.4: delimiters, single-pass substitution and the
+    Implements docs/ALGORITHM.md 2.4: delimiters, single-pass substitution and the
     "strictly higher precedence goes on top, the rest to the bottom" rule.
     W is the clause around the first keyword, or the last clause when there is
     none.  Every search runs in C (set operations, ``filter``, ``list.index``), so
@@ -152,7 +152,7 @@ class Session:
         return BUILT_IN[self.limit - 1]
 
     def process(self, clause: list[str], stack: deque[str]) -> tuple[str, bool]:
-        """Work through the keystack (ALGORITHM.md 2.6); return the reply and whether capped."""
+        """Work through the keystack (docs/ALGORITHM.md 2.6); return the reply, whether capped."""
         entries = self.script.entries
         memory_key = self.script.memory.keyword
         matches: dict[int, Components | None] = {}  # by rule slot, valid while W is unchanged
@@ -211,7 +211,7 @@ class Session:
         return rule.actions[position]
 
     def none(self, clause: list[str]) -> str:
-        """The next content-free remark of the NONE rule (ALGORITHM.md 2.9)."""
+        """The next content-free remark of the NONE rule (docs/ALGORITHM.md 2.9)."""
         found = self.decompose(self.script.none, clause)
         if found is None:
             return self.built_in()

@@ -3,7 +3,7 @@
 The CACM paper says the memory transformation is "randomly selected", but the
 MAD-SLIP source computes ``HASH(last word, 2)``: a mid-square hash of the last
 six-character BCD cell of the word.  Reproducing it exactly is what makes the
-memories in the reference conversations come out the same (ALGORITHM.md 2.8).
+memories in the reference conversations come out the same (docs/ALGORITHM.md 2.8).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 _CELL_CHARS = 6  # SLIP packs six 6-bit BCD characters into one 36-bit cell
 _SIGN_BIT_MASK = (1 << 35) - 1
 
-# IBM 7090 BCD codes (octal), as listed in ALGORITHM.md 2.8.
+# IBM 7090 BCD codes (octal), as listed in docs/ALGORITHM.md 2.8.
 _BCD_GROUPS = (
     ("0123456789", 0o00),
     ("=", 0o13),

@@ -1,4 +1,4 @@
-"""Tokens and S-expressions of the 1966 script notation (ALGORITHM.md 2.1, "Lexical").
+"""Tokens and S-expressions of the 1966 script notation (docs/ALGORITHM.md 2.1, "Lexical").
 
 * whitespace separates tokens; ``;`` starts a comment to the end of the line;
 * ``(``, ``)`` and ``=`` are always tokens of their own;

@@ -9,7 +9,7 @@ A pattern is a tuple of elements:
   latter resolved to the words of the class when the script is read).
 
 Matching is anchored at both ends and every ``0`` takes as few words as
-possible, left to right (ALGORITHM.md 2.7).  Plain depth-first backtracking
+possible, left to right (docs/ALGORITHM.md 2.7).  Plain depth-first backtracking
 costs about O(n^k) for k ``0``s; instead the pattern is cut into segments at
 each ``0``.  The first segment is anchored at the start, the last at the end,
 and each middle segment is placed at the earliest position where it fits.

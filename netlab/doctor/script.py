@@ -1,8 +1,8 @@
-"""Read and validate a script in the 1966 notation (ALGORITHM.md 2.1).
+"""Read and validate a script in the 1966 notation (docs/ALGORITHM.md 2.1).
 
 :func:`parse_script` turns text into an immutable :class:`~netlab.doctor.model.Script`
 or raises :class:`ScriptError` naming the line and the problem.  It performs every
-check of Hay's reader listed in ALGORITHM.md, and also refuses an empty file,
+check of Hay's reader listed in docs/ALGORITHM.md 2.1, and also refuses an empty file,
 non-text data, unbalanced parentheses, stray tokens and unknown word classes.
 """
 

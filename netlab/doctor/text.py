@@ -1,4 +1,4 @@
-"""Reading the user's line: length cap, Hay's normalisation and tokenising (ALGORITHM.md 2.3).
+"""Reading the user's line: length cap, Hay's normalisation and tokenising (docs/ALGORITHM.md 2.3).
 
 Normalisation follows Hay's mapping, which the reference conversations depend on:
 
@@ -23,7 +23,7 @@ MAX_INPUT_CHARS = 4096
 this cap also protects direct callers.  Longer text is truncated at a word boundary."""
 
 DELIMITERS = frozenset({",", ".", "BUT"})
-"""Tokens that end a clause (ALGORITHM.md 2.4).  BUT comes from the MAD-SLIP source."""
+"""Tokens that end a clause (docs/ALGORITHM.md 2.4).  BUT comes from the MAD-SLIP source."""
 
 
 def _mapping() -> dict[int, str]:

@@ -1,4 +1,4 @@
-"""Every rule of the 1966 algorithm (ALGORITHM.md 2.2-2.9), on small inline scripts."""
+"""Every rule of the 1966 algorithm (docs/ALGORITHM.md 2.2-2.9), on small inline scripts."""
 
 from __future__ import annotations
 

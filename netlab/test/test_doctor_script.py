@@ -27,7 +27,7 @@ def script(body: str, greeting: str = "(HI THERE)\nSTART\n") -> str:
 
 
 class LegalShapeTests(SynchronousTestCase):
-    """Everything ALGORITHM.md 2.1 says a loader must accept."""
+    """Everything docs/ALGORITHM.md 2.1 says a loader must accept."""
 
     def test_greeting_joined_with_single_spaces(self) -> None:
         parsed = parse_script(script("", "(HOW DO YOU DO.   PLEASE  TELL ME)\n"))
