@@ -45,8 +45,13 @@ SHUTDOWN_GRACE = 1.0
 def peerHost(address: IAddress | None) -> str | None:
     """
     The IP address of a peer, or L{None} for peers that have none (UNIX sockets).
+    An IPv4 peer of a dual-stack (IPv6) listener, C{::ffff:1.2.3.4}, is
+    C{1.2.3.4}, as it would be on an IPv4 listener.
     """
-    return getattr(address, "host", None)
+    host = getattr(address, "host", None)
+    if host is not None and host.startswith("::ffff:") and "." in host:
+        return host[7:]
+    return host
 
 
 def describePeer(address: IAddress | None) -> str:

@@ -2,14 +2,22 @@
 The daemon's top-level service: the listeners of every netlab service, started
 together or not at all, and stopped cleanly.
 
-twistd needs three things from it that a plain C{MultiService} does not give:
+twistd needs four things from it that a plain C{MultiService} does not give:
 
   - A listener that cannot start (port in use, permission denied) must stop the
     whole daemon with one clear line naming the option, not a traceback and not
     half a daemon: L{NetlabService.privilegedStartService} closes what it already
     opened and exits with that line.
+  - In the background (C{twistd} without C{-n}) twistd forks before the ports
+    are opened and the terminal only learns what its status pipe is told, so
+    L{NetlabService.probe} tries every address first, before the fork, and a
+    failure is the same one line and exit status in every mode.  What still
+    fails after the fork (a race for the port) is raised as an ordinary
+    exception, which twistd reports to the terminal (exit status 1) and for
+    which it removes its pidfile.
   - On SIGTERM/SIGINT every conversational client is told the server is going
-    away before its connection closes (L{GuardFactory.shutdown}).
+    away before its connection closes (L{GuardFactory.shutdown}), once per
+    service however many endpoints it listens on (L{ServiceListeners}).
   - A clean stop must exit with status 0.  Stock twistd re-raises the signal
     that stopped it (exit status -15); since the shutdown was orderly, we clear
     the reactor's record of that signal once shutdown has completed.
@@ -18,12 +26,17 @@ twistd needs three things from it that a plain C{MultiService} does not give:
 from __future__ import annotations
 
 import gc
+import os
 import resource
+import socket
+from collections.abc import Iterator
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import IService, MultiService
-from twisted.internet import defer
+from twisted.internet import defer, endpoints
 from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.internet.protocol import Factory
+from twisted.internet.testing import MemoryReactor
 from twisted.logger import Logger
 
 from netlab.guard import GuardFactory
@@ -34,6 +47,14 @@ log = Logger(namespace="netlab")
 class StartError(SystemExit):
     """
     The daemon cannot start; the message is the one line the user sees.
+    """
+
+
+class DaemonStartError(Exception):
+    """
+    The daemon cannot start after twistd has forked into the background: an
+    ordinary exception, which twistd reports through its status pipe (a
+    C{SystemExit} there would leave the terminal waiting forever).
     """
 
 
@@ -53,25 +74,95 @@ def raiseOpenFilesLimit() -> tuple[int, int]:
     return soft, hard
 
 
+def probeListen(description: str) -> None:
+    """
+    Bind and release the address of a TCP, TLS or UNIX server endpoint
+    description, so that a port in use or a forbidden address shows before the
+    daemon forks.  Endpoints of other kinds (C{systemd:}, ...) are not probed.
+
+    The description is parsed by Twisted itself, listening on a
+    L{MemoryReactor} that records what a real reactor would have been asked for.
+
+    @raise OSError: if the address cannot be bound.
+    """
+    recorder = MemoryReactor()
+    endpoints.serverFromString(recorder, description).listen(Factory())
+    for server in recorder.tcpServers:
+        port, interface = server[0], server[3]
+        _probe(socket.AF_INET6 if ":" in interface else socket.AF_INET, (interface, port))
+    for server in recorder.sslServers:
+        port, interface = server[0], server[4]
+        _probe(socket.AF_INET6 if ":" in interface else socket.AF_INET, (interface, port))
+    for path, _, _, _, wantPID in recorder.unixServers:
+        if not wantPID and isinstance(path, str) and not path.startswith("\0"):
+            _probe(socket.AF_UNIX, path)
+            os.unlink(path)
+
+
+def _probe(family: int, address: object) -> None:
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        if family != socket.AF_UNIX:
+            # As Twisted's own listening sockets do, so that a port in TIME_WAIT
+            # passes here exactly when it will pass there.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(address)
+        probe.listen(1)
+
+
 class Listener(StreamServerEndpointService):
     """
-    One service's listening endpoint, wrapped in a L{GuardFactory}.
+    One listening endpoint of a service, wrapped in the service's L{GuardFactory}.
 
-    @ivar option: how the user asked for it (C{--chat tcp:21568}), for messages.
+    @ivar option: how the user asked for it (C{--chat 21568}), for messages.
+    @ivar description: the endpoint description it listens on.
     """
 
-    def __init__(self, option: str, endpoint: IStreamServerEndpoint, factory: GuardFactory):
+    def __init__(
+        self,
+        option: str,
+        endpoint: IStreamServerEndpoint,
+        factory: GuardFactory,
+        description: str | None = None,
+    ) -> None:
         super().__init__(endpoint, factory)
         self.option = option
+        self.description = description
         self._raiseSynchronously = True
 
+
+class ServiceListeners(MultiService):
+    """
+    Every endpoint one service listens on (C{--chat 21568 --chat ssl:...}), all
+    sharing one guarded factory: one room, one set of limits.  Stopping stops
+    listening on all of them, then says goodbye to every client once.
+    """
+
+    def __init__(self, name: str, factory: GuardFactory) -> None:
+        super().__init__()
+        self.setName(name)
+        self.factory = factory
+
+    def add(self, option: str, endpoint: IStreamServerEndpoint, description: str) -> None:
+        """
+        Listen on one more endpoint.
+        """
+        Listener(option, endpoint, self.factory, description).setServiceParent(self)
+
     def stopService(self) -> defer.Deferred[None]:
-        """
-        Stop listening, then say goodbye to every connected client.
-        """
         stopped = defer.maybeDeferred(super().stopService)
         stopped.addCallback(lambda _: self.factory.shutdown())
         return stopped
+
+
+def _leaves(service: IService) -> Iterator[IService]:
+    """
+    The services below C{service} that open something themselves.
+    """
+    if isinstance(service, MultiService):
+        for child in service:
+            yield from _leaves(child)
+    else:
+        yield service
 
 
 class NetlabService(MultiService):
@@ -82,6 +173,24 @@ class NetlabService(MultiService):
     def __init__(self, reactor) -> None:
         super().__init__()
         self.reactor = reactor
+        # twistd forks between building this and starting it when it runs in
+        # the background; see the module docstring.
+        self._builtBy = os.getpid()
+
+    def probe(self) -> None:
+        """
+        Try every TCP/TLS/UNIX address before anything starts (and before
+        twistd forks into the background), and stop with the one line
+        L{privilegedStartService} would give.
+        """
+        for leaf in _leaves(self):
+            description = getattr(leaf, "description", None)
+            if description is None:
+                continue
+            try:
+                probeListen(description)
+            except OSError as e:
+                raise StartError(f"netlab: {leaf.option}: cannot listen: {_reason(e)}") from None
 
     def privilegedStartService(self) -> None:
         """
@@ -90,14 +199,18 @@ class NetlabService(MultiService):
         soft, hard = raiseOpenFilesLimit()
         log.info("open-files limit: {soft} (hard limit {hard})", soft=soft, hard=hard)
         started: list[IService] = []
-        for child in self:
+        for child in _leaves(self):
             try:
                 child.privilegedStartService()
             except Exception as e:
                 for done in reversed(started):
                     done.stopService()
                 option = getattr(child, "option", child.name)
-                raise StartError(f"netlab: {option}: cannot listen: {_reason(e)}") from None
+                line = f"netlab: {option}: cannot listen: {_reason(e)}"
+                if os.getpid() != self._builtBy:
+                    log.critical("{line}", line=line)
+                    raise DaemonStartError(line) from None
+                raise StartError(line) from None
             started.append(child)
 
     def startService(self) -> None:

@@ -1,17 +1,22 @@
 """
 twistd plugin for netlab: C{twistd -n netlab [--daytime EP] [--chat EP] [--doctor EP] ...}
 
-Each service option takes a port number (TCP on all interfaces, as other twistd
-plugins do) or any Twisted server endpoint string: C{tcp:21566:interface=127.0.0.1},
-C{tcp6:21566}, C{unix:/tmp/daytime.sock}, C{ssl:21566:privateKey=key.pem}, ...
-With no service option, every service starts on its default port; with some,
-only those start.
+Each service option takes a port number (IPv6 and IPv4 on all interfaces) or any
+Twisted server endpoint string: C{tcp:21566:interface=127.0.0.1}, C{tcp6:21566},
+C{unix:/tmp/daytime.sock}, C{ssl:21566:privateKey=key.pem}, ...  A service
+option may be given more than once; the service then listens on every endpoint
+given.  With no service option, every service starts on its default port; with
+some, only those start.  C{--daytime-udp} adds UDP to whatever else runs.
+
+This is the only module that knows the options' names.
 """
 
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable
+from functools import cache
 
 from twisted.application.internet import UDPServer
 from twisted.application.service import IService
@@ -23,18 +28,34 @@ from netlab.daytime import DEFAULT_UDP_RATE, DaytimeDatagramProtocol, DaytimeFac
 from netlab.framing import BARE_DELAY, MAX_LINE
 from netlab.guard import GuardFactory
 from netlab.ratelimit import Rate
-from netlab.server import Listener, NetlabService
+from netlab.server import NetlabService, ServiceListeners
 
-#: The services, their default ports, and what they are.
+#: The stream services, their default ports, and what they are.
 SERVICES = {
     "daytime": (21566, "Day/Time service (RFC 867): the date and time, then close"),
     "doctor": (21567, "the Doctor: a 1966 ELIZA therapist"),
     "chat": (21568, "the Chat room"),
 }
 
+#: Options that mean something only while a service runs: option -> the
+#: services, any of which makes it meaningful.
+NEEDS = {
+    "daytime-format": ("daytime", "daytime-udp"),
+    "daytime-udp-rate": ("daytime-udp",),
+    "doctor-script": ("doctor",),
+    "chat-history": ("chat",),
+    "chat-operator": ("chat",),
+    "chat-sendq": ("chat",),
+    "chat-rate": ("chat",),
+}
+
+#: Options that may be given more than once; their value is a list.
+REPEATABLE = (*SERVICES, "daytime-udp")
+
 _SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgG]?)[iI]?[bB]?\s*$")
 _UDP = re.compile(r"^(?:(?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^:]+)):)?(?P<port>\d+)$")
-
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|[smhd]?)", re.IGNORECASE)
+_UNITS = {"ms": 0.001, "": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 #: Listen queue for stream endpoints whose description does not set one.  With
 #: Twisted's default of 50 the kernel drops connection attempts (ListenOverflows)
@@ -42,36 +63,79 @@ _UDP = re.compile(r"^(?:(?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^:]+)):)?(?P<port>\d+)$")
 DEFAULT_BACKLOG = 1024
 _BACKLOG_KINDS = ("tcp", "tcp6", "ssl", "unix")
 
+#: Endpoint kinds that need an optional extra, and the module that shows it is there.
+_EXTRAS = {"ssl": ("tls", "OpenSSL"), "tls": ("tls", "OpenSSL")}
 
-def endpointDescription(value: str) -> str:
+
+@cache
+def ipv6Listening() -> tuple[bool, bool]:
     """
-    Coerce a bare port number to C{tcp:PORT} (C{endpoints.serverFromString}
-    rejects a bare number) and give stream endpoints netlab's listen backlog
-    unless the description sets its own.
+    Whether this host can listen on IPv6, and whether an IPv6 socket then also
+    takes IPv4 connections (Linux's C{net.ipv6.bindv6only} is 0, the default).
+    """
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::", 0))
+            v6only = probe.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+    except (OSError, AttributeError):
+        return False, False
+    return True, not v6only
+
+
+def endpointDescriptions(value: str) -> list[str]:
+    """
+    The endpoint descriptions an option value means.  A bare port number is
+    every interface, IPv6 and IPv4 alike where the host has IPv6 (C{tcp6:PORT},
+    dual stack; C{tcp6:PORT} and C{tcp:PORT} where IPv6 sockets are IPv6-only),
+    else C{tcp:PORT}.  Stream endpoints get netlab's listen backlog unless the
+    description sets its own.
     """
     value = value.strip()
     if value.isdigit():
         port = int(value)
         if not 0 <= port <= 65535:
             raise ValueError(f"port {port} is out of range (0-65535)")
-        value = f"tcp:{port}"
-    if value.split(":", 1)[0] in _BACKLOG_KINDS and "backlog=" not in value:
-        value += f":backlog={DEFAULT_BACKLOG}"
-    return value
+        v6, dualStack = ipv6Listening()
+        kinds = ["tcp6"] if dualStack else ["tcp6", "tcp"] if v6 else ["tcp"]
+        return [withBacklog(f"{kind}:{port}") for kind in kinds]
+    return [withBacklog(value)]
 
 
-def checkEndpoint(value: str) -> str:
+def withBacklog(description: str) -> str:
+    """
+    Give a stream endpoint description netlab's listen backlog unless it sets one.
+    """
+    if description.split(":", 1)[0] in _BACKLOG_KINDS and "backlog=" not in description:
+        description += f":backlog={DEFAULT_BACKLOG}"
+    return description
+
+
+def checkEndpoint(value: str) -> list[str]:
     """
     Parse an endpoint option the way the daemon will, so that a bad one is
     refused before anything starts (this also loads TLS keys and certificates).
+    Messages quote the value as the user typed it.
     """
-    description = endpointDescription(value)
-    try:
-        endpoints.serverFromString(None, description)
-    except Exception as e:
-        detail = str(e).strip() or type(e).__name__
-        raise ValueError(f"{value!r} is not a port number or server endpoint ({detail})") from None
-    return description
+    descriptions = endpointDescriptions(value)
+    kind = value.strip().split(":", 1)[0].lower()
+    if kind in _EXTRAS:
+        extra, module = _EXTRAS[kind]
+        try:
+            __import__(module)
+        except ImportError:
+            raise ValueError(
+                f"{value!r}: {kind}: endpoints need netlab's {extra!r} extra "
+                f"(pip install 'netlab[{extra}]', or pip install '.[{extra}]' in a clone)"
+            ) from None
+    for description in descriptions:
+        try:
+            endpoints.serverFromString(None, description)
+        except Exception as e:
+            detail = str(e).strip() or type(e).__name__
+            raise ValueError(
+                f"{value!r} is not a port number or server endpoint ({detail})"
+            ) from None
+    return descriptions
 
 
 def parseSize(value: str) -> int:
@@ -83,6 +147,18 @@ def parseSize(value: str) -> int:
         raise ValueError(f"{value!r} is not a size like 65536, 64K or 1M")
     number, suffix = match.groups()
     return int(number) * 1024 ** " kmg".index(suffix.lower() or " ")
+
+
+def parseDuration(value: str) -> float:
+    """
+    Parse a duration in seconds: C{90}, C{90s}, C{1.5}, C{250ms}, C{30m},
+    C{1h}, C{2d}, or several together (C{1h30m}).
+    """
+    text = value.strip()
+    parts = list(_DURATION.finditer(text))
+    if not text or "".join(p.group(0) for p in parts).replace(" ", "") != text.replace(" ", ""):
+        raise ValueError(f"{value!r} is not a duration like 90, 90s, 250ms, 30m or 1h")
+    return sum(float(p.group(1)) * _UNITS[p.group(2).lower()] for p in parts)
 
 
 def parseUDP(value: str) -> tuple[str, int]:
@@ -99,13 +175,6 @@ def _count(value: str) -> int:
     number = int(value)
     if number < 0:
         raise ValueError(f"{value!r} is negative")
-    return number
-
-
-def _seconds(value: str) -> float:
-    number = float(value)
-    if not number >= 0:
-        raise ValueError(f"{value!r} is not a number of seconds")
     return number
 
 
@@ -129,16 +198,16 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
     "daytime": (
         None,
         checkEndpoint,
-        "Day/Time endpoint, e.g. 21566 or tcp:21566:interface=127.0.0.1",
+        "Day/Time endpoint, e.g. 21566 or tcp:21566:interface=127.0.0.1 (repeatable)",
     ),
     "daytime-udp": (
         None,
         parseUDP,
-        "also answer Day/Time over UDP on [HOST:]PORT (off by default)",
+        "also answer Day/Time over UDP on [HOST:]PORT (off by default; repeatable)",
     ),
     "daytime-format": ("ctime", _timeFormat, "ctime, rfc3339 (UTC) or a strftime pattern"),
     "daytime-udp-rate": (DEFAULT_UDP_RATE, Rate.parse, "UDP replies per source address, N/s,BURST"),
-    "chat": (None, checkEndpoint, "Chat endpoint, e.g. 21568"),
+    "chat": (None, checkEndpoint, "Chat endpoint, e.g. 21568 (repeatable)"),
     "chat-history": ("20", _count, "room messages replayed to newcomers (0: none)"),
     "chat-operator": (None, str, "operator console: stdio: or an endpoint like unix:PATH:mode=600"),
     "chat-sendq": (
@@ -147,15 +216,19 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         "unsent bytes a chat client may owe before it is dropped",
     ),
     "chat-rate": ("5/s,20", Rate.parse, "lines per chat client, N/s,BURST (0: no limit)"),
-    "doctor": (None, checkEndpoint, "Doctor endpoint, e.g. 21567"),
+    "doctor": (None, checkEndpoint, "Doctor endpoint, e.g. 21567 (repeatable)"),
     "doctor-script": (None, str, "the Doctor's script, in Weizenbaum's 1966 notation"),
     "max-line": (str(MAX_LINE), _positive(parseSize), "longest message accepted, in bytes"),
     "bare-delay": (
         str(BARE_DELAY),
-        _positive(_seconds),
-        "seconds after which an unterminated message is complete",
+        _positive(parseDuration),
+        "quiet time after which an unterminated message is complete (0.1, 250ms)",
     ),
-    "idle-timeout": ("1800", _seconds, "close chat/doctor clients idle this long (0: never)"),
+    "idle-timeout": (
+        "30m",
+        parseDuration,
+        "close chat/doctor clients idle this long (90, 90s, 30m, 1h; 0: never)",
+    ),
     "max-connections": ("10000", _count, "simultaneous connections per service (0: no limit)"),
     "max-per-peer": ("256", _count, "simultaneous connections per IP address (0: no limit)"),
 }
@@ -164,18 +237,41 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
 class Options(usage.Options):
     """
     Command-line options for C{twistd netlab}.
+
+    @ivar given: the options named on the command line, as opposed to defaults.
+    @ivar typed: for each repeatable option, the values as the user typed them.
+        Parsed, a service option is a list of (value as typed, endpoint
+        description) and C{daytime-udp} a list of (value as typed, (host, port)).
     """
 
     synopsis = "[--daytime EP] [--chat EP] [--doctor EP] [options]"
     longdesc = (
-        "Serves the classic networking-course services. EP is a port number or a Twisted "
-        "server endpoint string (tcp:PORT:interface=ADDR, tcp6:PORT, unix:PATH, ssl:PORT:"
-        "privateKey=KEY:certKey=CERT). With no service option, all services start on their "
-        "default ports: "
+        "Serves the classic networking-course services. EP is a port number (IPv6 and IPv4) or "
+        "a Twisted server endpoint string (tcp:PORT:interface=ADDR, tcp6:PORT, unix:PATH, "
+        "ssl:PORT:privateKey=KEY:certKey=CERT); a service option may be repeated. With no "
+        "service option, all services start on their default ports: "
         + ", ".join(f"{name} {port}" for name, (port, _) in SERVICES.items())
         + "."
     )
     optParameters = [[name, None, default, text] for name, (default, _, text) in PARAMETERS.items()]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.given: set[str] = set()
+        self.typed: dict[str, list[str]] = {name: [] for name in REPEATABLE}
+        for name in PARAMETERS:
+            key = name.replace("-", "_") if name not in self._dispatch else name
+            self._dispatch[key] = self._recorder(name)
+
+    def _recorder(self, name: str) -> Callable[[str, str], None]:
+        def record(_: str, value: str) -> None:
+            self.given.add(name)
+            if name in REPEATABLE:
+                self.typed[name].append(value)
+            else:
+                self.opts[name] = value
+
+        return record
 
     def parseOptions(self, options: list[str] | None = None) -> None:
         """
@@ -191,16 +287,27 @@ class Options(usage.Options):
 
     def postOptions(self) -> None:
         for name, (_, parse, _) in PARAMETERS.items():
-            if self[name] is None:
-                continue
             try:
-                self[name] = parse(self[name])
+                if name in SERVICES:
+                    typed = self.typed[name]
+                    self[name] = [(value, d) for value in typed for d in parse(value)] or None
+                elif name in REPEATABLE:
+                    self[name] = [(value, parse(value)) for value in self.typed[name]] or None
+                elif self[name] is not None:
+                    self[name] = parse(self[name])
             except (ValueError, OverflowError) as e:
                 raise usage.UsageError(f"--{name}: {e}") from None
-        self._checkDoctorScript()
-        if not any(self[name] is not None for name in (*SERVICES, "daytime-udp")):
+        if not any(self[name] for name in SERVICES):
             for name, (port, _) in SERVICES.items():
-                self[name] = endpointDescription(str(port))
+                self[name] = [(str(port), d) for d in endpointDescriptions(str(port))]
+        for name, services in NEEDS.items():
+            if name in self.given and not any(self[service] for service in services):
+                wanted = " or ".join(f"--{service}" for service in services)
+                raise usage.UsageError(
+                    f"--{name}: the service it applies to is not running (add {wanted} EP, "
+                    "or give no service option to run them all)"
+                )
+        self._checkDoctorScript()
 
     def _checkDoctorScript(self) -> None:
         """
@@ -222,7 +329,14 @@ class Options(usage.Options):
         """
         The names of the stream services to start.
         """
-        return [name for name in SERVICES if self[name] is not None]
+        return [name for name in SERVICES if self[name]]
+
+    def endpoints(self, name: str) -> list[tuple[str, str]]:
+        """
+        For service C{name}: (the value as typed, an endpoint description) for
+        every endpoint it listens on.
+        """
+        return self[name] or []
 
 
 def _daytimeFactory(config: Options, reactor) -> Factory:
@@ -247,37 +361,40 @@ _FACTORIES = {"daytime": _daytimeFactory, "chat": _chatFactory, "doctor": _docto
 def makeService(config: Options, reactor=None) -> IService:
     """
     Build every requested service as children of one L{NetlabService}.
+
+    Run by twistd (no C{reactor} given), every address is also tried at once,
+    so that a port in use stops the daemon before it forks into the background.
     """
+    probe = reactor is None
     if reactor is None:
         from twisted.internet import reactor
     top = NetlabService(reactor)
     for name in config.services():
-        description = config[name]
-        factory = _FACTORIES[name](config, reactor)
         guarded = GuardFactory(
-            factory,
+            _FACTORIES[name](config, reactor),
             name,
             reactor,
             maxConnections=config["max-connections"],
             maxPerPeer=config["max-per-peer"],
         )
-        endpoint = endpoints.serverFromString(reactor, description)
-        listener = Listener(f"--{name} {description}", endpoint, guarded)
-        listener.setName(name)
-        listener.setServiceParent(top)
-    if config["chat"] is not None and config["chat-operator"] is not None:
+        listeners = ServiceListeners(name, guarded)
+        for typed, description in config.endpoints(name):
+            endpoint = endpoints.serverFromString(reactor, description)
+            listeners.add(f"--{name} {typed}", endpoint, description)
+        listeners.setServiceParent(top)
+    if config["chat"] and config["chat-operator"] is not None:
         from netlab.chat import operatorService
 
         operatorService(
             config["chat-operator"], top.getServiceNamed("chat"), reactor
         ).setServiceParent(top)
-    if config["daytime-udp"] is not None:
-        interface, port = config["daytime-udp"]
+    for typed, (interface, port) in config["daytime-udp"] or []:
         protocol = DaytimeDatagramProtocol(
             reactor, config["daytime-format"], config["daytime-udp-rate"]
         )
         udp = UDPServer(port, protocol, interface=interface, reactor=reactor)
-        udp.option = f"--daytime-udp {interface}:{port}" if interface else f"--daytime-udp {port}"
-        udp.setName("daytime-udp")
+        udp.option = f"--daytime-udp {typed}"
         udp.setServiceParent(top)
+    if probe:
+        top.probe()
     return top

@@ -15,7 +15,15 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.ratelimit import Rate
 from netlab.server import NetlabService, StartError
-from netlab.tap import Options, endpointDescription, makeService, parseSize, parseUDP
+from netlab.tap import (
+    Options,
+    endpointDescriptions,
+    ipv6Listening,
+    makeService,
+    parseDuration,
+    parseSize,
+    parseUDP,
+)
 
 
 class UDPMemoryReactor(MemoryReactorClock):
@@ -38,6 +46,13 @@ def parse(*args):
     return options
 
 
+def bare(port):
+    """
+    What a bare port number means on this host (dual stack where it has IPv6).
+    """
+    return endpointDescriptions(str(port))
+
+
 class OptionsTests(SynchronousTestCase):
     def test_defaultsStartEverything(self):
         """
@@ -47,22 +62,58 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options.services(), ["daytime", "doctor", "chat"])
         self.assertEqual(
             [options[name] for name in options.services()],
-            [f"tcp:{port}:backlog=1024" for port in (21566, 21567, 21568)],
+            [[(str(port), d) for d in bare(port)] for port in (21566, 21567, 21568)],
         )
         self.assertIsNone(options["daytime-udp"])
 
     def test_someStartOnlyThose(self):
         options = parse("--doctor", "2000")
         self.assertEqual(options.services(), ["doctor"])
-        self.assertEqual(options["doctor"], "tcp:2000:backlog=1024")
+        self.assertEqual(options["doctor"], [("2000", d) for d in bare(2000)])
 
-    def test_udpAlone(self):
+    def test_udpAddsToTheDefaults(self):
         """
-        Asking only for UDP Day/Time starts only that.
+        Asking for UDP Day/Time adds it to whatever else runs: alone, to every
+        default service (it once turned every TCP service off).
         """
         options = parse("--daytime-udp", "[::1]:2000")
-        self.assertEqual(options.services(), [])
-        self.assertEqual(options["daytime-udp"], ("::1", 2000))
+        self.assertEqual(options.services(), ["daytime", "doctor", "chat"])
+        self.assertEqual(options["daytime-udp"], [("[::1]:2000", ("::1", 2000))])
+        options = parse("--doctor", "2001", "--daytime-udp", "2000")
+        self.assertEqual(options.services(), ["doctor"])
+
+    def test_repeatedServiceOptions(self):
+        """
+        A service option given more than once listens on every endpoint given
+        (once, only the last was kept); each keeps the value as typed.
+        """
+        options = parse(
+            "--chat", "2000", "--chat", "tcp:2001", "--daytime-udp", "3", "--daytime-udp", "4"
+        )
+        self.assertEqual(
+            options.endpoints("chat"),
+            [("2000", d) for d in bare(2000)] + [("tcp:2001", "tcp:2001:backlog=1024")],
+        )
+        self.assertEqual(options["daytime-udp"], [("3", ("", 3)), ("4", ("", 4))])
+
+    def test_needsItsService(self):
+        """
+        An option for a service that is not running is refused with one line
+        (it was ignored without a word).
+        """
+        for args in (
+            ["--daytime", "2000", "--chat-operator", "stdio:"],
+            ["--daytime", "2000", "--chat-history", "5"],
+            ["--chat", "2000", "--doctor-script", "x"],
+            ["--doctor", "2000", "--daytime-format", "rfc3339"],
+            ["--daytime", "2000", "--daytime-udp-rate", "1/s,1"],
+        ):
+            with self.assertRaises(usage.UsageError, msg=args) as caught:
+                parse(*args)
+            message = str(caught.exception)
+            self.assertIn(f"{args[2]}: the service it applies to is not running", message)
+        parse("--chat-operator", "stdio:")  # the defaults include chat
+        parse("--daytime-udp", "2000", "--daytime-format", "rfc3339", "--daytime-udp-rate", "1/s,1")
 
     def test_endpointStrings(self):
         for description in (
@@ -71,8 +122,33 @@ class OptionsTests(SynchronousTestCase):
             "unix:/tmp/netlab.sock:mode=600",
         ):
             self.assertEqual(
-                parse("--daytime", description)["daytime"], description + ":backlog=1024"
+                parse("--daytime", description)["daytime"],
+                [(description, description + ":backlog=1024")],
             )
+
+    def test_missingExtraNamed(self):
+        """
+        A TLS endpoint without the TLS extra installed names the extra to install.
+        """
+        import sys
+
+        saved = sys.modules.pop("OpenSSL", None)
+        sys.modules["OpenSSL"] = None  # import OpenSSL now raises ImportError
+        self.addCleanup(sys.modules.pop, "OpenSSL")
+        if saved is not None:
+            self.addCleanup(sys.modules.__setitem__, "OpenSSL", saved)
+        with self.assertRaises(usage.UsageError) as caught:
+            parse("--chat", "ssl:2000:privateKey=key.pem")
+        self.assertIn("pip install '.[tls]'", str(caught.exception))
+
+    def test_messagesQuoteWhatWasTyped(self):
+        """
+        Error lines show the value as typed, not netlab's additions to it.
+        """
+        with self.assertRaises(usage.UsageError) as caught:
+            parse("--chat", "tcp:port")
+        self.assertIn("'tcp:port'", str(caught.exception))
+        self.assertNotIn("backlog", str(caught.exception))
 
     def test_badValues(self):
         """
@@ -121,15 +197,31 @@ class OptionsTests(SynchronousTestCase):
         self.assertIsNone(options["chat-rate"])
         self.assertEqual(options["idle-timeout"], 0.0)
         self.assertEqual(parse()["chat-rate"], Rate(5.0, 20))
+        self.assertEqual(parse()["idle-timeout"], 1800.0)
+        self.assertEqual(parse("--idle-timeout", "1h")["idle-timeout"], 3600.0)
+        self.assertEqual(parse("--bare-delay", "250ms")["bare-delay"], 0.25)
 
 
 class ParserTests(SynchronousTestCase):
-    def test_endpointDescription(self):
-        self.assertEqual(endpointDescription("80"), "tcp:80:backlog=1024")
-        self.assertEqual(endpointDescription(" tcp6:80 "), "tcp6:80:backlog=1024")
-        self.assertEqual(endpointDescription("tcp:80:backlog=5"), "tcp:80:backlog=5")
-        self.assertEqual(endpointDescription("systemd:domain=INET:index=0"),
-                         "systemd:domain=INET:index=0")
+    def test_endpointDescriptions(self):
+        v6, dualStack = ipv6Listening()
+        kinds = ["tcp6"] if dualStack else ["tcp6", "tcp"] if v6 else ["tcp"]
+        self.assertEqual(endpointDescriptions("80"), [f"{k}:80:backlog=1024" for k in kinds])
+        self.assertEqual(endpointDescriptions(" tcp:80 "), ["tcp:80:backlog=1024"])
+        self.assertEqual(endpointDescriptions("tcp6:80"), ["tcp6:80:backlog=1024"])
+        self.assertEqual(endpointDescriptions("tcp:80:backlog=5"), ["tcp:80:backlog=5"])
+        self.assertEqual(
+            endpointDescriptions("systemd:domain=INET:index=0"), ["systemd:domain=INET:index=0"]
+        )
+
+    def test_parseDuration(self):
+        for text, seconds in (
+            ("90", 90), ("90s", 90), ("1.5", 1.5), ("250ms", 0.25), ("30m", 1800),
+            ("1h", 3600), ("1H", 3600), ("2d", 172800), ("1h30m", 5400), (" 0 ", 0),
+        ):
+            self.assertEqual(parseDuration(text), seconds, text)
+        for text in ("", "soon", "1x", "h", "1h soon", "-1"):
+            self.assertRaises(ValueError, parseDuration, text)
 
     def test_parseSize(self):
         self.assertEqual(parseSize("4096"), 4096)
@@ -153,7 +245,7 @@ class MakeServiceTests(SynchronousTestCase):
         options = parse("--daytime", "tcp:2001", "--daytime-udp", "2001", "--max-connections", "7")
         service = makeService(options, reactor)
         self.assertIsInstance(service, NetlabService)
-        self.assertEqual(sorted(child.name for child in service), ["daytime", "daytime-udp"])
+        self.assertEqual(sorted(str(child.name) for child in service), ["None", "daytime"])
         daytime = service.getServiceNamed("daytime")
         self.assertEqual(daytime.factory.maxConnections, 7)
         self.assertEqual(daytime.factory.serviceName, "daytime")
