@@ -4,6 +4,7 @@ and the plugin's discovery.
 """
 
 import gc
+import socket
 
 from twisted.application.service import IServiceMaker
 from twisted.internet.address import IPv4Address
@@ -14,7 +15,7 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.ratelimit import Rate
-from netlab.server import NetlabService, StartError
+from netlab.server import DaemonStartError, NetlabService, StartError
 from netlab.tap import (
     Options,
     endpointDescriptions,
@@ -278,6 +279,49 @@ class MakeServiceTests(SynchronousTestCase):
         expected = "netlab: --daytime-udp 2002: cannot listen: [Errno 98] Address in use"
         self.assertEqual(str(caught.exception), expected)
         self.assertEqual(stopped, [2001])
+
+
+    def test_failureAfterForkIsAnException(self):
+        """
+        Once twistd has forked into the background, a listening failure is an
+        ordinary exception, which twistd reports through its status pipe (a
+        SystemExit there left the terminal waiting forever).
+        """
+
+        class Reactor(MemoryReactorClock):
+            def listenTCP(self, port, factory, backlog=50, interface=""):
+                raise CannotListenError(interface, port, OSError(98, "Address in use"))
+
+        service = makeService(parse("--daytime", "tcp:2001"), Reactor())
+        service._builtBy = -1  # as if built by twistd's parent process
+        with self.assertRaises(DaemonStartError) as caught:
+            service.privilegedStartService()
+        self.assertNotIsInstance(caught.exception, SystemExit)
+        expected = "netlab: --daytime tcp:2001: cannot listen: [Errno 98] Address in use"
+        self.assertEqual(str(caught.exception), expected)
+
+    def test_probeFindsAPortInUse(self):
+        """
+        L{NetlabService.probe} tries every address before twistd forks and
+        stops with the same line a failing listener gives.
+        """
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            taken = busy.getsockname()[1]
+            free = socket.socket()
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+            free.close()
+            service = makeService(
+                parse("--daytime", f"tcp:{port}:interface=127.0.0.1", "--chat", f"tcp:{taken}"),
+                UDPMemoryReactor(),
+            )
+            with self.assertRaises(StartError) as caught:
+                service.probe()
+        self.assertEqual(
+            str(caught.exception).split(": [Errno")[0], f"netlab: --chat tcp:{taken}: cannot listen"
+        )
 
 
 class StartTests(SynchronousTestCase):
