@@ -74,6 +74,10 @@ def raiseOpenFilesLimit() -> tuple[int, int]:
     return soft, hard
 
 
+#: The endpoint kinds L{probeListen} tries.
+_PROBED = ("tcp", "tcp6", "ssl", "unix")
+
+
 def probeListen(description: str) -> None:
     """
     Bind and release the address of a TCP, TLS or UNIX server endpoint
@@ -85,6 +89,8 @@ def probeListen(description: str) -> None:
 
     @raise OSError: if the address cannot be bound.
     """
+    if description.split(":", 1)[0].lower() not in _PROBED:
+        return
     recorder = MemoryReactor()
     endpoints.serverFromString(recorder, description).listen(Factory())
     for server in recorder.tcpServers:
