@@ -28,6 +28,14 @@ Two limits keep the room alive:
   - Floods.  A token bucket per client: a line beyond it is refused with
     C{ERR slow down} and not relayed.
 
+Lockstep clients (the course's program: a bare message, then one
+C{recv(1024)}) are never written to unasked.  Everything meant for one of them
+-- and for a client that has not yet shown what it is -- is held
+(L{netlab.lockstep.HeldLines}, bounded) and sent as the one reply to its next
+message, packed by L{netlab.lockstep.packLines}; a message with nothing to
+answer gets C{* (no new messages)} or C{* nobody else is here yet}.  The
+welcome (greeting, hint, recent history) is one write of at most 1,024 bytes.
+
 The operator console (L{operatorService}) joins the room as C{operator}, on the
 terminal that runs C{twistd -n} (C{stdio:}) or on a listening endpoint such as a
 UNIX socket; only a console may C{/kick} and C{/wall}.
@@ -43,8 +51,9 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITransport
 from twisted.internet.tcp import Server
 from twisted.python.failure import Failure
 
-from netlab.framing import MessageFactory, MessageReceiver, scrub
+from netlab.framing import LINE, MessageFactory, MessageReceiver, scrub
 from netlab.guard import GuardProtocol
+from netlab.lockstep import REPLY_LIMIT, HeldLines, packLines, skippedNotice
 from netlab.ratelimit import Rate, TokenBucket
 
 #: The course's greeting, the first thing every client receives.
@@ -342,6 +351,7 @@ class ChatProtocol(MessageReceiver):
     _turn = -1
     _spent = 0
     _leaveReason: str | None = None
+    _held: HeldLines | None = None
 
     # Joining and leaving
 
@@ -352,9 +362,33 @@ class ChatProtocol(MessageReceiver):
         self.room = self.factory.room
         super().connectionMade()
         name = self.room.join(self, self.defaultName())
-        self.sendLines([GREETING, f"* You are {name}. Type /help for the commands."])
-        for body in self.room.history:
-            self.deliver(body + self.terminator)
+        self.welcome(name)
+
+    def welcome(self, name: str) -> None:
+        """
+        Send the greeting, the hint and the recent history (marked as such).
+
+        The client has not said yet whether it is a lockstep one, so this is
+        what suits one: a single write of at most 1,024 bytes, ASCII, whole
+        lines, newest history kept (L{packLines} says how many older ones are
+        not shown), no final terminator (owed to a line client; see
+        L{MessageReceiver.encodeMessage}).
+        """
+        head = [GREETING, f"* You are {name}. Type /help for the commands."]
+        history = self.room.history
+        if history:
+            head.append(f"* last {len(history)} messages:")
+        if self.terminator:  # already a line client (the operator's console)
+            self.sendLines(head)
+            for body in history:
+                self.deliver(body + self.terminator)
+            return
+        welcome = packLines(head)
+        if history:
+            lines = [body.decode("utf-8", "replace") for body in history]
+            welcome += b"\n" + packLines(lines, REPLY_LIMIT - len(welcome) - 1)
+        self.transport.write(welcome)
+        self._owed = True
 
     def defaultName(self) -> str | None:
         """
@@ -421,6 +455,8 @@ class ChatProtocol(MessageReceiver):
         if self._leaveReason is None:
             self._leaveReason = reason
         self.room.leave(self, reason)
+        if self._held:
+            self._writeHeld()
         self._writeAll()
         self.transport.loseConnection()
 
@@ -539,6 +575,7 @@ class ChatProtocol(MessageReceiver):
             self.sendError(f"no one called {scrub(name)[:32]} is here")
         else:
             target.sendMessage(f"[private] <{self.name}> {text}")
+            self.sendMessage(f"[private to {target.name}] {text}")
 
     def command_quit(self, args: str) -> None:
         """
@@ -574,7 +611,15 @@ class ChatProtocol(MessageReceiver):
         Queue C{data} (a whole line, terminator included) for the next flush.
         While the transport holds a full buffer, the queue may grow up to
         C{sendq} bytes; past that the client is dropped at the next flush.
+
+        A client that is not a line client (yet) is written to only when it
+        asks: its lines are held for its next reply (see L{bareMessageReceived}).
         """
+        if not self.terminator:
+            if self._held is None:
+                self._held = HeldLines()
+            self._held.add(data)
+            return
         if self._pending is None:
             self._pending = [data]
             self._pendingSize = len(data)
@@ -584,6 +629,48 @@ class ChatProtocol(MessageReceiver):
         if not self._scheduled and (not self._outputFull or self._pendingSize > self.factory.sendq):
             self._scheduled = True
             self.room.markDirty(self)
+
+    # Lockstep clients: one reply per message.
+
+    def bareMessageReceived(self, text: str) -> None:
+        """
+        A lockstep client's message: handle it, then send it, in one write of at
+        most 1,024 bytes, everything it was sent since its last message -- or,
+        if that is nothing, a line saying why, so that its C{recv} returns.
+        """
+        self.messageReceived(text)
+        if self.name is None or self.terminator:  # it left, or it is a line client now
+            return
+        if not self._held:
+            alone = len(self.room.members) <= 1
+            self.deliver(b"* nobody else is here yet" if alone else b"* (no new messages)")
+        self._writeHeld()
+
+    def _writeHeld(self) -> None:
+        """
+        Write what is held as one reply of at most 1,024 bytes.
+        """
+        assert self._held is not None
+        lines, dropped = self._held.take()
+        reply = packLines(lines, skipped=dropped)
+        self.transport.write(b"\n" + reply if self._owed else reply)
+        self._owed = True
+
+    def lineModeStarted(self) -> None:
+        """
+        The client turned out to be a line client: end the line it is owed, then
+        send what was held for it (UTF-8, in full up to the holding bounds).
+        """
+        terminator = self.terminator
+        if self._owed:
+            self._owed = False
+            self.deliver(terminator)
+        if self._held:
+            lines, dropped = self._held.take()
+            if dropped:
+                self.deliver(skippedNotice(dropped).encode("ascii") + terminator)
+            for line in lines:
+                self.deliver(line.encode("utf-8") + terminator)
 
     def flush(self) -> None:
         """
@@ -695,10 +782,13 @@ class ChatProtocol(MessageReceiver):
 class OperatorProtocol(ChatProtocol):
     """
     The operator's console: in the room as C{operator}, never rate-limited,
-    never timed out, and the only one who may C{/kick} and C{/wall}.
+    never timed out, and the only one who may C{/kick} and C{/wall}.  A
+    console is a line client from the start (a person at a terminal).
     """
 
     isOperator = True
+    terminator = b"\r\n"
+    mode = LINE
 
     def defaultName(self) -> str:
         return OPERATOR

@@ -13,8 +13,17 @@ of them on the same port without being told which is which:
     sent a terminator, so a line-mode client's partial line is never split.
     Replies to such a connection carry no terminator either, so the course's
     client prints them exactly as the lecture shows.
-  - Telnet clients also send IAC command sequences (for example on Ctrl-C); they
-    are removed before decoding.
+  - Telnet clients also send IAC command sequences (for example on Ctrl-C).
+    From the first IAC on they go through L{netlab.telnet.TelnetFilter}, which
+    answers negotiations (so telnet keeps showing output after Ctrl-C) and
+    passes the data between them on untouched.
+
+Which kind a client is shows only in its first message, but the greeting goes
+out on connect.  So until then (and, for lockstep clients, always) what is sent
+is plain ASCII, whole lines separated by C{\\n}, at most 1,024 bytes, with no
+final terminator -- what the course's client prints as the lecture shows.  The
+terminator is owed: a client that turns out to be line mode gets it first, so
+its lines stay whole (see L{MessageReceiver.mode}).
 
 Text is UTF-8; invalid bytes are replaced, never fatal.  A line longer than
 C{maxLineLength} bytes is refused with one C{ERR} line and the rest of it is
@@ -43,6 +52,9 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from netlab.lockstep import packLines
+from netlab.telnet import TelnetFilter
+
 #: The default cap on one message, in bytes.
 MAX_LINE = 4096
 
@@ -60,6 +72,13 @@ TURN_MESSAGES = 256
 #: once matters: a TLS transport "pauses" us while its handshake is under way,
 #: and the handshake needs reading to go on.
 READ_AHEAD = 65536
+
+#: L{MessageReceiver.mode} of a client that has sent terminated lines.
+LINE = "line"
+
+#: L{MessageReceiver.mode} of a client that sends bare messages and reads each
+#: answer with one C{recv(1024)} (the course's programs).
+LOCKSTEP = "lockstep"
 
 #: Telnet commands: IAC followed by WILL/WONT/DO/DONT and an option, a
 #: subnegotiation up to IAC SE, or any other two-byte command.  IAC IAC is an
@@ -89,8 +108,9 @@ def scrub(text: str) -> str:
 
 def decode(line: bytes) -> str:
     """
-    Turn a received line into text: telnet commands removed, UTF-8 decoded with
-    invalid bytes replaced by U+FFFD.
+    Turn a line of raw bytes into text: telnet commands removed, UTF-8 decoded
+    with invalid bytes replaced by U+FFFD.  (L{MessageReceiver} parses telnet
+    commands properly instead, and keeps C{IAC IAC} as a 0xFF data byte.)
     """
     if b"\xff" in line:
         line = _TELNET_COMMAND.sub(b"", line)
@@ -138,8 +158,12 @@ class MessageReceiver(Protocol, TimeoutMixin):
     should provide C{clock} (an C{IReactorTime}), and may set C{maxLineLength},
     C{bareDelay} and C{idleTimeout} (seconds; L{None} or 0 for none).
 
-    @ivar terminator: what ends the messages sent to this peer: C{\\r\\n} until the
-        peer shows its own habit, then whatever it uses; C{b""} for bare clients.
+    @ivar terminator: what ends the messages sent to this peer: whatever it uses
+        itself (C{\\r\\n} or C{\\n}) once it sent a line; C{b""} before that and
+        for bare (lockstep) clients.
+    @ivar mode: L{None} until the peer's first message shows what it is, then
+        L{LINE} or L{LOCKSTEP}.  A lockstep client that later sends a terminator
+        becomes a line client.
     """
 
     maxLineLength = MAX_LINE
@@ -147,7 +171,8 @@ class MessageReceiver(Protocol, TimeoutMixin):
     idleTimeout: float | None = None
     clock: IReactorTime
 
-    terminator = b"\r\n"
+    terminator = b""
+    mode: str | None = None
     paused = False
     _buffer = b""
     _discarding = False
@@ -156,6 +181,8 @@ class MessageReceiver(Protocol, TimeoutMixin):
     _bareCall: IDelayedCall | None = None
     _turnCall: IDelayedCall | None = None
     _readPaused = False
+    _owed = False
+    _telnet: TelnetFilter | None = None
 
     # Wiring
 
@@ -186,7 +213,49 @@ class MessageReceiver(Protocol, TimeoutMixin):
 
     def dataReceived(self, data: bytes) -> None:
         """
-        Split what arrived into messages; keep the unterminated rest.
+        Split what arrived into messages; keep the unterminated rest.  From the
+        first telnet command (IAC) on, commands go through L{TelnetFilter}.
+        """
+        telnetFilter = self._telnet
+        if b"\xff" not in data and (telnetFilter is None or telnetFilter.state == "data"):
+            self._receive(data)
+            return
+        self.resetTimeout()
+        if telnetFilter is None:
+            telnetFilter = self._telnet = TelnetFilter(self)
+            # A telnet client: a line client (NVT lines end in CR LF), whose
+            # partial lines are never bare messages.
+            self._lineMode = True
+            self._cancelBare()
+            if self.mode is not LINE:
+                self.terminator = b"\r\n"
+                self.mode = LINE
+                self.lineModeStarted()
+        telnetFilter.feed(data)
+
+    def telnetDataReceived(self, data: bytes) -> None:
+        """
+        Data from between telnet commands.
+        """
+        self._receive(data)
+
+    def telnetCommandReceived(self, name: str) -> None:
+        """
+        A telnet command other than option negotiation.  IP (Ctrl-C), BRK,
+        SUSP, ABORT and EL discard the line being typed; EC erases its last
+        character; AYT gets a visible answer; the rest need nothing.
+        """
+        if name in ("IP", "BRK", "SUSP", "ABORT", "EL"):
+            if not self._discarding:
+                self._buffer = b""
+        elif name == "EC":
+            self._buffer = self._buffer.decode("utf-8", "replace")[:-1].encode("utf-8")
+        elif name == "AYT":
+            self.sendMessage("* yes, I am here")
+
+    def _receive(self, data: bytes) -> None:
+        """
+        Split data into messages; keep the unterminated rest.
         """
         self.resetTimeout()
         self._cancelBare()
@@ -246,7 +315,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         Read again and handle what was held back; finish if the peer is done.
         """
         self._resumeReading()
-        self.dataReceived(b"")
+        self._receive(b"")
         if self._readClosed and not self._holding():
             self._finishReading()
 
@@ -280,10 +349,13 @@ class MessageReceiver(Protocol, TimeoutMixin):
             self.terminator = b"\r\n"
         else:
             self.terminator = b"\n"
+        if self.mode is not LINE:
+            self.mode = LINE
+            self.lineModeStarted()
         if len(line) > self.maxLineLength:
             self._refuseLong()
             return
-        self.messageReceived(decode(line))
+        self.messageReceived(line.decode("utf-8", "replace"))
 
     def _flushBare(self) -> None:
         """
@@ -293,7 +365,9 @@ class MessageReceiver(Protocol, TimeoutMixin):
         self._bareCall = None
         line, self._buffer = self._buffer, b""
         self.terminator = b""
-        self.messageReceived(decode(line))
+        self.mode = LOCKSTEP
+        self._owed = False  # the peer read our last reply, or it would not ask again
+        self.bareMessageReceived(line.decode("utf-8", "replace"))
 
     def _cancelBare(self) -> None:
         if self._bareCall is not None:
@@ -359,9 +433,32 @@ class MessageReceiver(Protocol, TimeoutMixin):
 
     def sendMessage(self, text: str) -> None:
         """
-        Send one message, ended the way this peer ends its own.
+        Send one message, ended the way this peer ends its own (see
+        L{encodeMessage}).
         """
-        self.transport.write(text.encode("utf-8") + self.terminator)
+        self.transport.write(self.encodeMessage(text))
+
+    def encodeMessage(self, text: str) -> bytes:
+        """
+        The bytes of one message to this peer.  A line client gets UTF-8 and
+        its terminator (after the one it is owed, if any).  Anyone else --
+        a lockstep client, or a client that has not shown what it is yet --
+        gets ASCII, at most 1,024 bytes, whole lines, no terminator; a message
+        that follows another one it has not asked for is put on a line of its
+        own.
+        """
+        terminator = self.terminator
+        if terminator:
+            data = text.encode("utf-8") + terminator
+            if self._owed:
+                self._owed = False
+                data = terminator + data
+            return data
+        data = packLines(text.split("\n"))
+        if self._owed:
+            data = b"\n" + data
+        self._owed = True
+        return data
 
     def sendError(self, text: str) -> None:
         """
@@ -383,6 +480,22 @@ class MessageReceiver(Protocol, TimeoutMixin):
         Handle one complete message (decoded, terminator removed).
         """
         raise NotImplementedError
+
+    def bareMessageReceived(self, text: str) -> None:
+        """
+        Handle a lockstep client's message: it now waits, in one
+        C{recv(1024)}, for one reply.  By default, as any other message.
+        """
+        self.messageReceived(text)
+
+    def lineModeStarted(self) -> None:
+        """
+        The peer has just shown that it is a line client (L{terminator} is
+        set): end the line it is owed, if any.
+        """
+        if self._owed:
+            self._owed = False
+            self.transport.write(self.terminator)
 
     def peerFinished(self) -> None:
         """

@@ -2,7 +2,8 @@
 In-memory chat clients for tests (netlab's own, and yours).
 
     room = FakeChatRoom(rate=None)
-    alice, bob = room.connect(2)
+    alice, bob = room.connect(2)          # line clients, like nc or telnet
+    carol, = room.connect(1, lineMode=False)  # says nothing yet: maybe a lockstep client
     alice.send("hello")
     bob.lines()  # [..., '<guest-1> hello']
 
@@ -132,13 +133,19 @@ class FakeChatRoom:
     def room(self):
         return self.factory.room
 
-    def connect(self, count: int = 1, factory=None) -> list[FakeClient]:
+    def connect(self, count: int = 1, factory=None, lineMode: bool = True) -> list[FakeClient]:
         """
         Connect C{count} new clients (of C{factory}, by default the chat one).
-        """
-        return [self.connectOne(factory) for _ in range(count)]
 
-    def connectOne(self, factory=None) -> FakeClient:
+        @param lineMode: whether each client at once sends an empty line, as a
+            telnet user pressing Enter does: the server then knows it is a line
+            client and sends it room lines as they come.  Until a client sends
+            something, the server holds its lines (it might be a lockstep
+            client, which must never be written to unasked).
+        """
+        return [self.connectOne(factory, lineMode) for _ in range(count)]
+
+    def connectOne(self, factory=None, lineMode: bool = True) -> FakeClient:
         factory = factory or self.factory
         address = IPv4Address("TCP", "127.0.0.1", next(self._ports))
         protocol = factory.buildProtocol(address)
@@ -146,6 +153,8 @@ class FakeChatRoom:
         client = FakeClient(self, protocol, transport)
         self.clients.append(client)
         protocol.makeConnection(transport)
+        if lineMode:
+            protocol.dataReceived(b"\r\n")
         return client
 
     def flush(self) -> None:

@@ -57,8 +57,10 @@ class Peer:
 
     def joined(self) -> bytes:
         """
-        Read the greeting and hint.
+        Say that this is a line client (an empty line, as a telnet user pressing
+        Enter), then read the greeting and hint.
         """
+        self.send(b"\r\n")
         return self.until(b"/help for the commands.\r\n")
 
     def send(self, data: bytes) -> None:
@@ -126,15 +128,21 @@ class RoomTests(SynchronousTestCase):
     def test_courseClient(self) -> None:
         """
         A course-style client (bare message, blocking recv(1024)) converses with
-        a telnet-style one.
+        a telnet-style one: each of its messages gets one reply, holding what
+        the room said since its last one.
         """
         telnet = self.connect()
-        course = self.connect()
+        course = self.daemon.connect("chat")
+        self.addCleanup(course.close)
+        self.assertTrue(course.recv(1024).endswith(b"/help for the commands."))
         telnet.until(b"has joined\r\n")
-        course.sock.send(b"Hello, is anyone there?")
+        course.send(b"Hello, is anyone there?")
         self.assertIn(b"> Hello, is anyone there?\r\n", telnet.until(b"there?\r\n"))
+        self.assertEqual(course.recv(1024), b"* (no new messages)")
         telnet.send(b"Yes, I am here.\r\n")
-        reply = course.sock.recv(1024)
+        course.send(b"Good.")
+        self.assertIn(b"> Good.\r\n", telnet.until(b"Good.\r\n"))
+        reply = course.recv(1024)
         self.assertTrue(reply.endswith(b"> Yes, I am here."), reply)
         self.daemon.assertCleanLog()
 
@@ -290,7 +298,8 @@ class OperatorTests(SynchronousTestCase):
         self.assertTrue(guest.rest().endswith(b"ERR you were kicked by operator\r\n"))
         self.assertIn(b"has left (kicked by operator)", console.until(b"operator)\n"))
         self.assertEqual(daemon.stop(), 0)
-        self.assertTrue(console.rest().endswith(b"* server shutting down\n"))
+        rest = console.rest()
+        self.assertTrue(rest.endswith(b"* server shutting down\n"), rest)
         daemon.assertCleanLog()
 
     def test_stdioConsole(self) -> None:

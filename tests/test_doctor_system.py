@@ -35,10 +35,13 @@ class DoctorSystemTests(SynchronousTestCase):
     def test_lineClient(self):
         """
         A line-mode client (telnet-style C{\\r\\n}) gets the greeting and exactly
-        one reply per line, then the farewell and a clean close.
+        one reply per line, then the farewell and a clean close.  (The greeting
+        has no line end until the client shows it is a line client: an empty
+        line, as a telnet user pressing Enter, does that.)
         """
         messages = ["I am unhappy.", "My mother takes care of me.", "You are like my father."]
         with self.daemon.connect("doctor") as sock:
+            sock.sendall(b"\r\n")
             greeting = recvUntil(sock, b"\r\n")
             sock.sendall("".join(m + "\r\n" for m in messages).encode() + b"bye\r\n")
             rest = recvAll(sock)
@@ -48,7 +51,8 @@ class DoctorSystemTests(SynchronousTestCase):
     def test_courseClient(self):
         """
         The course's blocking client (bare messages, one recv(1024) each) sees
-        the greeting and each reply exactly as the lecture shows.
+        the greeting and each reply exactly as the lecture shows: no stray
+        carriage return, no blank line after the greeting.
         """
         messages = ["Men are all alike.", "They're always bugging us about something."]
         result = subprocess.run(
@@ -66,7 +70,7 @@ class DoctorSystemTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         greeting, *replies = self.expected(*messages)
         self.assertEqual(
-            result.stdout, f"{greeting}\n\n" + "".join(f"> {reply}\n" for reply in replies) + "> "
+            result.stdout, f"{greeting}\n" + "".join(f"> {reply}\n" for reply in replies) + "> "
         )
 
     def test_nc(self):
@@ -101,7 +105,7 @@ class DoctorScriptSystemTests(SynchronousTestCase):
                 with daemon.connect("doctor") as sock:
                     sock.sendall(b"hello\nbye\n")
                     data = recvAll(sock)
-        self.assertEqual(data, b"Good day.\r\nTell me more.\nHave a nice day!\n")
+        self.assertEqual(data, b"Good day.\nTell me more.\nHave a nice day!\n")
 
     def test_badScript(self):
         """

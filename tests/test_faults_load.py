@@ -29,6 +29,7 @@ from tests.faults import (
     assertHealthy,
     attackAddress,
     attackConnect,
+    lineClient,
     raiseOpenFilesLimit,
     recvLines,
     recvUntilLine,
@@ -209,7 +210,7 @@ class StuckReaderTests(SynchronousTestCase):
             stuck.bind((attackAddress(0), 0))
             stuck.settimeout(WAIT)
             stuck.connect(("127.0.0.1", self.daemon.port("chat")))
-            welcome = recvUntilLine(stuck, b"* You are ")
+            welcome = recvUntilLine(lineClient(stuck), b"* You are ")
             stuckName = welcome.split(b"* You are ")[1].split(b".")[0]
             readers = [joinChat(self.daemon, index)[0] for index in (1, 2)]
             flooder, name = joinChat(self.daemon, 3)
@@ -255,7 +256,7 @@ class SigtermUnderLoadTests(SynchronousTestCase):
         payloads: dict[socket.socket, bytes] = {}
         for service in conversational():
             for index in range(SIGTERM_CLIENTS):
-                sock = attackConnect(self.daemon, service, index)
+                sock = lineClient(attackConnect(self.daemon, service, index))
                 recvLines(sock, 1)
                 clients[sock] = service
                 if index < SIGTERM_ACTIVE:

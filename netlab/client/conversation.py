@@ -117,6 +117,11 @@ class Conversation:
             network.abort()
             return
         self.screen.start()
+        # netlab's servers cannot tell a line client from the course's lockstep
+        # programs until it sends something, and until then leave the greeting's
+        # last line unended and hold room lines back; an empty line (which they
+        # ignore) says at once that this is a line client.
+        network.send_line("")
         for line in self.opening:
             self.send(line)
         if self._deferred_leave is not None:

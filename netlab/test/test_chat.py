@@ -43,13 +43,17 @@ class JoiningTests(SynchronousTestCase):
 
     def test_greeting(self) -> None:
         """
-        A newcomer gets the course's greeting, then a hint naming it and /help.
+        A newcomer gets the course's greeting, then a hint naming it and /help,
+        in one write with no final line end (the course's client prints it as
+        the lecture shows); a line client gets that line end as soon as it
+        shows it is one.
         """
-        (alice,) = FakeChatRoom().connect(1)
-        self.assertEqual(
-            alice.read(),
-            GREETING.encode() + b"\r\n* You are guest-1. Type /help for the commands.\r\n",
-        )
+        room = FakeChatRoom()
+        (alice,) = room.connect(1, lineMode=False)
+        welcome = GREETING.encode() + b"\n* You are guest-1. Type /help for the commands."
+        self.assertEqual(alice.transport.value(), welcome)
+        alice.sendBytes(b"\r\n")
+        self.assertEqual(alice.read(), welcome + b"\r\n")
 
     def test_uniqueGuestNames(self) -> None:
         """
@@ -74,13 +78,16 @@ class JoiningTests(SynchronousTestCase):
 
     def test_history(self) -> None:
         """
-        A newcomer gets the last C{history} room messages, oldest first.
+        A newcomer gets the last C{history} room messages, oldest first, marked
+        as history.
         """
         room = FakeChatRoom(history=2, rate=None)
         (alice,) = chatter(room, 1)
         alice.send("one", "two", "/me three")
         (bob,) = room.connect(1)
-        self.assertEqual(bob.lines()[2:], ["<guest-1> two", "* guest-1 three"])
+        self.assertEqual(
+            bob.lines()[2:], ["* last 2 messages:", "<guest-1> two", "* guest-1 three"]
+        )
 
     def test_historyOff(self) -> None:
         """
@@ -205,16 +212,22 @@ class RelayTests(SynchronousTestCase):
     def test_terminatorPerClient(self) -> None:
         """
         Each client gets lines ended the way it ends its own; a bare client gets
-        none.
+        none, and gets room lines only as the reply to its next message.
         """
         room = FakeChatRoom()
-        alice, nc, bare = chatter(room, 3)
+        alice, nc = chatter(room, 2)
+        (bare,) = room.connect(1, lineMode=False)
+        bare.read()
         nc.send("/who", end="\n")
         nc.read()
         bare.sendBytes(b"hello")
         room.clock.advance(room.factory.bareDelay)
+        self.assertEqual(bare.read(), b"* (no new messages)")
         alice.send("hi")
         self.assertEqual(nc.read(), b"<guest-3> hello\n<guest-1> hi\n")
+        self.assertEqual(bare.read(), b"")
+        bare.sendBytes(b"again")
+        room.clock.advance(room.factory.bareDelay)
         self.assertEqual(bare.read(), b"<guest-1> hi")
 
     def test_utf8(self) -> None:
@@ -311,7 +324,8 @@ class CommandTests(SynchronousTestCase):
 
     def test_msg(self) -> None:
         """
-        /msg reaches only its addressee (any case), scrubbed.
+        /msg reaches only its addressee (any case), scrubbed; the sender is
+        told what was sent to whom.
         """
         (carol,) = chatter(self.room, 1)
         self.alice.read()
@@ -319,7 +333,7 @@ class CommandTests(SynchronousTestCase):
         self.alice.send("/msg GUEST-2 psst \x1b[31mhi")
         self.assertEqual(self.bob.lines(), ["[private] <guest-1> psst hi"])
         self.assertEqual(carol.lines(), [])
-        self.assertEqual(self.alice.lines(), [])
+        self.assertEqual(self.alice.lines(), ["[private to guest-2] psst hi"])
 
     def test_msgErrors(self) -> None:
         self.alice.send("/msg", "/msg guest-2", "/msg nobody hi")
@@ -347,9 +361,11 @@ class CommandTests(SynchronousTestCase):
         A bare client gets /help as one message whose lines are separated by
         C{\\n}, without a trailing terminator.
         """
-        self.alice.sendBytes(b"/help")
+        (bare,) = self.room.connect(1, lineMode=False)
+        bare.read()
+        bare.sendBytes(b"/help")
         self.room.clock.advance(self.room.factory.bareDelay)
-        data = self.alice.read()
+        data = bare.read()
         self.assertIn(b"\n*   /who", data)
         self.assertFalse(data.endswith(b"\n"))
 
@@ -702,7 +718,8 @@ class ShutdownTests(SynchronousTestCase):
             transports.append(transport)
         guard.shutdown()
         for transport in transports:
-            self.assertTrue(transport.value().endswith(b"* server shutting down\r\n"))
+            # Clients that never said anything: plain, unterminated, on a line of its own.
+            self.assertTrue(transport.value().endswith(b"\n* server shutting down"))
             self.assertTrue(transport.disconnecting)
 
 

@@ -570,7 +570,10 @@ class Harness:
         self.network.dataReceived(data)
 
     def sent(self):
-        return self.transport.value()
+        """What the client sent after the empty line it opens every conversation with."""
+        data = self.transport.value()
+        assert data.startswith(b"\n") or not data, data
+        return data[1:]
 
     def lost(self, exc=None):
         self.network.connectionLost(Failure(exc or error.ConnectionDone()))
@@ -615,6 +618,13 @@ class DoctorPipeTests(SynchronousTestCase):
         self.assertFalse(self.h.transport.disconnecting)
         self.h.conversation.user_eof()
         self.assertTrue(self.h.transport.disconnecting)
+
+    def test_opensWithEmptyLine(self):
+        """
+        The first thing sent is an empty line: netlab's servers then know this is a line
+        client (end the greeting's line, send room lines as they come) and ignore it.
+        """
+        self.assertEqual(self.h.transport.value(), b"\n")
 
     def test_unterminatedLastLineSent(self):
         """C{printf 'I feel sad' | netlab doctor}: the last line needs no newline."""

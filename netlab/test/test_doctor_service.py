@@ -38,8 +38,21 @@ class DoctorProtocolTests(SynchronousTestCase):
         return transport.value()
 
     def test_greeting(self):
+        """
+        The greeting goes out before the client has shown what it is: with no
+        terminator, so that the course's client prints it as the lecture does.
+        """
         _, transport = self.connect()
-        self.assertEqual(transport.value(), b"Hello patient.\r\n")
+        self.assertEqual(transport.value(), b"Hello patient.")
+
+    def test_greetingEndedForLineClient(self):
+        """
+        A line client is sent the greeting's line end before its first reply,
+        so the greeting and the reply never run together.
+        """
+        protocol, transport = self.connect()
+        protocol.dataReceived(b"so sad\r\n")
+        self.assertEqual(transport.value(), b"Hello patient.\r\nWhy sad?\r\n")
 
     def test_onePerLine(self):
         """
@@ -47,7 +60,7 @@ class DoctorProtocolTests(SynchronousTestCase):
         """
         protocol, transport = self.connect()
         self.assertEqual(
-            self.exchange(protocol, transport, b"i am sad\nnothing\n"), b"Why sad?\nGo on.\n"
+            self.exchange(protocol, transport, b"i am sad\nnothing\n"), b"\nWhy sad?\nGo on.\n"
         )
         self.assertEqual(self.exchange(protocol, transport, b"so sad\r\n"), b"Why sad?\r\n")
 
@@ -62,14 +75,17 @@ class DoctorProtocolTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"Why sad?")
 
     def test_blankIgnored(self):
+        """
+        Blank lines get no reply (only the greeting's line end).
+        """
         protocol, transport = self.connect()
-        self.assertEqual(self.exchange(protocol, transport, b"\n  \r\n\x1b[2J\n"), b"")
+        self.assertEqual(self.exchange(protocol, transport, b"\n  \r\n\x1b[2J\n"), b"\n")
 
     def test_goodbyes(self):
         for word in (b"bye", b"Quit", b"GOODBYE!", b"bye."):
             protocol, transport = self.connect()
             self.assertEqual(
-                self.exchange(protocol, transport, word + b"\n"), b"Have a nice day!\n"
+                self.exchange(protocol, transport, word + b"\n"), b"\nHave a nice day!\n"
             )
             self.assertTrue(transport.disconnecting)
 
@@ -89,7 +105,7 @@ class DoctorProtocolTests(SynchronousTestCase):
         """
         protocol, transport = self.connect()
         reply = self.exchange(protocol, transport, b"x" * 5000 + b"\nsad\n")
-        self.assertEqual(reply, b"ERR line too long (max 4096 bytes)\nWhy sad?\n")
+        self.assertEqual(reply, b"\nERR line too long (max 4096 bytes)\nWhy sad?\n")
 
     def test_idleTimeout(self):
         protocol, transport = self.connect()
@@ -106,7 +122,7 @@ class DoctorProtocolTests(SynchronousTestCase):
         protocol, transport = self.connect()
         transport.clear()
         protocol.serverShutdown()
-        self.assertEqual(transport.value(), b"* server shutting down\r\n")
+        self.assertEqual(transport.value(), b"\n* server shutting down")
         self.assertTrue(transport.disconnecting)
 
     def test_defaultScript(self):
@@ -117,4 +133,4 @@ class DoctorProtocolTests(SynchronousTestCase):
         protocol = factory.buildProtocol(None)
         transport = StringTransport()
         protocol.makeConnection(transport)
-        self.assertEqual(transport.value().decode(), Doctor().greeting() + "\r\n")
+        self.assertEqual(transport.value().decode(), Doctor().greeting())

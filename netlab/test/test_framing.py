@@ -133,7 +133,8 @@ class BareTests(SynchronousTestCase):
     def test_mixedModes(self) -> None:
         """
         A bare client that later sends a terminator becomes a line client:
-        replies get terminators and partial lines are no longer flushed.
+        replies get terminators (the unterminated bare reply is ended first, so
+        the two do not run together) and partial lines are no longer flushed.
         """
         protocol, transport, clock = connect(bareDelay=0.1)
         protocol.dataReceived(b"bare")
@@ -142,7 +143,7 @@ class BareTests(SynchronousTestCase):
         protocol.dataReceived(b"partial")
         clock.advance(1)
         self.assertEqual(protocol.messages, ["bare", "line"])
-        self.assertEqual(transport.value(), b"okok\r\n")
+        self.assertEqual(transport.value(), b"ok\r\nok\r\n")
 
 
 class LimitTests(SynchronousTestCase):
