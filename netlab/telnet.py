@@ -34,9 +34,10 @@ TIMING_MARK = b"\x06"
 SUSP = b"\xed"
 ABORT = b"\xee"
 
-#: Bytes after IAC that Twisted's parser understands; anything else would make
-#: it raise, so such commands are taken out before it sees them.
-_KNOWN = frozenset(b"\xef\xf0\xf1\xf2\xf3\xf4\xf5\xf6\xf7\xf8\xf9\xfa\xfb\xfc\xfd\xfe\xff")
+#: Bytes after IAC that Twisted's parser understands as a command (SE only
+#: inside a subnegotiation); anything else would make it raise, so such
+#: commands are taken out before it sees them.
+_KNOWN = frozenset(b"\xef\xf1\xf2\xf3\xf4\xf5\xf6\xf7\xf8\xf9\xfa\xfb\xfc\xfd\xfe\xff")
 
 #: The names under which the receiver hears of commands.
 _NAMES = {
