@@ -83,7 +83,7 @@ class TelnetFilter(telnet.Telnet):
         self.receiver = receiver
         self.transport = receiver.transport
         for command in _NAMES:
-            if command in _KNOWN:
+            if command[0] in _KNOWN:
                 self.commandMap[command] = self._commandReceiver(command)
 
     def _commandReceiver(self, command: bytes):
