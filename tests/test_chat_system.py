@@ -58,10 +58,11 @@ class Peer:
     def joined(self) -> bytes:
         """
         Say that this is a line client (an empty line, as a telnet user pressing
-        Enter), then read the greeting and hint.
+        Enter), then read the welcome: greeting, hint and any history, up to the
+        line end the server owes a line client.
         """
         self.send(b"\r\n")
-        return self.until(b"/help for the commands.\r\n")
+        return self.until(b"/help for the commands.") + self.until(b"\r\n")
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
