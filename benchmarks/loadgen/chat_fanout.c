@@ -5,7 +5,8 @@
  *   MODE    "line" (netlab / a line-based room: each line relayed as "<name> text")
  *           or "irc" (NICK/USER/JOIN #bench, PRIVMSG #bench :text)
  *   GREET   1 if the server greets on connect (a client counts as joined after its
- *           first line), 0 if it says nothing (joined once connected)
+ *           first line, and starts with an empty line, which netlab needs to know it
+ *           for a line client), 0 if it says nothing (joined once connected)
  *   WINDOW  max-rate mode: messages per sender not yet delivered to every reader
  *   PHASES  comma list of NAME:RATE:SECONDS; RATE = aggregate messages/s over all
  *           senders, 0 = as fast as the window allows (closed loop)
@@ -196,6 +197,11 @@ static void on_connected(client_t *c) {
         queue_out(c, reg, (size_t)n);
     } else if (!greet) {
         c->ready = 1;
+    } else {
+        /* netlab holds room lines for a client that has said nothing yet (it may be one
+           of the course's lockstep programs); an empty line, which it ignores, says that
+           this is a line client, as a telnet user pressing Enter does. */
+        queue_out(c, "\r\n", 2);
     }
     flush_out(c);
 }

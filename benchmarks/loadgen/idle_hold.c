@@ -124,6 +124,10 @@ int main(int argc, char **argv) {
                 } else if (!greet) {
                     c->ready = 1;
                     ready++;
+                } else {
+                    /* an empty line: a line client (netlab holds room lines until a
+                       client says what it is), as a telnet user pressing Enter */
+                    write_all(c->fd, "\r\n", 2);
                 }
             }
             if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
