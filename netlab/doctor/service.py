@@ -53,6 +53,16 @@ class DoctorProtocol(MessageReceiver):
             log.warn("doctor: the script looped on {text!r}; gave a built-in reply", text=text)
         self.sendMessage(reply.text)
 
+    def bareMessageReceived(self, text: str) -> None:
+        """
+        A lockstep client waits for exactly one reply, even to a blank message:
+        the Doctor answers it as the script answers an empty line.
+        """
+        if scrub(text).strip():
+            self.messageReceived(text)
+        else:
+            self.sendMessage(self.doctor.respond("").text)
+
 
 class DoctorFactory(MessageFactory):
     """

@@ -354,6 +354,12 @@ class DoctorLockstepTests(SynchronousTestCase):
         reply = self.bare("I am José")
         self.assertEqual(reply, b"How long have you been jose?")
 
+    def test_blankMessage(self) -> None:
+        """
+        A blank bare message still gets a reply: the client waits for one.
+        """
+        self.assertTrue(self.bare("   "))
+
     def test_longReply(self) -> None:
         """
         A reply that would not fit one C{recv(1024)} is shortened and marked.
