@@ -1,5 +1,5 @@
 """
-The Day/Time service (RFC 867), over TCP and UDP.
+The Day/Time service (RFC 867) over TCP; its UDP form is in L{netlab.udp}.
 
 On connect the server sends the date and time and closes, exactly as the course's
 server does: C{time.ctime()}, then C{"\\nHave a nice day!"}, plus a final
@@ -17,21 +17,10 @@ import time
 from collections.abc import Callable
 
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.protocol import DatagramProtocol, ServerFactory
-from twisted.logger import Logger
+from twisted.internet.protocol import ServerFactory
 from twisted.protocols.wire import QOTD
 
-from netlab.ratelimit import KeyedLimiter, Rate
-
-log = Logger(namespace="netlab")
-
 FAREWELL = "Have a nice day!"
-
-#: Per-source reply rate for UDP: RFC 867 over UDP answers any datagram, even an
-#: empty one, with ~40 bytes; capping replies per source address keeps the
-#: service from being used to reflect a flood at a spoofed victim.
-DEFAULT_UDP_RATE = "2/s,5"
-
 
 def formatter(spec: str) -> Callable[[float], str]:
     """
@@ -89,33 +78,3 @@ class DaytimeFactory(ServerFactory):
 
     def __init__(self, clock: IReactorTime, timeFormat: str = "ctime") -> None:
         self.text = DaytimeText(clock, timeFormat)
-
-
-class DaytimeDatagramProtocol(DatagramProtocol):
-    """
-    Answer every datagram with the date and time (RFC 867 over UDP), at most
-    C{rate} replies per source address.
-    """
-
-    noisy = False
-
-    def __init__(
-        self, clock: IReactorTime, timeFormat: str = "ctime", rate: Rate | None = None
-    ) -> None:
-        self.text = DaytimeText(clock, timeFormat)
-        self.limiter = KeyedLimiter(rate) if rate is not None else None
-        self._dropped = 0
-
-    def datagramReceived(self, datagram: bytes, addr: tuple[str, int]) -> None:
-        now = self.text.clock.seconds()
-        if self.limiter is not None and not self.limiter.allow(addr[0], now):
-            self._dropped += 1
-            if self._dropped in (1, 10, 100) or self._dropped % 1000 == 0:
-                log.warn(
-                    "daytime-udp: rate limit: {dropped} datagrams unanswered so far (latest "
-                    "from {host})",
-                    dropped=self._dropped,
-                    host=addr[0],
-                )
-            return
-        self.transport.write(self.text(), addr)

@@ -61,13 +61,13 @@ class TokenBucket:
         self.tokens = float(rate.burst)
         self.stamp = now
 
-    def allow(self, now: float) -> bool:
+    def allow(self, now: float, cost: float = 1.0) -> bool:
         """
-        Take one token if there is one; say whether the event may go ahead.
+        Take C{cost} tokens if there are that many; say whether the event may go ahead.
         """
         self._refill(now)
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= cost:
+            self.tokens -= cost
             return True
         return False
 
@@ -100,9 +100,9 @@ class KeyedLimiter:
         self.maxKeys = maxKeys
         self._buckets: dict[object, TokenBucket] = {}
 
-    def allow(self, key: object, now: float) -> bool:
+    def allow(self, key: object, now: float, cost: float = 1.0) -> bool:
         """
-        Take a token from C{key}'s bucket.
+        Take C{cost} tokens (one by default) from C{key}'s bucket.
         """
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -111,7 +111,7 @@ class KeyedLimiter:
                 if len(self._buckets) >= self.maxKeys:
                     return False
             bucket = self._buckets[key] = TokenBucket(self.rate, now)
-        return bucket.allow(now)
+        return bucket.allow(now, cost)
 
     def __len__(self) -> int:
         return len(self._buckets)

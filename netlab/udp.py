@@ -1,0 +1,145 @@
+"""
+The UDP forms of the simple services (Day/Time, Echo, Discard, Character
+Generator, Quote of the Day, Time), all behind one L{UDPGuard}.
+
+Over UDP a server answers whoever the source address names, and nothing proves
+that address: a tiny spoofed datagram makes the server send a larger reply to a
+victim (reflection and amplification), and echo or chargen pointed at each
+other's ports ping-pong for ever.  So, for every service and every datagram:
+
+  - no reply to a source port below 1024 (the classic services' own ports, 7,
+    9, 13, 17, 19 and 37, are among them) nor to a port netlab itself serves,
+    which ends echo/chargen loops between two such services;
+  - at most C{rate} replies per source address, and at most C{BYTE_RATE} reply
+    bytes per source address, counted over all the UDP services together, so
+    that asking six services does not give a source six budgets;
+  - what is dropped is logged, throttled: at the 1st, 10th, 100th and every
+    1000th drop.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Collection
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.protocol import DatagramProtocol
+from twisted.logger import Logger
+
+from netlab.daytime import DaytimeText
+from netlab.ratelimit import KeyedLimiter, Rate
+from netlab.simple import CHARGEN_CYCLE, loadQuotes, quoteOfTheDay, rfc868
+
+log = Logger(namespace="netlab")
+
+#: Replies per source address: any datagram, even an empty one, earns a reply
+#: (~40 bytes of Day/Time, up to 512 of chargen), so without a cap a spoofed
+#: flood would be reflected, amplified, at its victim.
+DEFAULT_RATE = "2/s,5"
+
+#: Reply bytes per source address over all UDP services: 4 KiB a second, in
+#: bursts of 8 KiB (an echo of a full 8 KiB datagram still passes, once).
+BYTE_RATE = Rate(4096.0, 8192)
+
+#: Source ports below this are never answered (RFC 862-868 services live there).
+FIRST_CLIENT_PORT = 1024
+
+
+class UDPGuard:
+    """
+    What every UDP service shares: the per-source limits and the ports that are
+    never answered.
+
+    @ivar forbiddenPorts: source ports that get no reply (netlab's own).
+    """
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        rate: Rate | None,
+        forbiddenPorts: Collection[int] = (),
+        byteRate: Rate | None = BYTE_RATE,
+    ) -> None:
+        self.clock = clock
+        self.forbiddenPorts = frozenset(forbiddenPorts)
+        self.replies = KeyedLimiter(rate) if rate is not None else None
+        self.bytes = KeyedLimiter(byteRate) if byteRate is not None else None
+        self.dropped = 0
+
+    def allow(self, service: str, addr: tuple[str, int], size: int) -> bool:
+        """
+        Whether C{service} may send C{size} bytes to C{addr}; log drops, throttled.
+        """
+        host, port = addr[0], addr[1]
+        if host.startswith("::ffff:") and "." in host:  # IPv4 on a dual-stack socket
+            host = host[7:]
+        if port < FIRST_CLIENT_PORT or port in self.forbiddenPorts:
+            why = f"source port {port} is never answered"
+        else:
+            now = self.clock.seconds()
+            if self.replies is not None and not self.replies.allow(host, now):
+                why = "reply rate per source"
+            elif self.bytes is not None and not self.bytes.allow(host, now, size):
+                why = "reply bytes per source"
+            else:
+                return True
+        self.dropped += 1
+        if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:
+            log.warn(
+                "{service}-udp: {dropped} datagrams unanswered so far (latest from {host}: {why})",
+                service=service,
+                dropped=self.dropped,
+                host=host,
+                why=why,
+            )
+        return False
+
+
+class GuardedDatagramProtocol(DatagramProtocol):
+    """
+    One UDP service: C{reply(datagram)} makes the answer (or L{None}: none),
+    and the guard decides whether it goes out.
+    """
+
+    noisy = False
+
+    def __init__(
+        self, service: str, reply: Callable[[bytes], bytes | None], guard: UDPGuard
+    ) -> None:
+        self.service = service
+        self.reply = reply
+        self.guard = guard
+
+    def datagramReceived(self, datagram: bytes, addr: tuple[str, int]) -> None:
+        answer = self.reply(datagram)
+        if answer is not None and self.guard.allow(self.service, addr, len(answer)):
+            self.transport.write(answer, addr)
+
+
+def chargenDatagram(rng: random.Random) -> bytes:
+    """
+    RFC 864 over UDP: a random number (0 to 512) of characters of the pattern.
+    """
+    return CHARGEN_CYCLE[: rng.randint(0, 512)]
+
+
+def replies(
+    clock: IReactorTime,
+    timeFormat: str = "ctime",
+    quotes: list[bytes] | None = None,
+    rng: random.Random | None = None,
+) -> dict[str, Callable[[bytes], bytes | None]]:
+    """
+    The reply function of every UDP service, by name.
+    """
+    daytime = DaytimeText(clock, timeFormat)
+    quoteList = quotes if quotes is not None else loadQuotes()
+    generator = rng or random.Random()
+    return {
+        "daytime": lambda _: daytime(),
+        "echo": lambda datagram: datagram,
+        "discard": lambda _: None,
+        "chargen": lambda _: chargenDatagram(generator),
+        "qotd": lambda _: quoteOfTheDay(quoteList, clock.seconds()),
+        "time": lambda _: rfc868(clock.seconds()),
+    }
