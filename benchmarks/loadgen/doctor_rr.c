@@ -3,7 +3,10 @@
  * waits for the greeting line, then sends one line at a time and waits for exactly
  * one reply line before sending the next; latency is send to reply.
  *
- * usage: doctor_rr PORT CONCURRENCY DURATION_S NSRC
+ * usage: doctor_rr PORT CONCURRENCY DURATION_S NSRC [BLANK]
+ *   BLANK   1: open each connection with an empty line, which tells netlab that this is
+ *           a line client (until a client sends something, netlab leaves the greeting's
+ *           line unended: it may be one of the course's lockstep programs)
  */
 #include "common.h"
 
@@ -43,11 +46,12 @@ typedef struct {
 } conv_t;
 
 int main(int argc, char **argv) {
-    if (argc != 5) fatal("usage: doctor_rr PORT CONCURRENCY DURATION_S NSRC");
+    if (argc != 5 && argc != 6) fatal("usage: doctor_rr PORT CONCURRENCY DURATION_S NSRC [BLANK]");
     int port = atoi(argv[1]);
     int conc = atoi(argv[2]);
     double duration = atof(argv[3]);
     int nsrc = atoi(argv[4]);
+    int blank = argc == 6 && atoi(argv[5]) == 1;
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
     int epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -57,6 +61,7 @@ int main(int argc, char **argv) {
         cv[i].fd = start_connect(port, i, nsrc);
         if (cv[i].fd < 0) fatal("connect: %s", strerror(errno));
         cv[i].next = (unsigned)i; /* conversations start at different lines */
+        if (blank && write_all(cv[i].fd, "\n", 1) < 0) fatal("write failed");
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cv[i]};
         epoll_ctl(epfd, EPOLL_CTL_ADD, cv[i].fd, &ev);
     }
