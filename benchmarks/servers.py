@@ -30,7 +30,7 @@ class ServerSpec:
 
     ``argv(port, workdir)`` returns the command line; ``protocol`` is "line" or "irc"
     for chat servers; ``greets`` says whether a chat server writes a line on connect;
-    ``opensBlank`` whether a line client should start with an empty line (netlab ends the
+    ``opens_blank`` whether a line client should start with an empty line (netlab ends the
     greeting's line, and sends room lines, once a client shows it is not one of the course's
     lockstep programs).
     """
@@ -40,7 +40,7 @@ class ServerSpec:
     argv: Callable[[int, Path], list[str]]
     protocol: str = "line"
     greets: bool = False
-    opensBlank: bool = False
+    opens_blank: bool = False
     available: Callable[[], str | None] = lambda: None  # None = available, else reason
     env: dict[str, str] = field(default_factory=dict)
 
@@ -168,6 +168,6 @@ NETLAB_CHAT = ServerSpec("netlab", "netlab", _netlab("chat", *NETLAB_CHAT_OPTS),
 TWISTED_CHAT = ServerSpec("twisted", "minimal Twisted room", _python("twisted_chat.py"))
 
 NETLAB_DOCTOR = ServerSpec("netlab", "netlab", _netlab("doctor"), greets=True,
-                           opensBlank=True, available=netlab_available)
+                           opens_blank=True, available=netlab_available)
 TWISTED_ELIZA = ServerSpec("nltk", "Twisted + nltk eliza", _python("twisted_eliza.py"),
                            greets=True)

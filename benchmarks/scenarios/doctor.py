@@ -42,7 +42,7 @@ def _tcp(ctx: Context, res: ScenarioResult) -> None:
         samples = interleave(
             ctx, running, CONCURRENCY,
             lambda srv, c: [str(ctx.bins["doctor_rr"]), str(srv.port), str(c),
-                            str(ctx.seconds), str(SOURCES), "1" if srv.spec.opensBlank else "0"],
+                            str(ctx.seconds), str(SOURCES), "1" if srv.spec.opens_blank else "0"],
             res.notes,
         )
     finally:
