@@ -281,9 +281,13 @@ class TextTests(SynchronousTestCase):
         self.assertEqual(decode(b"a\xff\xf4b\xff\xfb\x01c\xff\xfa\x18\x01\xff\xf0d"), "abcd")
 
     def test_telnetInLine(self) -> None:
+        """
+        Telnet commands inside a line are not part of it.  (IP -- Ctrl-C --
+        drops the line typed so far: see L{netlab.test.test_telnet}.)
+        """
         protocol, _, _ = connect()
-        protocol.dataReceived(b"hi\xff\xf4\xff\xfd\x06\r\n")
-        self.assertEqual(protocol.messages, ["hi"])
+        protocol.dataReceived(b"hi\xff\xf1\xff\xfd\x06 there\r\n")
+        self.assertEqual(protocol.messages, ["hi there"])
 
     def test_scrub(self) -> None:
         self.assertEqual(scrub("a\x1b[31mb\x1b]0;title\x07c\x9b1md\x00e\tf"), "abcde f")
