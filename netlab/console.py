@@ -31,7 +31,7 @@ from twisted.python.failure import Failure
 
 from netlab.chat import OperatorFactory, OperatorProtocol
 from netlab.guard import SHUTDOWN_GRACE, GuardFactory
-from netlab.server import Listener, StartError
+from netlab.server import ServiceListeners, StartError
 
 log = Logger(namespace="netlab")
 
@@ -41,10 +41,10 @@ LOG_OFF_NOTICE = (
 )
 
 
-def operatorService(description: str, chatListener: Listener, reactor) -> IService:
+def operatorService(description: str, chatListener: ServiceListeners, reactor) -> IService:
     """
     The operator console for C{--chat-operator DESCRIPTION}, joining the room of
-    C{chatListener} (the chat service's L{Listener}): C{stdio:} or any server
+    C{chatListener} (the chat service's listeners): C{stdio:} or any server
     endpoint description.
 
     @raise StartError: if C{description} is not a server endpoint.
@@ -58,10 +58,9 @@ def operatorService(description: str, chatListener: Listener, reactor) -> IServi
         endpoint = endpoints.serverFromString(reactor, description)
     except Exception as e:
         raise StartError(f"netlab: {option}: not a server endpoint ({e})") from None
-    guarded = GuardFactory(factory, "chat-operator", reactor)
-    listener = Listener(option, endpoint, guarded)
-    listener.setName("chat-operator")
-    return listener
+    listeners = ServiceListeners("chat-operator", GuardFactory(factory, "chat-operator", reactor))
+    listeners.add(option, endpoint, description)
+    return listeners
 
 
 def sameTerminal(fd: int, other: int) -> bool:

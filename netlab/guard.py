@@ -124,8 +124,11 @@ class GuardFactory(WrappingFactory):
         clock: IReactorTime,
         maxConnections: int | None = None,
         maxPerPeer: int | None = None,
+        protocol: Callable[..., GuardProtocol] | None = None,
     ) -> None:
         super().__init__(wrappedFactory)
+        if protocol is not None:  # a GuardProtocol with more to do (netlab.lab)
+            self.protocol = protocol
         self.serviceName = serviceName
         self.clock = clock
         self.maxConnections = maxConnections or None

@@ -28,7 +28,9 @@ from __future__ import annotations
 import gc
 import os
 import resource
+import signal
 import socket
+import threading
 from collections.abc import Iterator
 
 from twisted.application.internet import StreamServerEndpointService
@@ -42,6 +44,10 @@ from twisted.logger import Logger
 from netlab.guard import GuardFactory
 
 log = Logger(namespace="netlab")
+
+
+#: Signals that stop the daemon as SIGTERM and SIGINT do (Twisted's own).
+EXTRA_STOP_SIGNALS = (signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR2)
 
 
 class StartError(SystemExit):
@@ -88,6 +94,7 @@ def probeListen(description: str) -> None:
     L{MemoryReactor} that records what a real reactor would have been asked for.
 
     @raise OSError: if the address cannot be bound.
+    @raise OverflowError: if the port is out of range.
     """
     if description.split(":", 1)[0].lower() not in _PROBED:
         return
@@ -182,6 +189,7 @@ class NetlabService(MultiService):
         # twistd forks between building this and starting it when it runs in
         # the background; see the module docstring.
         self._builtBy = os.getpid()
+        self._privileged = False
 
     def probe(self) -> None:
         """
@@ -195,13 +203,14 @@ class NetlabService(MultiService):
                 continue
             try:
                 probeListen(description)
-            except OSError as e:
+            except (OSError, OverflowError, ValueError) as e:  # bind() checks the port too
                 raise StartError(f"netlab: {leaf.option}: cannot listen: {_reason(e)}") from None
 
     def privilegedStartService(self) -> None:
         """
         Open every listening port (before twistd sheds privileges), or none.
         """
+        self._privileged = True
         soft, hard = raiseOpenFilesLimit()
         log.info("open-files limit: {soft} (hard limit {hard})", soft=soft, hard=hard)
         started: list[IService] = []
@@ -220,13 +229,41 @@ class NetlabService(MultiService):
             started.append(child)
 
     def startService(self) -> None:
+        if not self._privileged:  # `twist` starts services without this step
+            self.privilegedStartService()
         super().startService()
         self.reactor.addSystemEventTrigger("after", "shutdown", self._forgetExitSignal)
+        if hasattr(self.reactor, "_exitSignal"):  # a real reactor, which handles signals
+            self.reactor.callWhenRunning(self._handleSignals)
         # Everything imported and built so far (Twisted, the script, ~50,000
         # objects) lives as long as the daemon.  Leave it out of the cyclic
         # garbage collector's full passes, which otherwise stall the reactor
         # for ~10 ms each: the chat's p99 latency was 3x its median for that.
         gc.freeze()
+
+    def _handleSignals(self) -> None:
+        """
+        SIGHUP (the terminal running C{twistd -n} closed), SIGQUIT and SIGUSR2
+        stop the daemon as SIGTERM does, clients told, status 0 (by default
+        they would kill it on the spot); once shutdown has begun, a second
+        signal changes nothing (it made twistd exit 143 instead of 0).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for number in EXTRA_STOP_SIGNALS:
+            signal.signal(number, self._stopOnSignal)
+        self.reactor.addSystemEventTrigger("before", "shutdown", self._ignoreMoreSignals)
+
+    def _stopOnSignal(self, number: int, frame: object) -> None:
+        log.info("Received {name}, shutting down.", name=signal.Signals(number).name)
+        self.reactor.callFromThread(self.reactor.stop)
+
+    def _ignoreMoreSignals(self) -> None:
+        for number in (signal.SIGINT, signal.SIGTERM, *EXTRA_STOP_SIGNALS):
+            signal.signal(number, self._alreadyStopping)
+
+    def _alreadyStopping(self, number: int, frame: object) -> None:
+        log.info("Received {name}; already shutting down.", name=signal.Signals(number).name)
 
     def _forgetExitSignal(self) -> None:
         """

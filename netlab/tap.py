@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 
 from twisted.application.internet import UDPServer
 from twisted.application.service import IService
@@ -24,24 +24,34 @@ from twisted.internet import endpoints
 from twisted.internet.protocol import Factory
 from twisted.python import usage
 
-from netlab.daytime import DEFAULT_UDP_RATE, DaytimeDatagramProtocol, DaytimeFactory, formatter
+from netlab.daytime import DaytimeFactory, formatter
 from netlab.framing import BARE_DELAY, MAX_LINE
 from netlab.guard import GuardFactory
+from netlab.lab import LabFaults, LabProtocol, parseLab
 from netlab.ratelimit import Rate
 from netlab.server import NetlabService, ServiceListeners
+from netlab.udp import DEFAULT_RATE, GuardedDatagramProtocol, UDPGuard, replies
 
 #: The stream services, their default ports, and what they are.
 SERVICES = {
-    "daytime": (21566, "Day/Time service (RFC 867): the date and time, then close"),
+    "daytime": (21566, "Day/Time (RFC 867): the date and time, then close"),
     "doctor": (21567, "the Doctor: a 1966 ELIZA therapist"),
     "chat": (21568, "the Chat room"),
+    "echo": (21571, "Echo (RFC 862): sends back what it gets"),
+    "discard": (21572, "Discard (RFC 863): reads and throws away"),
+    "chargen": (21573, "Character Generator (RFC 864): rotating lines for as long as you read"),
+    "qotd": (21574, "Quote of the Day (RFC 865): one quote, then close"),
+    "time": (21575, "Time (RFC 868): seconds since 1900 as 4 bytes, then close"),
 }
+
+#: The services that also answer over UDP when asked (--NAME-udp [HOST:]PORT).
+UDP_SERVICES = ("daytime", "echo", "discard", "chargen", "qotd", "time")
 
 #: Options that mean something only while a service runs: option -> the
 #: services, any of which makes it meaningful.
 NEEDS = {
     "daytime-format": ("daytime", "daytime-udp"),
-    "daytime-udp-rate": ("daytime-udp",),
+    "udp-rate": tuple(f"{name}-udp" for name in UDP_SERVICES),
     "doctor-script": ("doctor",),
     "chat-history": ("chat",),
     "chat-operator": ("chat",),
@@ -50,7 +60,10 @@ NEEDS = {
 }
 
 #: Options that may be given more than once; their value is a list.
-REPEATABLE = (*SERVICES, "daytime-udp")
+REPEATABLE = (*SERVICES, *(f"{name}-udp" for name in UDP_SERVICES), "lab")
+
+#: The services with a greeting, in which lab faults are announced.
+GREETING = ("chat", "doctor")
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgG]?)[iI]?[bB]?\s*$")
 _UDP = re.compile(r"^(?:(?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^:]+)):)?(?P<port>\d+)$")
@@ -131,6 +144,11 @@ def checkEndpoint(value: str) -> list[str]:
         try:
             endpoints.serverFromString(None, description)
         except Exception as e:
+            if kind == "systemd" and isinstance(e, (IndexError, KeyError)):
+                raise ValueError(
+                    f"{value!r}: systemd handed over no such socket; systemd: endpoints are "
+                    "for a unit started by a .socket unit (LISTEN_FDS, LISTEN_FDNAMES)"
+                ) from None
             detail = str(e).strip() or type(e).__name__
             raise ValueError(
                 f"{value!r} is not a port number or server endpoint ({detail})"
@@ -163,7 +181,7 @@ def parseDuration(value: str) -> float:
 
 def parseUDP(value: str) -> tuple[str, int]:
     """
-    Parse C{PORT}, C{HOST:PORT} or C{[V6HOST]:PORT} for the UDP Day/Time service.
+    Parse C{PORT}, C{HOST:PORT} or C{[V6HOST]:PORT} for a UDP service.
     """
     match = _UDP.match(value.strip())
     if match is None or not 0 <= int(match["port"]) <= 65535:
@@ -200,13 +218,7 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         checkEndpoint,
         "Day/Time endpoint, e.g. 21566 or tcp:21566:interface=127.0.0.1 (repeatable)",
     ),
-    "daytime-udp": (
-        None,
-        parseUDP,
-        "also answer Day/Time over UDP on [HOST:]PORT (off by default; repeatable)",
-    ),
     "daytime-format": ("ctime", _timeFormat, "ctime, rfc3339 (UTC) or a strftime pattern"),
-    "daytime-udp-rate": (DEFAULT_UDP_RATE, Rate.parse, "UDP replies per source address, N/s,BURST"),
     "chat": (None, checkEndpoint, "Chat endpoint, e.g. 21568 (repeatable)"),
     "chat-history": ("20", _count, "room messages replayed to newcomers (0: none)"),
     "chat-operator": (None, str, "operator console: stdio: or an endpoint like unix:PATH:mode=600"),
@@ -218,6 +230,28 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
     "chat-rate": ("5/s,20", Rate.parse, "lines per chat client, N/s,BURST (0: no limit)"),
     "doctor": (None, checkEndpoint, "Doctor endpoint, e.g. 21567 (repeatable)"),
     "doctor-script": (None, str, "the Doctor's script, in Weizenbaum's 1966 notation"),
+    **{
+        name: (None, checkEndpoint, f"{SERVICES[name][1]}; e.g. {SERVICES[name][0]} (repeatable)")
+        for name in ("echo", "discard", "chargen", "qotd", "time")
+    },
+    **{
+        f"{name}-udp": (
+            None,
+            parseUDP,
+            f"also serve {name} over UDP on [HOST:]PORT (off by default; repeatable)",
+        )
+        for name in UDP_SERVICES
+    },
+    "udp-rate": (
+        DEFAULT_RATE,
+        Rate.parse,
+        "replies per source address, over all UDP services, N/s,BURST (0: no limit)",
+    ),
+    "lab": (
+        None,
+        parseLab,
+        "lab faults, for teaching: [SERVICE:]split=BYTES,delay=MS,coalesce[=MS] (repeatable)",
+    ),
     "max-line": (str(MAX_LINE), _positive(parseSize), "longest message accepted, in bytes"),
     "bare-delay": (
         str(BARE_DELAY),
@@ -227,7 +261,7 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
     "idle-timeout": (
         "30m",
         parseDuration,
-        "close chat/doctor clients idle this long (90, 90s, 30m, 1h; 0: never)",
+        "close chat/doctor/echo/discard clients idle this long (90, 30m, 1h; 0: never)",
     ),
     "max-connections": ("10000", _count, "simultaneous connections per service (0: no limit)"),
     "max-per-peer": ("256", _count, "simultaneous connections per IP address (0: no limit)"),
@@ -241,10 +275,10 @@ class Options(usage.Options):
     @ivar given: the options named on the command line, as opposed to defaults.
     @ivar typed: for each repeatable option, the values as the user typed them.
         Parsed, a service option is a list of (value as typed, endpoint
-        description) and C{daytime-udp} a list of (value as typed, (host, port)).
+        description) and a C{NAME-udp} option a list of (value as typed, (host, port)).
     """
 
-    synopsis = "[--daytime EP] [--chat EP] [--doctor EP] [options]"
+    synopsis = "[--daytime EP] [--chat EP] [--doctor EP] [--echo EP] ... [options]"
     longdesc = (
         "Serves the classic networking-course services. EP is a port number (IPv6 and IPv4) or "
         "a Twisted server endpoint string (tcp:PORT:interface=ADDR, tcp6:PORT, unix:PATH, "
@@ -300,6 +334,7 @@ class Options(usage.Options):
         if not any(self[name] for name in SERVICES):
             for name, (port, _) in SERVICES.items():
                 self[name] = [(str(port), d) for d in endpointDescriptions(str(port))]
+        self._checkLab()
         for name, services in NEEDS.items():
             if name in self.given and not any(self[service] for service in services):
                 wanted = " or ".join(f"--{service}" for service in services)
@@ -308,6 +343,29 @@ class Options(usage.Options):
                     "or give no service option to run them all)"
                 )
         self._checkDoctorScript()
+
+    def _checkLab(self) -> None:
+        """
+        Each C{--lab} names a running service, or none (every stream service).
+        """
+        for typed, (service, _) in self["lab"] or []:
+            if service is not None and service not in SERVICES:
+                raise usage.UsageError(f"--lab: {typed!r}: there is no service {service!r}")
+            if service is not None and not self[service]:
+                raise usage.UsageError(
+                    f"--lab: {typed!r}: the {service} service is not running"
+                )
+
+    def labFaults(self, service: str) -> LabFaults | None:
+        """
+        The lab faults for C{service}: every C{--lab} for all services, then
+        those for this one, merged in order; L{None} for none.
+        """
+        faults = None
+        for _, (name, more) in self["lab"] or []:
+            if name in (None, service):
+                faults = more if faults is None else faults.merged(more)
+        return faults
 
     def _checkDoctorScript(self) -> None:
         """
@@ -355,7 +413,21 @@ def _doctorFactory(config: Options, reactor) -> Factory:
     return DoctorFactory.fromOptions(config, reactor)
 
 
-_FACTORIES = {"daytime": _daytimeFactory, "chat": _chatFactory, "doctor": _doctorFactory}
+def _simpleFactory(name: str) -> Callable[[Options, object], Factory]:
+    def build(config: Options, reactor) -> Factory:
+        from netlab.simple import PROTOCOLS, SimpleFactory
+
+        return SimpleFactory(PROTOCOLS[name], reactor, idleTimeout=config["idle-timeout"])
+
+    return build
+
+
+_FACTORIES = {
+    "daytime": _daytimeFactory,
+    "chat": _chatFactory,
+    "doctor": _doctorFactory,
+    **{name: _simpleFactory(name) for name in ("echo", "discard", "chargen", "qotd", "time")},
+}
 
 
 def makeService(config: Options, reactor=None) -> IService:
@@ -370,12 +442,16 @@ def makeService(config: Options, reactor=None) -> IService:
         from twisted.internet import reactor
     top = NetlabService(reactor)
     for name in config.services():
+        faults = config.labFaults(name)
         guarded = GuardFactory(
             _FACTORIES[name](config, reactor),
             name,
             reactor,
             maxConnections=config["max-connections"],
             maxPerPeer=config["max-per-peer"],
+            protocol=None if faults is None else partial(
+                LabProtocol, faults=faults, announce=name in GREETING
+            ),
         )
         listeners = ServiceListeners(name, guarded)
         for typed, description in config.endpoints(name):
@@ -388,13 +464,32 @@ def makeService(config: Options, reactor=None) -> IService:
         operatorService(
             config["chat-operator"], top.getServiceNamed("chat"), reactor
         ).setServiceParent(top)
-    for typed, (interface, port) in config["daytime-udp"] or []:
-        protocol = DaytimeDatagramProtocol(
-            reactor, config["daytime-format"], config["daytime-udp-rate"]
-        )
-        udp = UDPServer(port, protocol, interface=interface, reactor=reactor)
-        udp.option = f"--daytime-udp {typed}"
-        udp.setServiceParent(top)
+    _addUDP(config, reactor, top)
     if probe:
         top.probe()
     return top
+
+
+def _addUDP(config: Options, reactor, top: NetlabService) -> None:
+    """
+    Every UDP service asked for, all behind one L{UDPGuard}: one budget per
+    source address, and no reply to a port netlab serves (so no loops between
+    two of them, here or in another netlab).
+    """
+    wanted = [(name, config[f"{name}-udp"]) for name in UDP_SERVICES if config[f"{name}-udp"]]
+    if not wanted:
+        return
+    ours = {port for port, _ in SERVICES.values()}
+    ours |= {port for _, endpoints_ in wanted for _, (_, port) in endpoints_}
+    guard = UDPGuard(reactor, config["udp-rate"], forbiddenPorts=ours)
+    reply = replies(reactor, config["daytime-format"])
+    v6, dualStack = ipv6Listening()
+    for name, endpoints_ in wanted:
+        for typed, (interface, port) in endpoints_:
+            # A bare port is every interface, IPv6 and IPv4 alike, as for TCP.
+            everywhere = ["::"] if dualStack else ["::", ""] if v6 else [""]
+            for address in everywhere if interface == "" else [interface]:
+                protocol = GuardedDatagramProtocol(name, reply[name], guard)
+                udp = UDPServer(port, protocol, interface=address, reactor=reactor)
+                udp.option = f"--{name}-udp {typed}"
+                udp.setServiceParent(top)

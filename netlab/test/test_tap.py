@@ -14,6 +14,7 @@ from twisted.plugin import getPlugins
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
+from netlab.lab import LabFaults, LabProtocol
 from netlab.ratelimit import Rate
 from netlab.server import DaemonStartError, NetlabService, StartError
 from netlab.tap import (
@@ -60,10 +61,12 @@ class OptionsTests(SynchronousTestCase):
         With no service option, every service starts on its default port.
         """
         options = parse()
-        self.assertEqual(options.services(), ["daytime", "doctor", "chat"])
+        names = ["daytime", "doctor", "chat", "echo", "discard", "chargen", "qotd", "time"]
+        ports = [21566, 21567, 21568, 21571, 21572, 21573, 21574, 21575]
+        self.assertEqual(options.services(), names)
         self.assertEqual(
             [options[name] for name in options.services()],
-            [[(str(port), d) for d in bare(port)] for port in (21566, 21567, 21568)],
+            [[(str(port), d) for d in bare(port)] for port in ports],
         )
         self.assertIsNone(options["daytime-udp"])
 
@@ -78,7 +81,7 @@ class OptionsTests(SynchronousTestCase):
         default service (it once turned every TCP service off).
         """
         options = parse("--daytime-udp", "[::1]:2000")
-        self.assertEqual(options.services(), ["daytime", "doctor", "chat"])
+        self.assertEqual(len(options.services()), 8)
         self.assertEqual(options["daytime-udp"], [("[::1]:2000", ("::1", 2000))])
         options = parse("--doctor", "2001", "--daytime-udp", "2000")
         self.assertEqual(options.services(), ["doctor"])
@@ -107,14 +110,15 @@ class OptionsTests(SynchronousTestCase):
             ["--daytime", "2000", "--chat-history", "5"],
             ["--chat", "2000", "--doctor-script", "x"],
             ["--doctor", "2000", "--daytime-format", "rfc3339"],
-            ["--daytime", "2000", "--daytime-udp-rate", "1/s,1"],
+            ["--daytime", "2000", "--udp-rate", "1/s,1"],
         ):
             with self.assertRaises(usage.UsageError, msg=args) as caught:
                 parse(*args)
             message = str(caught.exception)
             self.assertIn(f"{args[2]}: the service it applies to is not running", message)
         parse("--chat-operator", "stdio:")  # the defaults include chat
-        parse("--daytime-udp", "2000", "--daytime-format", "rfc3339", "--daytime-udp-rate", "1/s,1")
+        parse("--daytime-udp", "2000", "--daytime-format", "rfc3339", "--udp-rate", "1/s,1")
+        parse("--daytime", "2000", "--time-udp", "2000", "--udp-rate", "1/s,1")
 
     def test_endpointStrings(self):
         for description in (
@@ -126,6 +130,26 @@ class OptionsTests(SynchronousTestCase):
                 parse("--daytime", description)["daytime"],
                 [(description, description + ":backlog=1024")],
             )
+
+    def test_systemdWithoutASocket(self):
+        """
+        A systemd: endpoint with no socket handed over says so.
+        """
+        with self.assertRaises(usage.UsageError) as caught:
+            parse("--daytime", "systemd:domain=INET6:index=7")
+        self.assertIn("systemd handed over no such socket", str(caught.exception))
+
+    def test_lab(self):
+        """
+        --lab for every service, and per service, merged in order; a service
+        that does not run is refused.
+        """
+        options = parse("--lab", "split=5", "--lab", "doctor:delay=200")
+        self.assertEqual(options.labFaults("doctor"), LabFaults(split=5, delay=0.2))
+        self.assertEqual(options.labFaults("chat"), LabFaults(split=5))
+        self.assertIsNone(parse().labFaults("chat"))
+        for args in (["--daytime", "2000", "--lab", "chat:split=5"], ["--lab", "web:split=5"]):
+            self.assertRaises(usage.UsageError, parse, *args)
 
     def test_missingExtraNamed(self):
         """
@@ -253,6 +277,34 @@ class MakeServiceTests(SynchronousTestCase):
         service.privilegedStartService()
         self.assertEqual([port[:3:2] for port in reactor.tcpServers], [(2001, 1024)])
         self.assertEqual([port[0] for port in reactor.udpServers], [2001])
+
+    def test_udpBarePortIsDualStack(self):
+        """
+        A bare UDP port is every interface, IPv6 and IPv4 (`netlab daytime ::1
+        --udp` was refused); HOST:PORT is that address only.
+        """
+        reactor = UDPMemoryReactor()
+        options = parse(
+            "--daytime", "tcp:2001", "--daytime-udp", "2001", "--time-udp", "127.0.0.1:37"
+        )
+        makeService(options, reactor).privilegedStartService()
+        v6, dualStack = ipv6Listening()
+        everywhere = ["::"] if dualStack else ["::", ""] if v6 else [""]
+        self.assertEqual(
+            [(port[0], port[2]) for port in reactor.udpServers],
+            [(2001, address) for address in everywhere] + [(37, "127.0.0.1")],
+        )
+
+    def test_labWrapsTheGuard(self):
+        """
+        A service with lab faults gets the lab's wrapper, announced where it greets.
+        """
+        options = parse("--doctor", "tcp:2001", "--daytime", "tcp:2002", "--lab", "split=3")
+        service = makeService(options, UDPMemoryReactor())
+        for name, announce in (("doctor", True), ("daytime", False)):
+            wrapper = service.getServiceNamed(name).factory.buildProtocol(None)
+            self.assertIsInstance(wrapper, LabProtocol)
+            self.assertEqual((wrapper.faults, wrapper.announce), (LabFaults(split=3), announce))
 
     def test_listenFailureStopsEverything(self):
         """
