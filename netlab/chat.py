@@ -53,7 +53,7 @@ from twisted.python.failure import Failure
 
 from netlab.framing import LINE, MessageFactory, MessageReceiver, scrub
 from netlab.guard import GuardProtocol
-from netlab.lockstep import REPLY_LIMIT, HeldLines, packLines, skippedNotice
+from netlab.lockstep import HeldLines, packLines, packWelcome, skippedNotice
 from netlab.ratelimit import Rate, TokenBucket
 
 #: The course's greeting, the first thing every client receives.
@@ -370,8 +370,7 @@ class ChatProtocol(MessageReceiver):
 
         The client has not said yet whether it is a lockstep one, so this is
         what suits one: a single write of at most 1,024 bytes, ASCII, whole
-        lines, newest history kept (L{packLines} says how many older ones are
-        not shown), no final terminator (owed to a line client; see
+        lines, newest history kept (L{packWelcome}), no final terminator (owed to a line client; see
         L{MessageReceiver.encodeMessage}).
         """
         head = [GREETING, f"* You are {name}. Type /help for the commands."]
@@ -383,11 +382,8 @@ class ChatProtocol(MessageReceiver):
             for body in history:
                 self.deliver(body + self.terminator)
             return
-        welcome = packLines(head)
-        if history:
-            lines = [body.decode("utf-8", "replace") for body in history]
-            welcome += b"\n" + packLines(lines, REPLY_LIMIT - len(welcome) - 1)
-        self.transport.write(welcome)
+        lines = [body.decode("utf-8", "replace") for body in history]
+        self.transport.write(packWelcome(head, lines))
         self._owed = True
 
     def defaultName(self) -> str | None:

@@ -11,7 +11,7 @@ This module packs text for them:
 
   - L{asciiText} transliterates (C{é} becomes C{e}) or replaces (C{?}) every
     non-ASCII character;
-  - L{packLines} fits lines into one reply of at most L{REPLY_LIMIT} bytes,
+  - L{packLines} (and L{packWelcome}) fit lines into one reply of at most L{REPLY_LIMIT} bytes,
     newest kept, with a first line saying how many older ones were left out,
     and a single over-long line shortened and marked (L{SHORTENED});
   - L{HeldLines} holds what a lockstep client is sent between two of its
@@ -109,6 +109,18 @@ def packLines(lines: Sequence[str], limit: int = REPLY_LIMIT, skipped: int = 0) 
     if dropped:
         kept.append(skippedNotice(dropped).encode("ascii"))
     return b"\n".join(reversed(kept))
+
+
+def packWelcome(head: Sequence[str], history: Sequence[str], limit: int = REPLY_LIMIT) -> bytes:
+    """
+    A welcome in one reply: all of C{head} (greeting, hint), then as much of
+    C{history} (oldest first) as fits, newest kept, with a line saying how
+    many older ones are not shown (see L{packLines}).
+    """
+    welcome = packLines(head, limit)
+    if not history:
+        return welcome
+    return welcome + b"\n" + packLines(history, limit - len(welcome) - 1)
 
 
 class HeldLines:

@@ -22,7 +22,7 @@ bytes) is ended at the next line end rather than swallowing the lines after it.
 
 from __future__ import annotations
 
-from typing import Protocol as Interface
+from typing import Protocol
 
 from twisted.conch import telnet
 
@@ -57,7 +57,7 @@ _NAMES = {
 }
 
 
-class TelnetReceiver(Interface):
+class TelnetReceiver(Protocol):
     """
     What L{TelnetFilter} passes the stream's contents to.
     """

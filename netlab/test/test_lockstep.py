@@ -21,6 +21,7 @@ from netlab.lockstep import (
     HeldLines,
     asciiText,
     packLines,
+    packWelcome,
 )
 from netlab.testing import FakeChatRoom, FakeClient
 
@@ -91,6 +92,18 @@ class PackTests(SynchronousTestCase):
         Lines dropped before (while held) are counted too.
         """
         self.assertEqual(packLines(["hi"], skipped=7), b"* 7 earlier lines not shown\nhi")
+
+    def test_welcome(self) -> None:
+        """
+        A welcome keeps its head whole and as much history as fits, newest last.
+        """
+        history = [f"<ann> line {n} " + "x" * 90 for n in range(30)]
+        welcome = packWelcome(["Welcome!", "* You are guest-1."], history)
+        lines = wholeLines(self, welcome)
+        self.assertEqual(lines[:2], ["Welcome!", "* You are guest-1."])
+        self.assertEqual(lines[2], f"* {30 - len(lines[3:])} earlier lines not shown")
+        self.assertEqual(lines[3:], history[-len(lines[3:]) :])
+        self.assertEqual(packWelcome(["Welcome!"], []), b"Welcome!")
 
     def test_nothing(self) -> None:
         self.assertEqual(packLines([]), b"")
