@@ -63,6 +63,8 @@ class TelnetReceiver(Protocol):
     """
 
     transport: object
+    #: Whether the peer has stopped reading what we send.
+    paused: bool
 
     def telnetDataReceived(self, data: bytes) -> None:
         """Data bytes (commands removed, C{IAC IAC} made one 0xFF)."""
@@ -122,6 +124,15 @@ class TelnetFilter(telnet.Telnet):
                 continue
             self.dataReceived(data[start : start + 1])
             start += 1
+
+    def _write(self, data: bytes) -> None:
+        """
+        Send a negotiation reply -- unless the peer is not reading what we send
+        (the receiver is paused): then a peer sending nothing but requests could
+        make us buffer one reply per request without bound.
+        """
+        if not getattr(self.receiver, "paused", False):
+            self.transport.write(data)
 
     def applicationDataReceived(self, data: bytes) -> None:
         """

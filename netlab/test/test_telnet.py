@@ -99,6 +99,19 @@ class NegotiationTests(SynchronousTestCase):
         """
         self.assertEqual(self.answer(IAC + WILL + NAWS, IAC + WONT + NAWS), IAC + DONT + NAWS)
 
+    def test_notReadingNotAnswered(self) -> None:
+        """
+        While the peer is not reading what we send, its requests get no
+        answers: nothing to buffer without bound.
+        """
+        protocol, transport = connect()
+        protocol.pauseProducing()
+        protocol.dataReceived((IAC + DO + ECHO) * 1000 + CTRL_C * 1000)
+        self.assertEqual(transport.value(), b"")
+        protocol.resumeProducing()
+        protocol.dataReceived(CTRL_C)
+        self.assertEqual(transport.value(), IAC + WILL + TM)
+
     def test_splitAcrossReads(self) -> None:
         """
         A command split between reads is still one command.
