@@ -376,7 +376,7 @@ class ChatProtocol(MessageReceiver):
         head = [GREETING, f"* You are {name}. Type /help for the commands."]
         history = self.room.history
         if history:
-            head.append(f"* last {len(history)} messages:")
+            head.append(f"* last {len(history)} message{'' if len(history) == 1 else 's'}:")
         if self.terminator:  # already a line client (the operator's console)
             self.sendLines(head)
             for body in history:
