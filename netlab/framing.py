@@ -117,6 +117,20 @@ def decode(line: bytes) -> str:
     return line.decode("utf-8", "replace")
 
 
+def _lastCharacterSize(data: bytes) -> int:
+    """
+    How many bytes the last character of C{data} takes in UTF-8 (1 for a byte
+    that is not part of a valid character; 0 for no data).
+    """
+    for size in range(1, min(len(data), 4) + 1):
+        try:
+            if len(data[-size:].decode("utf-8")) == 1:
+                return size
+        except UnicodeDecodeError:
+            continue
+    return min(len(data), 1)
+
+
 class MessageFactory(ServerFactory):
     """
     Base factory for L{MessageReceiver} services: the clock and framing limits
@@ -249,7 +263,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
             if not self._discarding:
                 self._buffer = b""
         elif name == "EC":
-            self._buffer = self._buffer.decode("utf-8", "replace")[:-1].encode("utf-8")
+            self._buffer = self._buffer[: -_lastCharacterSize(self._buffer) or None]
         elif name == "AYT":
             self.sendMessage("* yes, I am here")
 

@@ -177,6 +177,17 @@ class CommandTests(SynchronousTestCase):
         protocol.dataReceived(b"!\r\n")
         self.assertEqual(protocol.messages, ["hello !"])
 
+    def test_eraseCharacterInvalidUTF8(self) -> None:
+        """
+        EC after bytes that are not UTF-8 takes one byte and never makes the
+        line longer.
+        """
+        protocol, _ = connect()
+        protocol.dataReceived(b"\x80" * 10 + IAC + telnet.EC + IAC + telnet.EC)
+        self.assertEqual(protocol._buffer, b"\x80" * 8)
+        protocol.dataReceived(IAC + telnet.EC * 1 + b"\n")
+        self.assertEqual(protocol.messages, ["\ufffd" * 7])
+
     def test_eraseLine(self) -> None:
         protocol, _ = connect()
         protocol.dataReceived(b"junk" + IAC + telnet.EL + b"hello\r\n")
