@@ -260,6 +260,25 @@ class ChatLockstepTests(SynchronousTestCase):
         self.assertEqual(client.read(), b"<guest-1> again\r\n")
         self.assertEqual(client.protocol.mode, LINE)
 
+    def test_replyExactlyTheLimit(self) -> None:
+        """
+        Held lines that make exactly 1,024 bytes come whole in one write; one
+        byte more and the oldest is counted instead of shown.
+        """
+        (ann,) = self.room.connect(1)
+        client, _ = self.lockstep()
+        ann.send("a" * 501, "b" * 502)  # "<guest-1> " + 501, "\n", "<guest-1> " + 502
+        reply = bare(client, b"next")
+        self.assertEqual(len(reply), REPLY_LIMIT)
+        self.assertEqual(
+            wholeLines(self, reply), ["<guest-1> " + "a" * 501, "<guest-1> " + "b" * 502]
+        )
+        ann.send("a" * 501, "b" * 503)
+        self.assertEqual(
+            wholeLines(self, bare(client, b"next")),
+            ["* 1 earlier line not shown", "<guest-1> " + "b" * 503],
+        )
+
     def test_manyHeldLines(self) -> None:
         """
         More than fits: the newest, whole, and how many earlier ones are not
