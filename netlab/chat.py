@@ -370,8 +370,8 @@ class ChatProtocol(MessageReceiver):
 
         The client has not said yet whether it is a lockstep one, so this is
         what suits one: a single write of at most 1,024 bytes, ASCII, whole
-        lines, newest history kept (L{packWelcome}), no final terminator (owed to a line client; see
-        L{MessageReceiver.encodeMessage}).
+        lines, newest history kept (L{packWelcome}), no final terminator (owed
+        to a line client; see L{MessageReceiver.encodeMessage}).
         """
         head = [GREETING, f"* You are {name}. Type /help for the commands."]
         history = self.room.history
