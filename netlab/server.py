@@ -25,11 +25,13 @@ twistd needs four things from it that a plain C{MultiService} does not give:
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import resource
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -52,8 +54,16 @@ EXTRA_STOP_SIGNALS = (signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR2)
 
 class StartError(SystemExit):
     """
-    The daemon cannot start; the message is the one line the user sees.
+    The daemon cannot start; C{line} is the one line the user sees.  Unless it
+    has been C{printed} already, Python prints it as the process exits.
     """
+
+    def __init__(self, line: str, printed: bool = False) -> None:
+        super().__init__(1 if printed else line)
+        self.line = line
+
+    def __str__(self) -> str:
+        return self.line
 
 
 class DaemonStartError(Exception):
@@ -84,11 +94,12 @@ def raiseOpenFilesLimit() -> tuple[int, int]:
 _PROBED = ("tcp", "tcp6", "ssl", "unix")
 
 
-def probeListen(description: str) -> None:
+def probeListen(description: str, held: list[socket.socket]) -> None:
     """
-    Bind and release the address of a TCP, TLS or UNIX server endpoint
-    description, so that a port in use or a forbidden address shows before the
-    daemon forks.  Endpoints of other kinds (C{systemd:}, ...) are not probed.
+    Bind the address of a TCP, TLS or UNIX server endpoint description and add
+    the socket to C{held}, so that a port in use, an address given twice or a
+    forbidden one shows before the daemon forks.  Endpoints of other kinds
+    (C{systemd:}, ...) are not probed.  The caller closes what is held.
 
     The description is parsed by Twisted itself, listening on a
     L{MemoryReactor} that records what a real reactor would have been asked for.
@@ -102,24 +113,39 @@ def probeListen(description: str) -> None:
     endpoints.serverFromString(recorder, description).listen(Factory())
     for server in recorder.tcpServers:
         port, interface = server[0], server[3]
-        _probe(socket.AF_INET6 if ":" in interface else socket.AF_INET, (interface, port))
+        held.append(_probe(_family(interface), (interface, port)))
     for server in recorder.sslServers:
         port, interface = server[0], server[4]
-        _probe(socket.AF_INET6 if ":" in interface else socket.AF_INET, (interface, port))
+        held.append(_probe(_family(interface), (interface, port)))
     for path, _, _, _, wantPID in recorder.unixServers:
-        if not wantPID and isinstance(path, str) and not path.startswith("\0"):
-            _probe(socket.AF_UNIX, path)
-            os.unlink(path)
+        if not isinstance(path, str) or path.startswith("\0"):  # abstract namespace
+            continue
+        folder = os.path.dirname(path) or "."
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(errno.ENOENT, "no such directory", folder)
+        if not wantPID:
+            sock = _probe(socket.AF_UNIX, path)
+            os.unlink(path)  # the name goes; the socket, held, still shows a second use
+            held.append(sock)
 
 
-def _probe(family: int, address: object) -> None:
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
+def _family(interface: str) -> int:
+    return socket.AF_INET6 if ":" in interface else socket.AF_INET
+
+
+def _probe(family: int, address: object) -> socket.socket:
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
         if family != socket.AF_UNIX:
             # As Twisted's own listening sockets do, so that a port in TIME_WAIT
             # passes here exactly when it will pass there.
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(address)
         probe.listen(1)
+    except BaseException:
+        probe.close()
+        raise
+    return probe
 
 
 class Listener(StreamServerEndpointService):
@@ -197,14 +223,20 @@ class NetlabService(MultiService):
         twistd forks into the background), and stop with the one line
         L{privilegedStartService} would give.
         """
-        for leaf in _leaves(self):
-            description = getattr(leaf, "description", None)
-            if description is None:
-                continue
-            try:
-                probeListen(description)
-            except (OSError, OverflowError, ValueError) as e:  # bind() checks the port too
-                raise StartError(f"netlab: {leaf.option}: cannot listen: {_reason(e)}") from None
+        held: list[socket.socket] = []
+        try:
+            for leaf in _leaves(self):
+                description = getattr(leaf, "description", None)
+                if description is None:
+                    continue
+                try:
+                    probeListen(description, held)
+                except (OSError, OverflowError, ValueError) as e:  # bind() checks the port too
+                    line = f"netlab: {leaf.option}: cannot listen: {_reason(e)}"
+                    raise StartError(line) from None
+        finally:
+            for sock in held:
+                sock.close()
 
     def privilegedStartService(self) -> None:
         """
@@ -225,7 +257,10 @@ class NetlabService(MultiService):
                 if os.getpid() != self._builtBy:
                     log.critical("{line}", line=line)
                     raise DaemonStartError(line) from None
-                raise StartError(line) from None
+                # twistd may have pointed sys.stderr at its log file by now: the
+                # line goes to the terminal itself.
+                print(line, file=sys.__stderr__, flush=True)
+                raise StartError(line, printed=True) from None
             started.append(child)
 
     def startService(self) -> None:

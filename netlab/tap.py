@@ -65,9 +65,9 @@ REPEATABLE = (*SERVICES, *(f"{name}-udp" for name in UDP_SERVICES), "lab")
 #: The services with a greeting, in which lab faults are announced.
 GREETING = ("chat", "doctor")
 
-_SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgG]?)[iI]?[bB]?\s*$")
+_SIZE = re.compile(r"^\s*([0-9]+)\s*([kKmMgG]?)[iI]?[bB]?\s*$")
 _UDP = re.compile(r"^(?:(?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^:]+)):)?(?P<port>\d+)$")
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|[smhd]?)", re.IGNORECASE)
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms|[smhd]?)", re.IGNORECASE)
 _UNITS = {"ms": 0.001, "": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 #: Listen queue for stream endpoints whose description does not set one.  With
@@ -104,7 +104,9 @@ def endpointDescriptions(value: str) -> list[str]:
     description sets its own.
     """
     value = value.strip()
-    if value.isdigit():
+    if any(c.isdigit() and not c.isascii() for c in value):
+        raise ValueError(f"{value!r}: write numbers with the digits 0-9")
+    if value.isascii() and value.isdigit():
         port = int(value)
         if not 0 <= port <= 65535:
             raise ValueError(f"port {port} is out of range (0-65535)")
@@ -190,10 +192,22 @@ def parseUDP(value: str) -> tuple[str, int]:
 
 
 def _count(value: str) -> int:
+    if not re.fullmatch(r"\s*-?[0-9]+\s*", value):
+        raise ValueError(f"{value!r} is not a whole number")
     number = int(value)
     if number < 0:
         raise ValueError(f"{value!r} is negative")
     return number
+
+
+def _atMost(limit: int, parse: Callable[[str], float]) -> Callable[[str], float]:
+    def bounded(value: str) -> float:
+        number = parse(value)
+        if number > limit:
+            raise ValueError(f"{value!r} is more than {limit}")
+        return number
+
+    return bounded
 
 
 def _positive(parse: Callable[[str], float]) -> Callable[[str], float]:
@@ -220,7 +234,11 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
     ),
     "daytime-format": ("ctime", _timeFormat, "ctime, rfc3339 (UTC) or a strftime pattern"),
     "chat": (None, checkEndpoint, "Chat endpoint, e.g. 21568 (repeatable)"),
-    "chat-history": ("20", _count, "room messages replayed to newcomers (0: none)"),
+    "chat-history": (
+        "20",
+        _atMost(10_000, _count),
+        "room messages replayed to newcomers (0: none; at most 10000)",
+    ),
     "chat-operator": (None, str, "operator console: stdio: or an endpoint like unix:PATH:mode=600"),
     "chat-sendq": (
         "1M",
@@ -252,7 +270,11 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         parseLab,
         "lab faults, for teaching: [SERVICE:]split=BYTES,delay=MS,coalesce[=MS] (repeatable)",
     ),
-    "max-line": (str(MAX_LINE), _positive(parseSize), "longest message accepted, in bytes"),
+    "max-line": (
+        str(MAX_LINE),
+        _atMost(16 << 20, _positive(parseSize)),
+        "longest message accepted, in bytes (at most 16M)",
+    ),
     "bare-delay": (
         str(BARE_DELAY),
         _positive(parseDuration),

@@ -13,8 +13,8 @@ other's ports ping-pong for ever.  So, for every service and every datagram:
   - at most C{rate} replies per source address, and at most C{BYTE_RATE} reply
     bytes per source address, counted over all the UDP services together, so
     that asking six services does not give a source six budgets;
-  - what is dropped is logged, throttled: at the 1st, 10th, 100th and every
-    1000th drop.
+  - what is dropped is logged, throttled: the first drop, then at most one
+    line a minute with the running count.
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ DEFAULT_RATE = "2/s,5"
 #: bursts of 8 KiB (an echo of a full 8 KiB datagram still passes, once).
 BYTE_RATE = Rate(4096.0, 8192)
 
+#: Drops are logged at most once in this many seconds, with the running count:
+#: a flood of any size grows the log by a line a minute.
+DROP_LOG_INTERVAL = 60.0
+
 #: Source ports below this are never answered (RFC 862-868 services live there).
 FIRST_CLIENT_PORT = 1024
 
@@ -65,6 +69,7 @@ class UDPGuard:
         self.replies = KeyedLimiter(rate) if rate is not None else None
         self.bytes = KeyedLimiter(byteRate) if byteRate is not None else None
         self.dropped = 0
+        self._loggedAt: float | None = None
 
     def allow(self, service: str, addr: tuple[str, int], size: int) -> bool:
         """
@@ -84,13 +89,17 @@ class UDPGuard:
             else:
                 return True
         self.dropped += 1
-        if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:
+        now = self.clock.seconds()
+        if self._loggedAt is None or now - self._loggedAt >= DROP_LOG_INTERVAL:
+            self._loggedAt = now
             log.warn(
-                "{service}-udp: {dropped} datagrams unanswered so far (latest from {host}: {why})",
+                "{service}-udp: {dropped} datagrams unanswered so far (latest from {host}: {why};"
+                " the next such line in {interval:.0f} s at the earliest)",
                 service=service,
                 dropped=self.dropped,
                 host=host,
                 why=why,
+                interval=DROP_LOG_INTERVAL,
             )
         return False
 

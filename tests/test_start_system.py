@@ -7,6 +7,7 @@ names logs text; options compose; bare ports are dual stack.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -33,6 +34,15 @@ def runners(pidfile: str) -> dict[str, list[str]]:
     return {
         "twistd (background)": [twistd(), f"--pidfile={pidfile}", "--logfile=twistd.log", "netlab"],
         "twistd -n": [twistd(), "-n", f"--pidfile={pidfile}", "netlab"],
+        # Once twistd logs to a file, its sys.stderr is the log: the line must
+        # still reach the terminal.
+        "twistd -n --logfile": [
+            twistd(),
+            "-n",
+            f"--pidfile={pidfile}",
+            "--logfile=x.log",
+            "netlab",
+        ],
         "twist": [twist(), "--log-format=text", "netlab"],
     }
 
@@ -83,6 +93,26 @@ class BackgroundStartFailureTests(SynchronousTestCase):
                 "in use",
             )
 
+    def test_sameAddressTwice(self):
+        """
+        Two listeners on one address, which only fails once the first is open.
+        """
+        port = freePort()
+        self.assertSameFailure(
+            [
+                "--chat",
+                f"tcp:{port}:interface=127.0.0.1",
+                "--chat-operator",
+                f"tcp:{port}:interface=127.0.0.1",
+            ],
+            f"netlab: --chat-operator tcp:{port}:interface=127.0.0.1: cannot listen:",
+        )
+
+    def test_scriptThatIsNoFile(self):
+        self.assertSameFailure(
+            ["--doctor", "tcp:0", "--doctor-script", "/dev/zero"], "not a regular file"
+        )
+
     def test_badKey(self):
         self.assertSameFailure(
             ["--chat", "ssl:0:privateKey=/nonexistent/key.pem"],
@@ -122,7 +152,41 @@ class RunnerTests(SynchronousTestCase):
             output, _ = process.communicate(timeout=START_TIMEOUT)
         self.assertEqual(process.returncode, 0, output)
         self.assertIn("daytime: served 127.0.0.1:", output)
+        self.assertIn("open-files limit", output)  # the same start-up path as twistd
         self.assertNotIn('{"log_', output)
+
+
+class SignalTests(SynchronousTestCase):
+    def stopWith(self, *signals: int) -> tuple[int, bytes, str]:
+        with Daemon.start(["--doctor", "{port}"]) as daemon:
+            with daemon.connect("doctor") as client:
+                recvUntil(client, b"talk about?")
+                for number in signals:
+                    daemon.process.send_signal(number)
+                told = recvAll(client)
+                status = daemon.process.wait(START_TIMEOUT)
+                return status, told, daemon.output()
+
+    def test_hangupQuitUsr2StopCleanly(self):
+        """
+        SIGHUP (the terminal running twistd -n closed), SIGQUIT and SIGUSR2
+        stop the daemon as SIGTERM does: clients told, status 0 (they killed
+        it on the spot, silently).
+        """
+        for number in (signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR2):
+            status, told, log = self.stopWith(number)
+            self.assertEqual(status, 0, log)
+            self.assertIn(b"server shutting down", told)
+            self.assertIn(f"Received {number.name}, shutting down.", log)
+
+    def test_secondSignalChangesNothing(self):
+        """
+        Two SIGTERMs (as `timeout` or a process group kill sends) still exit 0
+        (it was 143).
+        """
+        status, told, log = self.stopWith(signal.SIGTERM, signal.SIGTERM, signal.SIGINT)
+        self.assertEqual(status, 0, log)
+        self.assertIn(b"server shutting down", told)
 
 
 class ComposeTests(SynchronousTestCase):
@@ -148,8 +212,10 @@ class ComposeTests(SynchronousTestCase):
         with Daemon.start(options) as daemon:
             daemon.waitForPort(first)
             daemon.waitForPort(second)
-            with socket.create_connection(("127.0.0.1", first), timeout=10) as ann, \
-                    socket.create_connection(("127.0.0.1", second), timeout=10) as bob:
+            with (
+                socket.create_connection(("127.0.0.1", first), timeout=10) as ann,
+                socket.create_connection(("127.0.0.1", second), timeout=10) as bob,
+            ):
                 bob.sendall(b"/nick bob\n")
                 recvUntil(bob, b"now bob")
                 ann.sendall(b"/nick ann\nhello from the first port\n")

@@ -9,6 +9,7 @@ non-text data, unbalanced parentheses, stray tokens and unknown word classes.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from types import MappingProxyType
 
@@ -49,11 +50,25 @@ def decode_script(data: bytes | str, source: str = "<script>") -> str:
     return text
 
 
+#: The largest script file read (the 1966 DOCTOR script is about 10 KB).
+MAX_SCRIPT_BYTES = 1 << 20
+
+
 def load_script(path: str | os.PathLike[str]) -> Script:
-    """Read and parse the script file at ``path``.  I/O errors propagate as ``OSError``."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    return parse_script(data, source=os.fspath(path))
+    """Read and parse the script file at ``path``.  I/O errors propagate as ``OSError``.
+
+    Only a regular file of at most :data:`MAX_SCRIPT_BYTES` is read, so that a
+    device (``/dev/zero``) or a FIFO cannot hang or exhaust the daemon at start-up.
+    """
+    source = os.fspath(path)
+    # O_NONBLOCK: opening a FIFO would otherwise wait for a writer.
+    with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb", buffering=0) as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ScriptError(0, "not a regular file", source)
+        data = handle.read(MAX_SCRIPT_BYTES + 1)
+    if len(data) > MAX_SCRIPT_BYTES:
+        raise ScriptError(0, f"larger than {MAX_SCRIPT_BYTES} bytes", source)
+    return parse_script(data, source=source)
 
 
 def parse_script(text: str | bytes, source: str = "<script>") -> Script:

@@ -4,7 +4,9 @@ and the plugin's discovery.
 """
 
 import gc
+import io
 import socket
+import sys
 
 from twisted.application.service import IServiceMaker
 from twisted.internet.address import IPv4Address
@@ -193,6 +195,12 @@ class OptionsTests(SynchronousTestCase):
             ["--max-connections", "many"],
             ["--bare-delay", "-1"],
             ["--daytime", "ssl:2000:privateKey=/nonexistent/key.pem"],
+            ["--daytime", "tcp:\u0663\u0661"],
+            ["--max-line", "\uff14\uff10"],
+            ["--max-line", "99999999999G"],
+            ["--chat-history", "99999999"],
+            ["--max-connections", "\u0661"],
+            ["--doctor-script", "/dev/zero"],
         ):
             with self.assertRaises(usage.UsageError, msg=args) as caught:
                 parse(*args)
@@ -324,12 +332,16 @@ class MakeServiceTests(SynchronousTestCase):
             def listenUDP(self, port, protocol, interface="", maxPacketSize=8192):
                 raise CannotListenError(interface, port, OSError(98, "Address in use"))
 
-        options = parse("--daytime", "tcp:2001", "--daytime-udp", "2002")
+        options = parse("--daytime", "tcp:2001", "--daytime-udp", "127.0.0.1:2002")
         service = makeService(options, Reactor())
+        terminal = io.StringIO()  # twistd may have pointed sys.stderr at its log by now
+        self.patch(sys, "__stderr__", terminal)
         with self.assertRaises(StartError) as caught:
             service.privilegedStartService()
-        expected = "netlab: --daytime-udp 2002: cannot listen: [Errno 98] Address in use"
+        expected = "netlab: --daytime-udp 127.0.0.1:2002: cannot listen: [Errno 98] Address in use"
         self.assertEqual(str(caught.exception), expected)
+        self.assertEqual(caught.exception.code, 1)
+        self.assertEqual(terminal.getvalue(), expected + "\n")
         self.assertEqual(stopped, [2001])
 
 
