@@ -190,36 +190,25 @@ class LabFaultTests(SynchronousTestCase):
     that reads whole lines with exactly the replies it gets without the fault.
     """
 
-    MESSAGES = [b"I am unhappy", b"my mother hates me", b"you are a computer"]
-
-    def conversation(self, daemon: Daemon) -> list[bytes]:
-        """
-        A correct client: sends lines, reads until it has each whole reply.
-        """
-        with daemon.connect("doctor") as client:
-            # The greeting's line is finished by the server once the client has
-            # said it speaks in lines (a lockstep client gets it unterminated).
-            buffer = recvUntil(client, b"talk about?")
-
-            def whole() -> list[bytes]:
-                lines = buffer.split(b"\n")[:-1]
-                return [line for line in lines if not line.startswith(b"* lab mode")]
-
-            for count, message in enumerate(self.MESSAGES, start=1):
-                client.sendall(message + b"\n")
-                while len(whole()) < count + 1:
-                    buffer += client.recv(4096)
-            return whole()
+    MESSAGES = ["I am unhappy", "my mother hates me", "you are a computer"]
 
     def withLab(self, fault: str) -> Daemon:
         return Daemon.start(["--doctor", "{port}", "--lab", f"doctor:{fault}"])
 
     def test_correctClientUnaffected(self):
+        """
+        The README's fixed client (tests/course/doctor_lines.py) prints exactly
+        the same conversation with every fault as without.
+        """
         with Daemon.start(["--doctor", "{port}"]) as plain:
-            expected = self.conversation(plain)
-        for fault in ("split=3", "delay=150", "coalesce=300"):
+            expected = self.course(plain, "doctor_lines.py", self.MESSAGES)
+        self.assertIn("I am sorry that you feel unhappy.", expected)
+        for fault in ("split=3", "delay=150", "coalesce=300", "split=7,delay=50,coalesce=200"):
             with self.withLab(fault) as daemon:
-                self.assertEqual(self.conversation(daemon), expected, fault)
+                printed = self.course(daemon, "doctor_lines.py", self.MESSAGES)
+            notice, _, rest = printed.partition("\n")
+            self.assertTrue(notice.startswith("* lab mode: replies arrive"), printed)
+            self.assertEqual(rest, expected, fault)
 
     def test_splitBreaksOneRecv(self):
         """
@@ -227,7 +216,7 @@ class LabFaultTests(SynchronousTestCase):
         announced in the greeting.
         """
         with self.withLab("split=5") as daemon:
-            result = self.lectureClient(daemon, ["I am unhappy"])
+            result = self.course(daemon, "doctor_client.py", ["I am unhappy"])
             with daemon.connect("doctor") as client:
                 greeting = recvUntil(client, b"talk about?")
         self.assertTrue(result.startswith("* lab\n"), result)  # its first recv: 5 bytes
@@ -255,14 +244,12 @@ class LabFaultTests(SynchronousTestCase):
         self.assertIn(b"unhappy", data)
         self.assertIn(b"family", data)  # the reply to the second message
 
-    def lectureClient(self, daemon: Daemon, lines: list[str]) -> str:
+    def course(self, daemon: Daemon, program: str, lines: list[str]) -> str:
+        """
+        What one of the course's programs prints, given C{lines} to type.
+        """
         result = subprocess.run(
-            [
-                sys.executable,
-                str(COURSE / "doctor_client.py"),
-                "127.0.0.1",
-                str(daemon.port("doctor")),
-            ],
+            [sys.executable, str(COURSE / program), "127.0.0.1", str(daemon.port("doctor"))],
             input="\n".join(lines) + "\n\n",
             capture_output=True,
             text=True,
