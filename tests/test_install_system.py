@@ -107,14 +107,19 @@ class PlainInstallTests(SynchronousTestCase):
             [str(self.bin / "twistd"), "-n", "--pidfile=", "netlab", "--daytime", f"tcp:{port}"],
             cwd=self.tmp.name,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
-            waitForPort(port)
+            try:
+                waitForPort(port)
+            except OSError:
+                daemon.terminate()
+                self.fail(f"the installed daemon did not listen:\n{daemon.communicate()[0]}")
             output = self.run_("netlab", "daytime", "127.0.0.1", "-p", str(port))
         finally:
             daemon.terminate()
-            daemon.wait(START_TIMEOUT)
+            daemon.communicate(timeout=START_TIMEOUT)
         self.assertIn("Have a nice day!", output)
         self.assertEqual(daemon.returncode, 0)
