@@ -22,20 +22,37 @@ host at all; they count only towards C{maxConnections}.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 
 from twisted.internet import defer
-from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol, IReactorTime
+from twisted.internet.interfaces import (
+    IAddress,
+    IDelayedCall,
+    IHalfCloseableProtocol,
+    IHandshakeListener,
+    INegotiated,
+    IReactorTime,
+)
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from zope.interface import implementer
 
+from netlab.ratelimit import Rate, TokenBucket
+
 log = Logger(namespace="netlab")
 
 #: How often a refused peer is logged, in seconds.
 REFUSAL_LOG_INTERVAL = 60.0
+
+#: Peers remembered for throttling their log lines, and log lines that may come
+#: at once (then one a second), over all peers of a service.
+LOG_PEERS = 10_000
+LOG_BURST = 60
+
+#: How long a TLS peer has to finish its handshake, in seconds.
+HANDSHAKE_TIMEOUT = 10.0
 
 #: How long a shutdown waits for clients to receive their goodbye, in seconds.
 #: SIGTERM must stop the daemon within 2 s, so this leaves room for the rest.
@@ -78,14 +95,20 @@ class TooManyConnections(Protocol):
         self.transport.loseConnection()
 
 
-@implementer(IHalfCloseableProtocol)
+@implementer(IHalfCloseableProtocol, IHandshakeListener)
 class GuardProtocol(ProtocolWrapper):
     """
-    A L{ProtocolWrapper} that passes half-closes through.
+    A L{ProtocolWrapper} that passes half-closes through and gives a TLS
+    handshake a deadline.
 
-    Plain C{ProtocolWrapper} does not, so a client that sends its last line and
-    shuts down its writing side (C{printf 'hi' | nc -N}) would be disconnected
-    before it got the reply.
+    Plain C{ProtocolWrapper} does not pass half-closes, so a client that sends
+    its last line and shuts down its writing side (C{printf 'hi' | nc -N})
+    would be disconnected before it got the reply.
+
+    A TLS peer that never finishes its handshake would hold its connection for
+    ever: what the service wrote on connect waits for the handshake, and so
+    does a close, the idle timeout's included.  Past the factory's
+    C{handshakeTimeout} the connection is cut.
 
     @ivar peerHost: the peer's IP address (L{None} for UNIX sockets).
     @ivar peerText: the peer as log lines show it.
@@ -93,6 +116,34 @@ class GuardProtocol(ProtocolWrapper):
 
     peerHost: str | None = None
     peerText = ""
+    _handshakeDeadline: IDelayedCall | None = None
+
+    def makeConnection(self, transport) -> None:
+        timeout = self.factory.handshakeTimeout
+        if timeout and INegotiated.providedBy(transport):
+            self._handshakeDeadline = self.factory.clock.callLater(timeout, self._handshakeTooSlow)
+        super().makeConnection(transport)
+
+    def handshakeCompleted(self) -> None:
+        if self._handshakeDeadline is not None and self._handshakeDeadline.active():
+            self._handshakeDeadline.cancel()
+        listener = IHandshakeListener(self.wrappedProtocol, None)
+        if listener is not None:
+            listener.handshakeCompleted()
+
+    def _handshakeTooSlow(self) -> None:
+        self.factory.logThrottled(
+            self.peerHost,
+            "{service}: {peer}: TLS handshake not finished in {timeout:g} s, connection cut",
+            peer=self.peerText,
+            timeout=self.factory.handshakeTimeout,
+        )
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason) -> None:
+        if self._handshakeDeadline is not None and self._handshakeDeadline.active():
+            self._handshakeDeadline.cancel()
+        super().connectionLost(reason)
 
     def readConnectionLost(self) -> None:
         halfCloseable = IHalfCloseableProtocol(self.wrappedProtocol, None)
@@ -125,6 +176,7 @@ class GuardFactory(WrappingFactory):
         maxConnections: int | None = None,
         maxPerPeer: int | None = None,
         protocol: Callable[..., GuardProtocol] | None = None,
+        handshakeTimeout: float | None = HANDSHAKE_TIMEOUT,
     ) -> None:
         super().__init__(wrappedFactory)
         if protocol is not None:  # a GuardProtocol with more to do (netlab.lab)
@@ -133,8 +185,11 @@ class GuardFactory(WrappingFactory):
         self.clock = clock
         self.maxConnections = maxConnections or None
         self.maxPerPeer = maxPerPeer or None
+        self.handshakeTimeout = handshakeTimeout or None
         self.perPeer: Counter[str] = Counter()
-        self._refusalsLogged: dict[str | None, float] = {}
+        self._logged: OrderedDict[str | None, float] = OrderedDict()
+        self._logBudget = TokenBucket(Rate(1.0, LOG_BURST), clock.seconds())
+        self._logSuppressed = 0
         self._drained: list[defer.Deferred[None]] = []
         # A service whose connections end as soon as they are answered (Day/Time)
         # says so with a true `oneShot`: it gets one log line per connection, at
@@ -220,25 +275,38 @@ class GuardFactory(WrappingFactory):
         return None
 
     def _logRefusal(self, addr: IAddress, host: str | None, reason: str) -> None:
-        """
-        Log a refused peer, at most once per peer per L{REFUSAL_LOG_INTERVAL}.
-        """
-        now = self.clock.seconds()
-        last = self._refusalsLogged.get(host)
-        if last is not None and now - last < REFUSAL_LOG_INTERVAL:
-            return
-        if len(self._refusalsLogged) >= 10_000:
-            self._refusalsLogged = {
-                key: stamp
-                for key, stamp in self._refusalsLogged.items()
-                if now - stamp < REFUSAL_LOG_INTERVAL
-            }
-        self._refusalsLogged[host] = now
-        log.warn(
-            "{service}: refused {peer}: limit of {reason} reached "
-            "(further refusals of this peer are not logged for {interval:.0f} s)",
-            service=self.serviceName,
+        self.logThrottled(
+            host,
+            "{service}: refused {peer}: limit of {reason} reached",
             peer=describePeer(addr),
             reason=reason,
+        )
+
+    def logThrottled(self, host: str | None, format: str, **fields: object) -> None:
+        """
+        Log a line a peer caused: at most one per peer per
+        L{REFUSAL_LOG_INTERVAL}, and at most L{LOG_BURST} at once (then one a
+        second) over all peers, with a count of what was left out.  The table
+        of peers is an LRU of at most L{LOG_PEERS}: O(1) per call.
+        """
+        now = self.clock.seconds()
+        last = self._logged.get(host)
+        if last is not None and now - last < REFUSAL_LOG_INTERVAL:
+            return
+        self._logged[host] = now
+        self._logged.move_to_end(host)
+        if len(self._logged) > LOG_PEERS:
+            self._logged.popitem(last=False)
+        if not self._logBudget.allow(now):
+            self._logSuppressed += 1
+            return
+        suppressed, self._logSuppressed = self._logSuppressed, 0
+        log.warn(
+            format
+            + " (further such lines for this peer are not logged for {interval:.0f} s"
+            + ("; {suppressed} lines about other peers were left out)" if suppressed else ")"),
+            service=self.serviceName,
             interval=REFUSAL_LOG_INTERVAL,
+            suppressed=suppressed,
+            **fields,
         )

@@ -285,6 +285,11 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         parseDuration,
         "close chat/doctor/echo/discard clients idle this long (90, 30m, 1h; 0: never)",
     ),
+    "handshake-timeout": (
+        "10s",
+        parseDuration,
+        "cut a TLS connection whose handshake is not done this soon (0: never)",
+    ),
     "max-connections": ("10000", _count, "simultaneous connections per service (0: no limit)"),
     "max-per-peer": ("256", _count, "simultaneous connections per IP address (0: no limit)"),
 }
@@ -471,6 +476,7 @@ def makeService(config: Options, reactor=None) -> IService:
             reactor,
             maxConnections=config["max-connections"],
             maxPerPeer=config["max-per-peer"],
+            handshakeTimeout=config["handshake-timeout"],
             protocol=None if faults is None else partial(
                 LabProtocol, faults=faults, announce=name in GREETING
             ),

@@ -38,6 +38,7 @@ BAD_VALUES = {
     "qotd-udp": "70000",
     "time-udp": "time",
     "lab": "jitter=5",
+    "handshake-timeout": "a while",
     "chat": "tcp:port",
     "chat-history": "-1",
     "chat-operator": "bogus:endpoint",

@@ -8,6 +8,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from cryptography import x509
@@ -153,3 +154,45 @@ class TLSClientSystemTests(SynchronousTestCase):
         self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
         self.assertIn("certificate verify failed", result.stderr)
         self.assertNotIn("Traceback", result.stderr)
+
+
+class HandshakeDeadlineTests(SynchronousTestCase):
+    """
+    TLS connections that never finish their handshake are cut after
+    --handshake-timeout, on every service (they were held for ever, and
+    --max-connections of them locked a service).
+    """
+
+    def test_stalledHandshakesAreCut(self):
+        with tempfile.TemporaryDirectory(prefix="netlab-tls-") as tmp:
+            key, cert = makeCertificate(Path(tmp))
+            endpoint = f"ssl:{{port}}:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+            options = ["--daytime", endpoint, "--doctor", endpoint, "--chat", endpoint]
+            options += ["--handshake-timeout", "1s", "--idle-timeout", "0"]
+            with Daemon.start(options) as daemon:
+                stalled = []
+                for service in ("daytime", "doctor", "chat"):
+                    for partial in (b"", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"):
+                        sock = daemon.connect(service)
+                        sock.sendall(partial)
+                        stalled.append((service, sock))
+                started = time.monotonic()
+                for service, sock in stalled:
+                    sock.settimeout(10)
+                    try:
+                        self.assertEqual(sock.recv(4096), b"", service)
+                    except ConnectionResetError:
+                        pass  # cut, not closed: what abortConnection does
+                    sock.close()
+                elapsed = time.monotonic() - started
+                print(f"FAULT tls-handshake connections=6 closed-after={elapsed:.2f}s deadline=1s")
+                self.assertLess(elapsed, 8)
+                with self.context(cert).wrap_socket(
+                    daemon.connect("daytime"), server_hostname="localhost"
+                ) as sock:
+                    self.assertIn(b"Have a nice day!", recvAll(sock))  # an honest one still works
+                daemon.stop()
+                self.assertIn("TLS handshake not finished in 1 s", daemon.log())
+
+    def context(self, cert):
+        return ssl.create_default_context(cafile=str(cert))

@@ -3,7 +3,7 @@ Tests for L{netlab.guard} (logging, limits, shutdown) and L{netlab.ratelimit}.
 """
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
-from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.interfaces import IHalfCloseableProtocol, INegotiated
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -11,7 +11,7 @@ from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from netlab.guard import REFUSAL_LOG_INTERVAL, GuardFactory, describePeer
+from netlab.guard import LOG_BURST, REFUSAL_LOG_INTERVAL, GuardFactory, describePeer
 from netlab.ratelimit import KeyedLimiter, Rate, TokenBucket
 
 
@@ -39,6 +39,19 @@ class Recorder(Protocol):
     def serverShutdown(self):
         self.transport.write(b"bye\n")
         self.transport.loseConnection()
+
+
+@implementer(INegotiated)
+class NegotiatedTransport(StringTransport):
+    """
+    A transport that says it is TLS, as Twisted's TLS wrapper does.
+    """
+
+    aborted = False
+    negotiatedProtocol = None
+
+    def abortConnection(self):
+        self.aborted = True
 
 
 def address(host, port=1234):
@@ -150,6 +163,56 @@ class GuardTests(SynchronousTestCase):
         self.clock.advance(1)
         self.connect(factory, "10.0.0.1")
         self.assertEqual(len(self.messages(LogLevel.warn)), 3)
+
+    def test_logLinesCappedOverAllPeers(self):
+        """
+        However many peers are refused, the log gets at most LOG_BURST lines at
+        once, then one a second, saying how many were left out.
+        """
+        factory = self.guard(maxPerPeer=1)
+        for n in range(LOG_BURST + 200):
+            host = f"10.0.{n // 250}.{n % 250}"
+            self.connect(factory, host)
+            self.connect(factory, host)
+        warnings = self.messages(LogLevel.warn)
+        self.assertEqual(len(warnings), LOG_BURST)
+        self.clock.advance(1)
+        self.connect(factory, "10.9.9.9")
+        self.connect(factory, "10.9.9.9")
+        warnings = self.messages(LogLevel.warn)
+        self.assertEqual(len(warnings), LOG_BURST + 1)
+        self.assertIn("200 lines about other peers were left out", warnings[-1])
+
+    def test_handshakeDeadline(self):
+        """
+        A TLS peer that has not finished its handshake within
+        handshakeTimeout is cut off (its close would wait for the handshake),
+        and the log says so once.
+        """
+        factory = self.guard(handshakeTimeout=10)
+        protocol = factory.buildProtocol(address("127.0.0.1"))
+        transport = NegotiatedTransport(peerAddress=address("127.0.0.1"))
+        protocol.makeConnection(transport)
+        self.clock.advance(9.9)
+        self.assertFalse(transport.aborted)
+        self.clock.advance(0.1)
+        self.assertTrue(transport.aborted)
+        self.assertIn("TLS handshake not finished in 10 s", self.messages(LogLevel.warn)[-1])
+
+    def test_handshakeInTime(self):
+        factory = self.guard(handshakeTimeout=10)
+        protocol = factory.buildProtocol(address("127.0.0.1"))
+        transport = NegotiatedTransport(peerAddress=address("127.0.0.1"))
+        protocol.makeConnection(transport)
+        protocol.handshakeCompleted()
+        self.clock.advance(60)
+        self.assertFalse(transport.aborted)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_noDeadlineWithoutTLS(self):
+        factory = self.guard(handshakeTimeout=10)
+        self.connect(factory)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_halfClosePassesThrough(self):
         """
