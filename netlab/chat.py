@@ -57,6 +57,11 @@ from netlab.lockstep import HeldLines, packLines, packWelcome, skippedNotice
 from netlab.ratelimit import Rate, TokenBucket
 
 #: The course's greeting, the first thing every client receives.
+#: The hint after the greeting.  Enter matters: until a client sends something,
+#: it may be the lecture's one-recv client, which must not be sent room lines
+#: it did not ask for (see L{netlab.lockstep}).
+HINT = "Press Enter to follow the room; /help for the commands."
+
 GREETING = "Welcome to my chat room!"
 
 #: Room messages replayed to a newcomer by default.
@@ -373,7 +378,7 @@ class ChatProtocol(MessageReceiver):
         lines, newest history kept (L{packWelcome}), no final terminator (owed
         to a line client; see L{MessageReceiver.encodeMessage}).
         """
-        head = [GREETING, f"* You are {name}. Type /help for the commands."]
+        head = [GREETING, f"* You are {name}. {HINT}"]
         history = self.room.history
         if history:
             head.append(f"* last {len(history)} message{'' if len(history) == 1 else 's'}:")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from netlab.chat import HINT
 from netlab.doctor import Doctor
 from netlab.lockstep import REPLY_LIMIT, asciiText
 from tests.daemon import Daemon
@@ -165,7 +166,7 @@ class CourseChatTests(SynchronousTestCase):
             welcome[:3],
             [
                 "Welcome to my chat room!",
-                f"* You are {first.name}. Type /help for the commands.",
+                f"* You are {first.name}. {HINT}",
                 "* last 20 messages:",
             ],
         )
@@ -218,7 +219,9 @@ class CourseChatTests(SynchronousTestCase):
         self.assertEqual((result.returncode, result.stderr), (0, b""))
         self.assertRegex(
             result.stdout.decode("ascii"),
-            r"^Welcome to my chat room!\n\* You are guest-\d+\. Type /help for the commands\.\n"
+            r"^Welcome to my chat room!\n\* You are guest-\d+\. "
+            + re.escape(HINT)
+            + r"\n"
             r"> \* nobody else is here yet\n> $",
         )
 

@@ -14,6 +14,7 @@ from netlab.chat import (
     ANNOUNCE_LIMIT,
     DROP_GRACE,
     GREETING,
+    HINT,
     WHO_LIMIT,
     ChatFactory,
     OperatorFactory,
@@ -50,7 +51,7 @@ class JoiningTests(SynchronousTestCase):
         """
         room = FakeChatRoom()
         (alice,) = room.connect(1, lineMode=False)
-        welcome = GREETING.encode() + b"\n* You are guest-1. Type /help for the commands."
+        welcome = GREETING.encode() + f"\n* You are guest-1. {HINT}".encode()
         self.assertEqual(alice.transport.value(), welcome)
         alice.sendBytes(b"\r\n")
         self.assertEqual(alice.read(), welcome + b"\r\n")

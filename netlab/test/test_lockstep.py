@@ -182,7 +182,7 @@ class ChatLockstepTests(SynchronousTestCase):
             lines[:3],
             [
                 "Welcome to my chat room!",
-                "* You are guest-2. Type /help for the commands.",
+                "* You are guest-2. Press Enter to follow the room; /help for the commands.",
                 "* last 20 messages:",
             ],
         )
