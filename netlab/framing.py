@@ -91,15 +91,20 @@ _CONTROL = re.compile(
     r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"  # CSI ... final
     r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)"  # OSC, DCS, ... ST
     r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"  # other escapes
-    r"|[\x00-\x08\x0a-\x1f\x7f-\x9f]",
+    r"|[\x00-\x08\x0a-\x1f\x7f-\x9f]"
+    # Invisible characters that still change what a line looks like: bidi
+    # controls (a U+202E reverses the rest of a line), zero-width ones, and
+    # line/paragraph separators (line breaks to splitlines() and JavaScript).
+    r"|[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]",
     re.DOTALL,
 )
 
 
 def scrub(text: str) -> str:
     """
-    Remove everything that could drive a terminal: escape sequences and control
-    characters.  Tabs become spaces.  Used on anything relayed to other people.
+    Remove everything that could drive a terminal or disguise a line: escape
+    sequences, control characters, bidi controls, zero-width characters and
+    line separators.  Tabs become spaces.  Used on anything relayed to other people.
     """
     if text.isprintable():
         return text

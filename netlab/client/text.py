@@ -29,7 +29,11 @@ _ESCAPES = re.compile(
 )
 
 # C0 controls except TAB, DEL, and C1 controls.
-_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# C0/C1 controls (TAB kept), and the invisible characters that disguise a line:
+# bidi controls, zero-width characters, line and paragraph separators.
+_CONTROLS = re.compile(
+    r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def decode(data: bytes) -> str:

@@ -116,6 +116,10 @@ class TextTests(SynchronousTestCase):
         """C0 controls (but TAB), DEL, and C1 controls including 8-bit CSI are removed."""
         self.assertEqual(sanitize("a\x00b\x07c\x08d\x7fe\x9b31mf\x85g\th"), "abcdefg\th")
 
+    def test_invisibleRemoved(self):
+        """Bidi controls, zero-width characters and line separators are removed."""
+        self.assertEqual(sanitize("a\u202eb\u200bc\u2028d\ufeffe\u2067f"), "abcdef")
+
     def test_otherEscapes(self):
         """Two-character escapes such as ESC c (reset) and charset selection are removed."""
         self.assertEqual(sanitize("x\x1bcy\x1b(Bz"), "xyz")

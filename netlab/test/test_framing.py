@@ -292,6 +292,17 @@ class TextTests(SynchronousTestCase):
     def test_scrub(self) -> None:
         self.assertEqual(scrub("a\x1b[31mb\x1b]0;title\x07c\x9b1md\x00e\tf"), "abcde f")
 
+    def test_scrubInvisible(self) -> None:
+        """
+        Bidi controls, zero-width characters and line/paragraph separators go:
+        they let one line pass for another (U+202E reverses what follows, U+2028
+        starts a new line in splitlines() and JavaScript).
+        """
+        disguised = "a\u202eb\u202bc\u200fd\u200be\ufefff\u2028g\u2029h\u2066i\u2069j\u061ck"
+        self.assertEqual(scrub(disguised), "abcdefghijk")
+        visible = "caf\u00e9 \U0001f600 \u4e2d\u6587"
+        self.assertEqual(scrub(visible), visible)
+
     def test_scrubPrintable(self) -> None:
         text = "plain text ☃"
         self.assertIs(scrub(text), text)
