@@ -103,7 +103,20 @@ WRITE_CHUNK = 65536
 OPERATOR = "operator"
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,24}", re.ASCII)
-_RESERVED = re.compile(r"operator(?:-\d+)?", re.ASCII | re.IGNORECASE)
+#: Names no network client may take, compared by their skeleton (L{reserved}):
+#: the operator's, and words that would pass for the server's own.
+_RESERVED = frozenset({OPERATOR, "err", "error", "server", "netlab", "admin", "system"})
+_LOOKALIKE = str.maketrans("0134578", "oieastb", "_-")
+
+
+def reserved(name: str) -> bool:
+    """
+    Whether C{name} is, or looks like, a reserved name: case, C{_} and C{-},
+    trailing digits and digits standing for letters (C{0perat0r}, C{operator_2})
+    do not make a new name.
+    """
+    skeleton = name.lower().rstrip("0123456789_-").translate(_LOOKALIKE)
+    return skeleton in _RESERVED or skeleton.startswith(OPERATOR)
 
 
 def nameKey(name: str) -> str:
@@ -534,7 +547,7 @@ class ChatProtocol(MessageReceiver):
             self.sendError("usage: /nick NAME")
         elif _NAME.fullmatch(args) is None:
             self.sendError("a name is 1-24 letters, digits, _ or -")
-        elif _RESERVED.fullmatch(args) and not self.isOperator:
+        elif reserved(args) and not self.isOperator:
             self.sendError(f"the name {args} is reserved")
         else:
             problem = self.room.rename(self, args)

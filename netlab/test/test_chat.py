@@ -294,11 +294,16 @@ class CommandTests(SynchronousTestCase):
 
     def test_nickReserved(self) -> None:
         """
-        No network client may call itself operator.
+        No network client may call itself operator, nor anything that passes
+        for it or for the server (0perator, operat0r, operator_, ERR, ...).
         """
-        for name in ("operator", "Operator-2"):
+        lookalikes = ("operator", "Operator-2", "operator_", "operator-", "0perator", "operat0r")
+        for name in (*lookalikes, "ERR", "err_", "Server", "s3rver", "netlab"):
             self.alice.send(f"/nick {name}")
             self.assertEqual(self.alice.lines(), [f"ERR the name {name} is reserved"])
+        for name in ("opera", "tom2", "guest-7", "errol"):
+            self.alice.send(f"/nick {name}")
+            self.assertEqual(self.alice.lines(), [f"* You are now {name}."])
 
     def test_who(self) -> None:
         self.bob.send("/nick bob")
