@@ -39,6 +39,11 @@ MAX_STEPS = 64
 MAX_MEMORIES = 64
 """Longest memory queue a session keeps."""
 
+MAX_MEMORY_CHARS = 16_384
+"""Characters all of a session's queued memories may hold together (one memory
+of a 4 KiB line is about that long); further ones are not queued, so a
+connection costs at most this much however it talks."""
+
 BUILT_IN = ("PLEASE CONTINUE", "HMMM", "GO ON , PLEASE", "I SEE")
 """Built-in messages for LIMIT 1..4, used when no decomposition of a keyword matches."""
 
@@ -133,6 +138,7 @@ class Session:
         self.script = script
         self.limit = 1
         self.memories: deque[str] = deque()
+        self.memoryChars = 0
         self.positions = [0] * script.slots
 
     def respond(self, text: str) -> Outcome:
@@ -142,7 +148,9 @@ class Session:
         clause, stack = scan(self.script, words)
         if not stack:
             if self.limit == 4 and self.memories:
-                return Outcome(self.memories.popleft(), truncated)
+                memory = self.memories.popleft()
+                self.memoryChars -= len(memory)
+                return Outcome(memory, truncated)
             return Outcome(self.none(clause), truncated)
         raw, capped = self.process(clause, stack)
         return Outcome(raw, truncated, capped)
@@ -228,4 +236,7 @@ class Session:
         pattern, template = entries[slip_hash(last, 2) % len(entries)]
         components = pattern.match(clause)
         if components is not None and len(self.memories) < MAX_MEMORIES:
-            self.memories.append(" ".join(assemble(template, components)))
+            memory = " ".join(assemble(template, components))
+            if self.memoryChars + len(memory) <= MAX_MEMORY_CHARS:
+                self.memories.append(memory)
+                self.memoryChars += len(memory)

@@ -24,6 +24,11 @@ log = Logger(namespace="netlab")
 #: What a patient says to leave (compared without case or closing punctuation).
 GOODBYES = frozenset({"quit", "bye", "goodbye"})
 
+#: Lines a peer can cause are logged at most once in this many seconds, with at
+#: most this many characters of what the peer sent.
+LOG_INTERVAL = 60.0
+EXCERPT = 60
+
 
 class DoctorProtocol(MessageReceiver):
     """
@@ -50,7 +55,7 @@ class DoctorProtocol(MessageReceiver):
             return
         reply = self.doctor.respond(text)
         if reply.step_capped:
-            log.warn("doctor: the script looped on {text!r}; gave a built-in reply", text=text)
+            self.factory.scriptLooped(text)
         self.sendMessage(reply.text)
 
     def bareMessageReceived(self, text: str) -> None:
@@ -74,6 +79,26 @@ class DoctorFactory(MessageFactory):
     def __init__(self, clock: IReactorTime, script: Script | None = None, **framing) -> None:
         super().__init__(clock, **framing)
         self.script = script if script is not None else Doctor().script
+        self._loopedAt: float | None = None
+        self._looped = 0
+
+    def scriptLooped(self, text: str) -> None:
+        """
+        The script hit the step cap on C{text}: worth a log line for whoever
+        maintains the script, but any peer can cause it, so at most one line a
+        minute, with a count and a short excerpt.
+        """
+        self._looped += 1
+        now = self.clock.seconds()
+        if self._loopedAt is not None and now - self._loopedAt < LOG_INTERVAL:
+            return
+        self._loopedAt, count, self._looped = now, self._looped, 0
+        log.warn(
+            "doctor: the script looped {count} time(s) since the last such line (latest on "
+            "{excerpt!r}); each got a built-in reply",
+            count=count,
+            excerpt=text[:EXCERPT] + ("..." if len(text) > EXCERPT else ""),
+        )
 
     @classmethod
     def fromOptions(cls, config, reactor: IReactorTime) -> DoctorFactory:

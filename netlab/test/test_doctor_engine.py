@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.doctor import MAX_INPUT_CHARS, MAX_STEPS, Session, parse_script
-from netlab.doctor.engine import MAX_MEMORIES, scan
+from netlab.doctor.engine import MAX_MEMORIES, MAX_MEMORY_CHARS, scan
 from netlab.doctor.matcher import Pattern
 from netlab.doctor.text import normalise, read_line, tokenise, truncate
 
@@ -307,6 +307,20 @@ class MemoryTests(SynchronousTestCase):
         for _ in range(MAX_MEMORIES + 10):
             talk.respond("my time")
         self.assertEqual(len(talk.memories), MAX_MEMORIES)
+
+    def test_memory_characters_are_capped(self) -> None:
+        """However long the lines, a session's memories hold at most MAX_MEMORY_CHARS."""
+        talk = session("")
+        for n in range(40):
+            talk.respond("my " + f"word{n} " * 500)
+        self.assertLessEqual(sum(map(len, talk.memories)), MAX_MEMORY_CHARS)
+        self.assertEqual(talk.memoryChars, sum(map(len, talk.memories)))
+        self.assertGreater(len(talk.memories), 0)
+        recalled = len(talk.memories)
+        talk.limit = 3  # the next reply is number 4: a memory is recalled
+        talk.respond("nothing to see")
+        self.assertEqual(len(talk.memories), recalled - 1)
+        self.assertEqual(talk.memoryChars, sum(map(len, talk.memories)))
 
 
 class NoneTests(SynchronousTestCase):

@@ -134,3 +134,32 @@ class DoctorProtocolTests(SynchronousTestCase):
         transport = StringTransport()
         protocol.makeConnection(transport)
         self.assertEqual(transport.value().decode(), Doctor().greeting())
+
+
+class ScriptLoopLogTests(SynchronousTestCase):
+    """
+    A peer can make the script loop as often as it likes: the log gets a line
+    a minute at most, with a short excerpt (it once logged every whole input).
+    """
+
+    def test_throttledExcerpt(self):
+        from twisted.logger import globalLogPublisher
+
+        seen = []
+        globalLogPublisher.addObserver(seen.append)
+        self.addCleanup(globalLogPublisher.removeObserver, seen.append)
+        clock = Clock()
+        from netlab.test.test_doctor_engine import TRAILER
+
+        looping = "(HELLO)\nSTART\n(A ((0) (=B)))\n(B ((0) (=A)))\n" + TRAILER
+        factory = DoctorFactory(clock, parse_script(looping))
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(StringTransport())
+        for _ in range(30):
+            for _ in range(100):
+                protocol.dataReceived(b"a" + b" a" * 1000 + b"\n")
+            clock.advance(10)
+        lines = [e for e in seen if "looped" in e.get("log_format", "")]
+        self.assertEqual([e["count"] for e in lines], [1, 600, 600, 600, 600])
+        self.assertTrue(all(len(e["excerpt"]) <= 63 for e in lines))
+
