@@ -12,9 +12,10 @@ may C{/kick} and C{/wall}.  Two ways in:
     C{--logfile=FILE} to keep the log then).  This happens when the service is
     built, before twistd starts logging, so not even its first lines land on
     the console.
-  - any server endpoint, typically C{unix:PATH:mode=600}: the operator of a
-    background daemon connects with C{nc -U PATH}.  File permissions are the
-    access control, which is why C{mode=600} belongs in the description.
+  - any server endpoint, typically C{unix:PATH}: the operator of a background
+    daemon connects with C{nc -U PATH}.  File permissions are the access
+    control, so a UNIX socket is made with C{mode=600} unless the description
+    gives another mode.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def operatorService(description: str, chatListener: ServiceListeners, reactor) -
         console, logOff = takeStandardOutput()
         return StdioConsole(factory, reactor, stdout=console, logOff=logOff)
     option = f"--chat-operator {description}"
+    if description.split(":", 1)[0] == "unix" and "mode=" not in description:
+        # Whoever can connect may /kick and /wall: only the daemon's own user,
+        # unless the description says otherwise.
+        description += ":mode=600"
     try:
         endpoint = endpoints.serverFromString(reactor, description)
     except Exception as e:

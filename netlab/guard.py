@@ -22,6 +22,7 @@ host at all; they count only towards C{maxConnections}.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 
@@ -71,6 +72,19 @@ def peerHost(address: IAddress | None) -> str | None:
     return host
 
 
+def peerKey(host: str) -> str:
+    """
+    What the per-peer limits count by: an IPv4 address, or an IPv6 address's
+    /64 (one host usually has a whole /64 to pick addresses from).
+    """
+    if ":" not in host:
+        return host
+    try:
+        return str(ipaddress.IPv6Network(f"{host.split('%')[0]}/64", strict=False))
+    except ValueError:
+        return host
+
+
 def describePeer(address: IAddress | None) -> str:
     """
     A short, log-friendly form of an address: C{1.2.3.4:5}, C{[::1]:5}, C{unix:PATH}.
@@ -80,9 +94,20 @@ def describePeer(address: IAddress | None) -> str:
         name = getattr(address, "name", None)
         if isinstance(name, bytes):
             name = name.decode("utf-8", "replace")
-        return f"unix:{name}" if name else "unix"
+        # A UNIX peer chooses its own socket name: escape what could forge or
+        # garble a log line (newlines, escape sequences, NUL, bidi controls).
+        return f"unix:{_escaped(name)}" if name else "unix"
     port = getattr(address, "port", "")
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _escaped(text: str, limit: int = 108) -> str:
+    """
+    C{text} with everything but printable characters escaped, cut at C{limit}.
+    """
+    if text.isprintable() and len(text) <= limit:
+        return text
+    return text[:limit].encode("unicode_escape").decode("ascii")
 
 
 class TooManyConnections(Protocol):
@@ -115,6 +140,7 @@ class GuardProtocol(ProtocolWrapper):
     """
 
     peerHost: str | None = None
+    peerKey: str | None = None
     peerText = ""
     _handshakeDeadline: IDelayedCall | None = None
 
@@ -201,9 +227,10 @@ class GuardFactory(WrappingFactory):
         Build the service's protocol, or a refusal if a limit is reached.
         """
         host = peerHost(addr)
-        reason = self._overLimit(host)
+        key = None if host is None else peerKey(host)
+        reason = self._overLimit(key)
         if reason is not None:
-            self._logRefusal(addr, host, reason)
+            self._logRefusal(addr, key, reason)
             refusal = TooManyConnections()
             refusal.factory = self
             return refusal
@@ -214,16 +241,17 @@ class GuardFactory(WrappingFactory):
         peer = p.getPeer()
         p.peerHost, p.peerText = peerHost(peer), describePeer(peer)
         if p.peerHost is not None:
-            self.perPeer[p.peerHost] += 1
+            p.peerKey = peerKey(p.peerHost)
+            self.perPeer[p.peerKey] += 1
         if not self._oneShot:
             log.info("{service}: connection from {peer}", service=self.serviceName, peer=p.peerText)
 
     def unregisterProtocol(self, p: GuardProtocol) -> None:
         super().unregisterProtocol(p)
-        if p.peerHost is not None:
-            self.perPeer[p.peerHost] -= 1
-            if not self.perPeer[p.peerHost]:
-                del self.perPeer[p.peerHost]
+        if p.peerKey is not None:
+            self.perPeer[p.peerKey] -= 1
+            if not self.perPeer[p.peerKey]:
+                del self.perPeer[p.peerKey]
         if self._oneShot:
             log.info("{service}: served {peer}", service=self.serviceName, peer=p.peerText)
         else:
@@ -271,7 +299,7 @@ class GuardFactory(WrappingFactory):
             and host is not None
             and self.perPeer[host] >= self.maxPerPeer
         ):
-            return f"{self.maxPerPeer} connections from one peer"
+            return f"{self.maxPerPeer} connections from one {'/64' if '/' in host else 'peer'}"
         return None
 
     def _logRefusal(self, addr: IAddress, host: str | None, reason: str) -> None:

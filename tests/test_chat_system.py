@@ -274,11 +274,10 @@ class OperatorTests(SynchronousTestCase):
     def test_unixConsole(self) -> None:
         """
         C{nc -U PATH} joins as operator and may /wall and /kick; the socket is
-        readable and writable by its owner only.
+        readable and writable by its owner only, without mode=600 being asked
+        for (it was world-writable: any local user could /kick).
         """
-        daemon = Daemon.start(
-            ["--chat", "{port}", "--chat-operator", "unix:{tmp}/operator.sock:mode=600"]
-        )
+        daemon = Daemon.start(["--chat", "{port}", "--chat-operator", "unix:{tmp}/operator.sock"])
         self.addCleanup(daemon.close)
         guest = Peer(daemon.connect("chat"))
         self.addCleanup(guest.sock.close)

@@ -164,6 +164,30 @@ class GuardTests(SynchronousTestCase):
         self.connect(factory, "10.0.0.1")
         self.assertEqual(len(self.messages(LogLevel.warn)), 3)
 
+    def test_perPeerCountsAnIPv6Slash64(self):
+        """
+        An IPv6 host picks addresses from a whole /64: the per-peer limit counts
+        the /64, not each address (one /64 was unlimited addresses).
+        """
+        factory = self.guard(maxPerPeer=2)
+        self.connect(factory, "2001:db8:1:2::1")
+        self.connect(factory, "2001:db8:1:2:ffff::9")
+        _, refused = self.connect(factory, "2001:db8:1:2:abcd::7")
+        self.assertTrue(refused.disconnecting)
+        self.assertIn(b"ERR too many connections", refused.value())
+        _, other = self.connect(factory, "2001:db8:1:3::1")
+        self.assertFalse(other.disconnecting)
+        self.assertIn("limit of 2 connections from one /64", self.messages(LogLevel.warn)[-1])
+
+    def test_unixPeerNameEscaped(self):
+        """
+        A UNIX peer's self-chosen socket name cannot forge or garble a log line.
+        """
+        hostile = "/tmp/x\n2026 [netlab#info] forged\x1b[2J\x00"
+        text = describePeer(UNIXAddress(hostile.encode()))
+        self.assertTrue(text.isprintable(), text)
+        self.assertIn("\\n2026", text)
+
     def test_logLinesCappedOverAllPeers(self):
         """
         However many peers are refused, the log gets at most LOG_BURST lines at
