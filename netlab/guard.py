@@ -52,6 +52,10 @@ REFUSAL_LOG_INTERVAL = 60.0
 LOG_PEERS = 10_000
 LOG_BURST = 60
 
+#: How long a close may wait for the peer to take what was written before the
+#: connection is cut, in seconds.
+CLOSE_GRACE = 10.0
+
 #: How long a TLS peer has to finish its handshake, in seconds.
 HANDSHAKE_TIMEOUT = 10.0
 
@@ -143,6 +147,7 @@ class GuardProtocol(ProtocolWrapper):
     peerKey: str | None = None
     peerText = ""
     _handshakeDeadline: IDelayedCall | None = None
+    _closeDeadline: IDelayedCall | None = None
 
     def makeConnection(self, transport) -> None:
         timeout = self.factory.handshakeTimeout
@@ -166,9 +171,23 @@ class GuardProtocol(ProtocolWrapper):
         )
         self.transport.abortConnection()
 
+    def loseConnection(self) -> None:
+        """
+        Close once what was written has gone, as usual -- but a peer that
+        does not read, or a TLS peer mid-handshake, would keep a close waiting
+        for ever: past L{CLOSE_GRACE} seconds the connection is cut.
+        """
+        if self._closeDeadline is None and self.transport is not None:
+            self._closeDeadline = self.factory.clock.callLater(CLOSE_GRACE, self._closeTooSlow)
+        super().loseConnection()
+
+    def _closeTooSlow(self) -> None:
+        self.transport.abortConnection()
+
     def connectionLost(self, reason) -> None:
-        if self._handshakeDeadline is not None and self._handshakeDeadline.active():
-            self._handshakeDeadline.cancel()
+        for deadline in (self._handshakeDeadline, self._closeDeadline):
+            if deadline is not None and deadline.active():
+                deadline.cancel()
         super().connectionLost(reason)
 
     def readConnectionLost(self) -> None:

@@ -97,10 +97,6 @@ def quoteOfTheDay(quotes: list[bytes], seconds: float) -> bytes:
     return quotes[int(seconds // 86400) % len(quotes)]
 
 
-#: Seconds an idle connection's close may take before the connection is cut.
-CLOSE_GRACE = 5.0
-
-
 class IdleProtocol(Protocol, TimeoutMixin):
     """
     A connection that is closed after C{factory.idleTimeout} seconds without
@@ -108,7 +104,6 @@ class IdleProtocol(Protocol, TimeoutMixin):
     """
 
     factory: SimpleFactory
-    _cut = None
 
     def callLater(self, period, func):  # TimeoutMixin's hook, on the injected clock
         return self.factory.clock.callLater(period, func)
@@ -118,17 +113,14 @@ class IdleProtocol(Protocol, TimeoutMixin):
 
     def connectionLost(self, reason=None) -> None:
         self.setTimeout(None)
-        if self._cut is not None and self._cut.active():
-            self._cut.cancel()
 
     def timeoutConnection(self) -> None:
-        # Unsent output of a peer that has said nothing for so long is not
-        # worth keeping the connection for: close, and cut it if that stalls
-        # (a paused producer or a full socket would hold a plain close open).
+        # A paused streaming producer would hold a close open (the transport
+        # resumes it instead of closing); a close that stalls on a peer that
+        # does not read is cut by the guard (netlab.guard.CLOSE_GRACE).
         if IPushProducer.providedBy(self):
             self.transport.unregisterProducer()
         self.transport.loseConnection()
-        self._cut = self.factory.clock.callLater(CLOSE_GRACE, self.transport.abortConnection)
 
 
 @implementer(IPushProducer)

@@ -11,7 +11,13 @@ from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from netlab.guard import LOG_BURST, REFUSAL_LOG_INTERVAL, GuardFactory, describePeer
+from netlab.guard import (
+    CLOSE_GRACE,
+    LOG_BURST,
+    REFUSAL_LOG_INTERVAL,
+    GuardFactory,
+    describePeer,
+)
 from netlab.ratelimit import KeyedLimiter, Rate, TokenBucket
 
 
@@ -231,6 +237,28 @@ class GuardTests(SynchronousTestCase):
         protocol.handshakeCompleted()
         self.clock.advance(60)
         self.assertFalse(transport.aborted)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_stalledCloseIsCut(self):
+        """
+        A close that waits on a peer that never reads (or never finishes its
+        TLS handshake) is cut after CLOSE_GRACE, whatever the service was.
+        """
+        factory = self.guard()
+        protocol = factory.buildProtocol(address("127.0.0.1"))
+        transport = NegotiatedTransport(peerAddress=address("127.0.0.1"))
+        protocol.makeConnection(transport)
+        protocol.wrappedProtocol.transport.loseConnection()
+        self.clock.advance(CLOSE_GRACE - 0.1)
+        self.assertFalse(transport.aborted)
+        self.clock.advance(0.1)
+        self.assertTrue(transport.aborted)
+
+    def test_closeInTimeNotCut(self):
+        factory = self.guard()
+        protocol, transport = self.connect(factory)
+        protocol.loseConnection()
+        protocol.connectionLost(None)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_noDeadlineWithoutTLS(self):
