@@ -57,6 +57,13 @@ from netlab.lockstep import HeldLines, packLines, packWelcome, skippedNotice
 from netlab.ratelimit import Rate, TokenBucket
 
 #: The course's greeting, the first thing every client receives.
+#: How long a newcomer has to say it is a line client (the netlab client sends
+#: an empty line on connecting) before the welcome goes out in the form the
+#: lecture's one-recv client needs: ASCII, at most 1,024 bytes, unterminated.
+#: The lecture's client says nothing before its welcome, so waiting costs it
+#: only this delay.
+WELCOME_WAIT = 0.1
+
 #: The hint after the greeting.  Enter matters: until a client sends something,
 #: it may be the lecture's one-recv client, which must not be sent room lines
 #: it did not ask for (see L{netlab.lockstep}).
@@ -370,6 +377,7 @@ class ChatProtocol(MessageReceiver):
     _spent = 0
     _leaveReason: str | None = None
     _held: HeldLines | None = None
+    _welcomeCall: IDelayedCall | None = None
 
     # Joining and leaving
 
@@ -380,22 +388,32 @@ class ChatProtocol(MessageReceiver):
         self.room = self.factory.room
         super().connectionMade()
         name = self.room.join(self, self.defaultName())
-        self.welcome(name)
+        if self.terminator:  # already a line client (the operator's console)
+            self.welcome(name)
+        else:
+            self._welcomeCall = self.factory.clock.callLater(WELCOME_WAIT, self._welcomeNow)
+
+    def _welcomeNow(self) -> None:
+        self._welcomeCall = None
+        if self.name is not None:
+            self.welcome(self.name)
 
     def welcome(self, name: str) -> None:
         """
         Send the greeting, the hint and the recent history (marked as such).
 
-        The client has not said yet whether it is a lockstep one, so this is
-        what suits one: a single write of at most 1,024 bytes, ASCII, whole
-        lines, newest history kept (L{packWelcome}), no final terminator (owed
-        to a line client; see L{MessageReceiver.encodeMessage}).
+        A line client (the operator's console, or a client that said so within
+        L{WELCOME_WAIT}) gets it all, in UTF-8, line by line.  Otherwise the
+        client may be a lockstep one, so it gets what suits one: a single write
+        of at most 1,024 bytes, ASCII, whole lines, newest history kept
+        (L{packWelcome}), no final terminator (owed to a line client; see
+        L{MessageReceiver.encodeMessage}).
         """
         head = [GREETING, f"* You are {name}. {HINT}"]
         history = self.room.history
         if history:
             head.append(f"* last {len(history)} message{'' if len(history) == 1 else 's'}:")
-        if self.terminator:  # already a line client (the operator's console)
+        if self.terminator:
             self.sendLines(head)
             for body in history:
                 self.deliver(body + self.terminator)
@@ -415,6 +433,9 @@ class ChatProtocol(MessageReceiver):
         if self._dropCall is not None and self._dropCall.active():
             self._dropCall.cancel()
         self._dropCall = None
+        if self._welcomeCall is not None and self._welcomeCall.active():
+            self._welcomeCall.cancel()
+        self._welcomeCall = None
         self._pending = None
         self.room.leave(self, self._leaveReason)
 
@@ -454,6 +475,9 @@ class ChatProtocol(MessageReceiver):
         queued for it rather than holding up the shutdown: it gets the goodbye
         right after what its transport already holds.
         """
+        if self._welcomeCall is not None:  # the welcome first, then the goodbye
+            self._welcomeCall.cancel()
+            self._welcomeNow()
         self.room.close()
         if self._outputFull:
             self._pending = None
@@ -652,6 +676,9 @@ class ChatProtocol(MessageReceiver):
         most 1,024 bytes, everything it was sent since its last message -- or,
         if that is nothing, a line saying why, so that its C{recv} returns.
         """
+        if self._welcomeCall is not None:  # (it did not wait for the welcome)
+            self._welcomeCall.cancel()
+            self._welcomeNow()
         self.messageReceived(text)
         if self.name is None or self.terminator:  # it left, or it is a line client now
             return
@@ -676,6 +703,10 @@ class ChatProtocol(MessageReceiver):
         send what was held for it (UTF-8, in full up to the holding bounds).
         """
         terminator = self.terminator
+        if self._welcomeCall is not None:  # said so before its welcome: the full one
+            self._welcomeCall.cancel()
+            self._welcomeCall = None
+            self.welcome(self.name)
         if self._owed:
             self._owed = False
             self.deliver(terminator)

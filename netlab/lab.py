@@ -76,7 +76,7 @@ class LabFaults:
         if self.delay:
             parts.append(f"{self.delay * 1000:.0f} ms late")
         if self.coalesce is not None:
-            parts.append(f"held {self.coalesce * 1000:.0f} ms and sent together")
+            parts.append(f"several at a time (held {self.coalesce * 1000:.0f} ms)")
         return "replies arrive " + ", ".join(parts)
 
 

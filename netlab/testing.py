@@ -25,7 +25,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
-from netlab.chat import ChatFactory, ChatProtocol
+from netlab.chat import WELCOME_WAIT, ChatFactory, ChatProtocol
 
 
 class ClientTransport(StringTransport):
@@ -141,7 +141,9 @@ class FakeChatRoom:
             telnet user pressing Enter does: the server then knows it is a line
             client and sends it room lines as they come.  Until a client sends
             something, the server holds its lines (it might be a lockstep
-            client, which must never be written to unasked).
+            client, which must never be written to unasked).  A client that says
+            nothing gets its welcome after C{WELCOME_WAIT}, which the room's
+            clock is advanced by.
         """
         return [self.connectOne(factory, lineMode) for _ in range(count)]
 
@@ -155,6 +157,8 @@ class FakeChatRoom:
         protocol.makeConnection(transport)
         if lineMode:
             protocol.dataReceived(b"\r\n")
+        elif factory is self.factory:
+            self.clock.advance(WELCOME_WAIT)  # the welcome for a client that said nothing
         return client
 
     def flush(self) -> None:

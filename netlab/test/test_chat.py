@@ -42,6 +42,32 @@ class JoiningTests(SynchronousTestCase):
     Arriving: greeting, hint, unique names, history, announcements.
     """
 
+    def test_lineClientGetsFullUTF8Welcome(self) -> None:
+        """
+        A client that says it is a line client before its welcome goes out
+        (the netlab client sends an empty line on connecting) gets the whole
+        history in UTF-8; one that says nothing gets the lockstep form (ASCII,
+        at most 1,024 bytes), as it might be the lecture's client.
+        """
+        room = FakeChatRoom(rate=None)
+        (ann,) = room.connect(1)
+        ann.send("/nick ann")
+        for n in range(20):
+            ann.send(f"caf\u00e9 cr\u00e8me \U0001f600 \u4e2d\u6587 number {n} " + "x" * 40)
+        room.flush()
+        (netlab,) = room.connect(1)
+        room.flush()
+        lines = netlab.lines()
+        self.assertIn("* last 20 messages:", lines)
+        history = [line for line in lines if line.startswith("<ann>")]
+        self.assertEqual(len(history), 20)
+        self.assertIn("\U0001f600 \u4e2d\u6587 number 0", history[0])
+        (lecture,) = room.connect(1, lineMode=False)
+        welcome = lecture.read()
+        self.assertLessEqual(len(welcome), 1024)
+        welcome.decode("ascii")
+        self.assertIn(b"earlier lines not shown", welcome)
+
     def test_greeting(self) -> None:
         """
         A newcomer gets the course's greeting, then a hint naming it and /help,

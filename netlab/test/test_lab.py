@@ -193,5 +193,5 @@ class ParseTests(SynchronousTestCase):
         self.assertEqual(merged, LabFaults(split=5, delay=0.2))
         self.assertEqual(
             LabFaults(split=1, delay=0.2, coalesce=0.5).describe(),
-            "replies arrive in pieces of 1 byte, 200 ms late, held 500 ms and sent together",
+            "replies arrive in pieces of 1 byte, 200 ms late, several at a time (held 500 ms)",
         )
