@@ -560,6 +560,7 @@ class ChatProtocol(MessageReceiver):
             "*   /me ACTION      tell the room what you are doing",
             "*   /msg NAME TEXT  say something to one person only",
             "*   /quit           leave",
+            "*   /help           this list",
             "*   //TEXT          say a line that starts with /",
         ]
 

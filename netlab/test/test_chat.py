@@ -384,7 +384,7 @@ class CommandTests(SynchronousTestCase):
         """
         self.alice.send("/HELP")
         text = "\n".join(self.alice.lines())
-        for command in ("/nick", "/who", "/me", "/msg", "/quit", "//"):
+        for command in ("/nick", "/who", "/me", "/msg", "/quit", "/help", "//"):
             self.assertIn(command, text)
         self.assertNotIn("/kick", text)
 
