@@ -56,6 +56,9 @@ LOG_BURST = 60
 #: connection is cut, in seconds.
 CLOSE_GRACE = 10.0
 
+#: How long a refused connection may take to close before it is cut, in seconds.
+REFUSAL_GRACE = 2.0
+
 #: How long a TLS peer has to finish its handshake, in seconds.
 HANDSHAKE_TIMEOUT = 10.0
 
@@ -116,12 +119,26 @@ def _escaped(text: str, limit: int = 108) -> str:
 
 class TooManyConnections(Protocol):
     """
-    Says why the connection is refused, then closes it.
+    Says why the connection is refused, then closes it -- at once over TLS,
+    where saying anything needs a handshake the peer may never finish (such
+    refusals stayed open for ever, and one address could take every file
+    descriptor), and otherwise within L{REFUSAL_GRACE} seconds, read or not.
     """
 
+    factory: GuardFactory
+    _cut: IDelayedCall | None = None
+
     def connectionMade(self) -> None:
+        if INegotiated.providedBy(self.transport):
+            self.transport.abortConnection()
+            return
         self.transport.write(b"ERR too many connections\r\n")
         self.transport.loseConnection()
+        self._cut = self.factory.clock.callLater(REFUSAL_GRACE, self.transport.abortConnection)
+
+    def connectionLost(self, reason=None) -> None:
+        if self._cut is not None and self._cut.active():
+            self._cut.cancel()
 
 
 @implementer(IHalfCloseableProtocol, IHandshakeListener)

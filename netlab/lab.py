@@ -38,7 +38,7 @@ HOLD_LIMIT = 65536
 #: How long C{coalesce} holds writes when it is given no time.
 COALESCE_DEFAULT = 0.5
 
-_FAULT = re.compile(r"^(split|delay|coalesce)(?:=(\d+))?$")
+_FAULT = re.compile(r"^(split|delay|coalesce)(?:=(\d+))?$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,7 @@ class LabProtocol(GuardProtocol):
         self.producer = None
         self.streaming = True
         self._queue: deque[tuple[float, bytes]] = deque()
+        self._offset = 0  # how much of the first queued write has gone out
         self._batch: list[bytes] | None = None
         self._timers: dict[str, IDelayedCall] = {}
         self._nextPiece = 0.0
@@ -208,9 +209,9 @@ class LabProtocol(GuardProtocol):
         self._enqueue(self.clock.seconds(), b"".join(batch))
 
     def _enqueue(self, when: float, data: bytes) -> None:
-        size = self.faults.split or len(data)
-        for start in range(0, len(data), size):
-            self._queue.append((when, data[start : start + size]))
+        # Whole writes are queued and cut as they go out: a piece per queue
+        # entry would cost ~90 bytes of bookkeeping per byte at split=1.
+        self._queue.append((when, data))
         if "send" not in self._timers:
             self._send()
 
@@ -222,7 +223,14 @@ class LabProtocol(GuardProtocol):
             if when > now:
                 self._timers["send"] = self.clock.callLater(when - now, self._send)
                 return
-            piece = self._queue.popleft()[1]
+            data, start = self._queue[0][1], self._offset
+            end = len(data) if self.faults.split is None else start + self.faults.split
+            piece = data[start:end]
+            if end < len(data):
+                self._offset = end
+            else:
+                self._queue.popleft()
+                self._offset = 0
             self.held -= len(piece)
             self.transport.write(piece)
             if self.faults.split is not None:
@@ -255,6 +263,7 @@ class LabProtocol(GuardProtocol):
                 timer.cancel()
         self._timers.clear()
         self._queue.clear()
+        self._offset = 0
         self._batch = None
         self.held = 0
         super().connectionLost(reason)

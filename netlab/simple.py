@@ -25,6 +25,7 @@ L{netlab.guard}, as for every service.
 
 from __future__ import annotations
 
+import socket
 import struct
 from importlib import resources
 
@@ -40,6 +41,10 @@ EPOCH_1900 = 2_208_988_800
 #: one character further on.
 PRINTABLE = bytes(range(32, 127))
 LINE_LENGTH = 72
+
+#: The kernel send buffer of an Echo or Character Generator connection, which
+#: may face a peer that never reads.
+SEND_BUFFER = 65536
 
 #: RFC 865: a quote "should be limited to 512 characters".
 MAX_QUOTE = 512
@@ -89,6 +94,21 @@ def loadQuotes(text: str | None = None) -> list[bytes]:
     return quotes
 
 
+def capSendBuffer(transport, size: int = SEND_BUFFER) -> None:
+    """
+    Fix the kernel's send buffer of a TCP connection at C{size} (Linux would
+    grow it to several MiB for a peer that does not read: 600 chargen clients
+    that never read held 1.3 GB of the host's TCP memory).  Connections that
+    are no plain socket (TLS, tests) are left as they are.
+    """
+    try:
+        handle = transport.getHandle()
+    except (AttributeError, NotImplementedError):
+        return
+    if isinstance(handle, socket.socket):
+        handle.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
+
 def quoteOfTheDay(quotes: list[bytes], seconds: float) -> bytes:
     """
     The quote for the day C{seconds} (since the Unix epoch) falls in: it changes
@@ -132,6 +152,7 @@ class Echo(IdleProtocol):
 
     def connectionMade(self) -> None:
         super().connectionMade()
+        capSendBuffer(self.transport)
         self.transport.registerProducer(self, True)
 
     def dataReceived(self, data: bytes) -> None:
@@ -165,6 +186,7 @@ class Chargen(Protocol):
     """
 
     def connectionMade(self) -> None:
+        capSendBuffer(self.transport)
         self.transport.registerProducer(self, False)
 
     def resumeProducing(self) -> None:

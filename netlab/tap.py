@@ -66,7 +66,7 @@ REPEATABLE = (*SERVICES, *(f"{name}-udp" for name in UDP_SERVICES), "lab")
 GREETING = ("chat", "doctor")
 
 _SIZE = re.compile(r"^\s*([0-9]+)\s*([kKmMgG]?)[iI]?[bB]?\s*$")
-_UDP = re.compile(r"^(?:(?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^:]+)):)?(?P<port>\d+)$")
+_UDP = re.compile(r"^(?:(?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^:]+)):)?(?P<port>\d+)$", re.ASCII)
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms|[smhd]?)", re.IGNORECASE)
 _UNITS = {"ms": 0.001, "": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -200,6 +200,16 @@ def _count(value: str) -> int:
     return number
 
 
+def _zeroOrAtLeast(least: float, parse: Callable[[str], float]) -> Callable[[str], float]:
+    def bounded(value: str) -> float:
+        number = parse(value)
+        if 0 < number < least:
+            raise ValueError(f"{value!r} is less than {least:g} s (0 turns it off)")
+        return number
+
+    return bounded
+
+
 def _atMost(limit: int, parse: Callable[[str], float]) -> Callable[[str], float]:
     def bounded(value: str) -> float:
         number = parse(value)
@@ -287,7 +297,7 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
     ),
     "handshake-timeout": (
         "10s",
-        parseDuration,
+        _zeroOrAtLeast(1.0, parseDuration),
         "cut a TLS connection whose handshake is not done this soon (0: never)",
     ),
     "max-connections": ("10000", _count, "simultaneous connections per service (0: no limit)"),
@@ -326,6 +336,8 @@ class Options(usage.Options):
 
     def _recorder(self, name: str) -> Callable[[str, str], None]:
         def record(_: str, value: str) -> None:
+            if name in self.given and name not in REPEATABLE:
+                raise usage.UsageError(f"--{name} is given twice (it takes one value)")
             self.given.add(name)
             if name in REPEATABLE:
                 self.typed[name].append(value)

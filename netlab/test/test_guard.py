@@ -14,6 +14,7 @@ from zope.interface import implementer
 from netlab.guard import (
     CLOSE_GRACE,
     LOG_BURST,
+    REFUSAL_GRACE,
     REFUSAL_LOG_INTERVAL,
     GuardFactory,
     describePeer,
@@ -55,6 +56,17 @@ class NegotiatedTransport(StringTransport):
 
     aborted = False
     negotiatedProtocol = None
+
+    def abortConnection(self):
+        self.aborted = True
+
+
+class StallingTransport(StringTransport):
+    """
+    A plain transport whose close never completes (a peer that never reads).
+    """
+
+    aborted = False
 
     def abortConnection(self):
         self.aborted = True
@@ -238,6 +250,29 @@ class GuardTests(SynchronousTestCase):
         self.clock.advance(60)
         self.assertFalse(transport.aborted)
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_refusedTLSCutAtOnce(self):
+        """
+        A refusal over TLS is cut at once (its ERR line would wait for a
+        handshake the peer may never do, holding a descriptor for ever).
+        """
+        factory = self.guard(maxPerPeer=1)
+        self.connect(factory)
+        refusal = factory.buildProtocol(address("127.0.0.1"))
+        transport = NegotiatedTransport(peerAddress=address("127.0.0.1"))
+        refusal.makeConnection(transport)
+        self.assertTrue(transport.aborted)
+
+    def test_refusedPlainCutIfItStalls(self):
+        factory = self.guard(maxPerPeer=1)
+        self.connect(factory)
+        refusal = factory.buildProtocol(address("127.0.0.1"))
+        transport = StallingTransport(peerAddress=address("127.0.0.1"))
+        refusal.makeConnection(transport)
+        self.assertEqual(transport.value(), b"ERR too many connections\r\n")
+        self.assertFalse(transport.aborted)
+        self.clock.advance(REFUSAL_GRACE)
+        self.assertTrue(transport.aborted)
 
     def test_stalledCloseIsCut(self):
         """

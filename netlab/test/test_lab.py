@@ -156,6 +156,20 @@ class BoundTests(SynchronousTestCase):
         self.assertEqual(producer.state, "producing")
         self.assertEqual(len(transport.value()), HOLD_LIMIT + 1)
 
+    def test_heldBytesCostNoMoreThanThemselves(self):
+        """
+        split=1 keeps whole writes and cuts them as they go (a queue entry per
+        byte once cost ~90 bytes of memory per byte held).
+        """
+        clock, wrapper, transport = connect(LabFaults(split=1))
+        wrapper.wrappedProtocol.transport.write(b"x" * 50000)
+        wrapper.wrappedProtocol.transport.write(b"y" * 50000)
+        self.assertEqual(len(wrapper._queue), 2)
+        for _ in range(3):
+            clock.advance(PIECE_GAP)
+        self.assertEqual(transport.writes, [b"x"] * 4)
+        self.assertEqual(wrapper.held, 100000 - 4)
+
     def test_pullProducerOnlyWhenEmpty(self):
         """
         Character Generator under split: a new cycle only once the lab has

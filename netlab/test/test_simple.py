@@ -13,6 +13,7 @@ from netlab.simple import (
     EPOCH_1900,
     MAX_QUOTE,
     PROTOCOLS,
+    SEND_BUFFER,
     SimpleFactory,
     chargenLine,
     loadQuotes,
@@ -57,7 +58,7 @@ class ChargenTests(SynchronousTestCase):
         """
         Each line is 72 printable characters starting one further on, then CRLF.
         """
-        self.assertEqual(chargenLine(0)[:10], b' !"#$%&\'()')
+        self.assertEqual(chargenLine(0)[:10], b" !\"#$%&'()")
         self.assertEqual(chargenLine(1)[:3], b'!"#')
         for n in range(200):
             line = chargenLine(n)
@@ -90,6 +91,28 @@ class ChargenTests(SynchronousTestCase):
         lines = transport.value().split(b"\r\n")[:-1]
         expected = [chargenLine(n) for n in range(190)]
         self.assertEqual([line + b"\r\n" for line in lines[:190]], expected)
+
+
+class SendBufferTests(SynchronousTestCase):
+    def test_capped(self):
+        """
+        Echo and Character Generator fix their socket's send buffer, so a
+        peer that never reads cannot make the kernel hold megabytes for it.
+        """
+        import socket
+
+        for name in ("echo", "chargen"):
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+                self.assertGreater(
+                    sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF), 2 * SEND_BUFFER
+                )
+                transport = StringTransport()
+                transport.getHandle = lambda sock=sock: sock
+                factory = SimpleFactory(PROTOCOLS[name], Clock())
+                factory.buildProtocol(None).makeConnection(transport)
+                size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+                self.assertLessEqual(size, 2 * SEND_BUFFER, name)  # Linux doubles what it is given
 
 
 class EchoDiscardTests(SynchronousTestCase):

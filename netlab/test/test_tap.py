@@ -201,6 +201,11 @@ class OptionsTests(SynchronousTestCase):
             ["--chat-history", "99999999"],
             ["--max-connections", "\u0661"],
             ["--doctor-script", "/dev/zero"],
+            ["--lab", "split=\uff15"],
+            ["--udp-rate", "\u0663/s,5"],
+            ["--echo-udp", "127.0.0.1:\u0662\u0664"],
+            ["--udp-rate", "5/s,5", "--udp-rate", "0"],
+            ["--handshake-timeout", "0.0000001ms"],
         ):
             with self.assertRaises(usage.UsageError, msg=args) as caught:
                 parse(*args)
