@@ -52,6 +52,7 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from netlab.fairness import TurnBudget, addressKey
 from netlab.lockstep import packLines
 from netlab.telnet import TelnetFilter
 
@@ -61,11 +62,6 @@ MAX_LINE = 4096
 #: How long a bare (unterminated) message may sit before it is taken as complete.
 BARE_DELAY = 0.1
 
-#: Messages one connection may have handled in one reactor turn; the rest wait
-#: for the next turn.  One 64 KiB read can hold thousands of short lines, and a
-#: client piping a file must not keep everyone else -- or a SIGTERM -- waiting
-#: while all of them are answered.  (256 Doctor replies are a few milliseconds.)
-TURN_MESSAGES = 256
 
 #: Unhandled input a connection may hold while its messages wait (its peer is
 #: not reading our replies) before we stop reading from it.  Not stopping at
@@ -155,6 +151,8 @@ class MessageFactory(ServerFactory):
         self.maxLineLength = maxLineLength
         self.bareDelay = bareDelay
         self.idleTimeout = idleTimeout or None
+        #: Shared with the other services by the daemon (L{netlab.tap}).
+        self.turnBudget = TurnBudget(clock)
 
     @staticmethod
     def framingOptions(config) -> dict:
@@ -208,6 +206,8 @@ class MessageReceiver(Protocol, TimeoutMixin):
     def connectionMade(self) -> None:
         factory = self.factory
         self.clock = factory.clock
+        self.turnBudget = getattr(factory, "turnBudget", None) or TurnBudget(self.clock)
+        self.peerKey = addressKey(self.transport.getPeer())
         for name in ("maxLineLength", "bareDelay", "idleTimeout"):
             if hasattr(factory, name):
                 setattr(self, name, getattr(factory, name))
@@ -290,7 +290,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
                 if self._holding() or self.transport.disconnecting:
                     buffer = b"\n".join(lines[index:] + [buffer])
                     break
-                if index == TURN_MESSAGES:
+                if not self.turnBudget.take(self.peerKey):
                     self._waitForNextTurn()
                     buffer = b"\n".join(lines[index:] + [buffer])
                     break

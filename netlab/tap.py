@@ -25,6 +25,7 @@ from twisted.internet.protocol import Factory
 from twisted.python import usage
 
 from netlab.daytime import DaytimeFactory, formatter
+from netlab.fairness import TurnBudget
 from netlab.framing import BARE_DELAY, MAX_LINE
 from netlab.guard import GuardFactory
 from netlab.lab import LabFaults, LabProtocol, parseLab
@@ -480,10 +481,16 @@ def makeService(config: Options, reactor=None) -> IService:
     if reactor is None:
         from twisted.internet import reactor
     top = NetlabService(reactor)
+    # One address's share of each reactor turn, over all its connections to
+    # all the conversational services (netlab.fairness).
+    budget = TurnBudget(reactor)
     for name in config.services():
         faults = config.labFaults(name)
+        factory = _FACTORIES[name](config, reactor)
+        if hasattr(factory, "turnBudget"):
+            factory.turnBudget = budget
         guarded = GuardFactory(
-            _FACTORIES[name](config, reactor),
+            factory,
             name,
             reactor,
             maxConnections=config["max-connections"],

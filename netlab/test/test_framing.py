@@ -5,11 +5,13 @@ client, and how replies are ended.
 
 from __future__ import annotations
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from netlab.framing import READ_AHEAD, TURN_MESSAGES, MessageReceiver, decode, scrub
+from netlab.fairness import TURN_MESSAGES, TurnBudget
+from netlab.framing import READ_AHEAD, MessageReceiver, decode, scrub
 
 
 class Recorder(MessageReceiver):
@@ -37,6 +39,7 @@ class Factory:
 
     def __init__(self, **options) -> None:
         self.clock = Clock()
+        self.turnBudget = TurnBudget(self.clock)
         self.__dict__.update(options)
 
 
@@ -319,11 +322,39 @@ class TurnTests(SynchronousTestCase):
         protocol.dataReceived(b"".join(b"%d\n" % n for n in range(TURN_MESSAGES * 2 + 10)))
         self.assertEqual(len(protocol.messages), TURN_MESSAGES)
         self.assertEqual(transport.producerState, "paused")
-        self.assertEqual([call.getTime() for call in clock.getDelayedCalls()], [0])
+        # The next turn for this connection, and for the budget of its address.
+        self.assertEqual([call.getTime() for call in clock.getDelayedCalls()], [0, 0])
         clock.advance(0)  # (a Clock runs the turns it schedules at once)
         self.assertEqual(protocol.messages, [str(n) for n in range(TURN_MESSAGES * 2 + 10)])
         self.assertEqual(transport.producerState, "producing")
         self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_oneSharePerAddress(self) -> None:
+        """
+        The share is one address's, over all its connections: 64 connections
+        from one address once got 64 shares and stalled everyone else.
+        """
+        factory = Factory()
+        clock = factory.clock
+
+        def connectFrom(host):
+            protocol = Recorder()
+            protocol.factory = factory
+            transport = StringTransport(peerAddress=IPv4Address("TCP", host, 40000))
+            protocol.makeConnection(transport)
+            return protocol
+
+        greedy = [connectFrom("10.0.0.1") for _ in range(4)]
+        honest = connectFrom("10.0.0.2")
+        for protocol in greedy:
+            protocol.dataReceived(b"x\n" * 200)
+        honest.dataReceived(b"y\n" * 200)
+        self.assertEqual(sum(len(p.messages) for p in greedy), TURN_MESSAGES)
+        self.assertEqual(len(honest.messages), 200)
+        clock.advance(0)
+        clock.advance(0)
+        clock.advance(0)
+        self.assertEqual(sum(len(p.messages) for p in greedy), 800)
 
     def test_arrivalsQueueBehind(self) -> None:
         """

@@ -288,6 +288,8 @@ class ChatLockstepTests(SynchronousTestCase):
         client, _ = self.lockstep()
         for n in range(HELD_LINES * 3):
             ann.send(f"line {n}")
+            if n % 100 == 99:
+                self.room.flush()  # a new reactor turn: one address's share is per turn
         held = client.protocol._held
         self.assertLessEqual(len(held), HELD_LINES)
         notice, *kept = wholeLines(self, bare(client, b"what did I miss?"))

@@ -1,0 +1,62 @@
+"""
+One address's share of the reactor.
+
+Every conversational connection may handle a number of messages per reactor
+turn before it waits for the next turn (L{netlab.framing}), so that a client
+piping a file cannot keep everyone else waiting.  Counted per connection, that
+share grows with the connections one address opens: 64 Doctor connections from
+one machine, each pipelining, made every other client on every service wait
+1-1.5 s.  L{TurnBudget} counts per address instead -- an IPv4 address or an
+IPv6 /64, over all its connections and all services that share the budget --
+so one address gets the share one connection had, however many it opens.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+
+from netlab.guard import peerHost, peerKey
+
+#: Messages one address may have handled in one reactor turn, over all its
+#: connections.  (256 Doctor replies are a few milliseconds.)
+TURN_MESSAGES = 256
+
+
+def addressKey(address: IAddress | None) -> str:
+    """
+    What L{TurnBudget} counts C{address} by: its IPv4 address, its IPv6 /64,
+    or C{"local"} for peers without an IP address (UNIX sockets, stdio).
+    """
+    host = peerHost(address)
+    return "local" if host is None else peerKey(host)
+
+
+class TurnBudget:
+    """
+    Messages each address may have handled in the current reactor turn.
+
+    @ivar perTurn: the share of one address.
+    """
+
+    def __init__(self, clock: IReactorTime, perTurn: int = TURN_MESSAGES) -> None:
+        self.clock = clock
+        self.perTurn = perTurn
+        self._spent: dict[str, int] = {}
+        self._newTurn: IDelayedCall | None = None
+
+    def take(self, key: str) -> bool:
+        """
+        Count one message for C{key}; L{False} if its share of this turn is
+        used up (the message must wait for the next turn).
+        """
+        spent = self._spent.get(key, 0)
+        if spent >= self.perTurn:
+            return False
+        if self._newTurn is None:
+            self._newTurn = self.clock.callLater(0, self._reset)
+        self._spent[key] = spent + 1
+        return True
+
+    def _reset(self) -> None:
+        self._newTurn = None
+        self._spent.clear()
