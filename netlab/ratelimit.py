@@ -10,6 +10,7 @@ L{twisted.internet.task.Clock}.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|min)\s*(?:,\s*(\d+)\s*)?$", re.ASCII)
@@ -87,35 +88,38 @@ class TokenBucket:
 
 class KeyedLimiter:
     """
-    One token bucket per key (for example a peer's address), with bounded memory.
+    One token bucket per key (for example a peer's address), with bounded memory
+    and O(1) work per event.
 
-    Buckets that have refilled carry no information, so they are dropped whenever
-    the table reaches C{maxKeys}; if it is still full, the event is refused: a
-    flood from more addresses than we track is answered by nobody rather than by
-    everybody.
+    The buckets are kept least recently used first.  When the table holds
+    C{maxKeys}, a new key may replace the least recently used bucket if that
+    one has refilled (a full bucket carries no information); if even that one
+    has not, the table is busy with live keys and the new key's event is
+    refused: a flood from more addresses than we track is answered by nobody
+    rather than by everybody.
     """
 
     def __init__(self, rate: Rate, maxKeys: int = 10_000) -> None:
         self.rate = rate
         self.maxKeys = maxKeys
-        self._buckets: dict[object, TokenBucket] = {}
+        self._buckets: OrderedDict[object, TokenBucket] = OrderedDict()
 
     def allow(self, key: object, now: float, cost: float = 1.0) -> bool:
         """
         Take C{cost} tokens (one by default) from C{key}'s bucket.
         """
-        bucket = self._buckets.get(key)
+        buckets = self._buckets
+        bucket = buckets.get(key)
         if bucket is None:
-            if len(self._buckets) >= self.maxKeys:
-                self._prune(now)
-                if len(self._buckets) >= self.maxKeys:
+            if len(buckets) >= self.maxKeys:
+                oldest = next(iter(buckets.values()))
+                if not oldest.full(now):
                     return False
-            bucket = self._buckets[key] = TokenBucket(self.rate, now)
+                buckets.popitem(last=False)
+            bucket = buckets[key] = TokenBucket(self.rate, now)
+        else:
+            buckets.move_to_end(key)
         return bucket.allow(now, cost)
 
     def __len__(self) -> int:
         return len(self._buckets)
-
-    def _prune(self, now: float) -> None:
-        for key in [key for key, bucket in self._buckets.items() if bucket.full(now)]:
-            del self._buckets[key]

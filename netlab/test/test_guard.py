@@ -376,3 +376,16 @@ class RateTests(SynchronousTestCase):
         self.assertFalse(limiter.allow("d", 0.0))
         self.assertTrue(limiter.allow("d", 5.0))
         self.assertLessEqual(len(limiter), 3)
+
+    def test_keyedLeastRecentlyUsedGoesFirst(self):
+        """
+        A new key replaces the least recently used bucket (checked alone: O(1)),
+        never one in use.
+        """
+        limiter = KeyedLimiter(Rate(1.0, 1), maxKeys=3)
+        for key in "abc":
+            limiter.allow(key, 0.0)
+        self.assertTrue(limiter.allow("a", 5.0))
+        self.assertTrue(limiter.allow("d", 5.0))  # replaces b
+        self.assertFalse(limiter.allow("a", 5.0))  # a kept its (spent) bucket
+        self.assertEqual(list(limiter._buckets), ["c", "d", "a"])
