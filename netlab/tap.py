@@ -18,7 +18,6 @@ import socket
 from collections.abc import Callable
 from functools import cache, partial
 
-from twisted.application.internet import UDPServer
 from twisted.application.service import IService
 from twisted.internet import endpoints
 from twisted.internet.protocol import Factory
@@ -31,7 +30,7 @@ from netlab.guard import GuardFactory
 from netlab.lab import LabFaults, LabProtocol, parseLab
 from netlab.ratelimit import Rate
 from netlab.server import NetlabService, ServiceListeners
-from netlab.udp import DEFAULT_RATE, GuardedDatagramProtocol, UDPGuard, replies
+from netlab.udp import DEFAULT_RATE, GuardedDatagramProtocol, UDPGuard, UDPListener, replies
 
 #: The stream services, their default ports, and what they are.
 SERVICES = {
@@ -537,6 +536,5 @@ def _addUDP(config: Options, reactor, top: NetlabService) -> None:
             everywhere = ["::"] if dualStack else ["::", ""] if v6 else [""]
             for address in everywhere if interface == "" else [interface]:
                 protocol = GuardedDatagramProtocol(name, reply[name], guard)
-                udp = UDPServer(port, protocol, interface=address, reactor=reactor)
-                udp.option = f"--{name}-udp {typed}"
-                udp.setServiceParent(top)
+                option = f"--{name}-udp {typed}"
+                UDPListener(option, port, protocol, address, reactor).setServiceParent(top)

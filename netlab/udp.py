@@ -19,10 +19,14 @@ other's ports ping-pong for ever.  So, for every service and every datagram:
 
 from __future__ import annotations
 
+import errno
 import random
 from collections.abc import Callable, Collection
 
+from twisted.application.service import Service
+from twisted.internet import udp
 from twisted.internet.interfaces import IReactorTime
+from twisted.internet.posixbase import PosixReactorBase
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
@@ -44,6 +48,9 @@ BYTE_RATE = Rate(4096.0, 8192)
 #: Drops are logged at most once in this many seconds, with the running count:
 #: a flood of any size grows the log by a line a minute.
 DROP_LOG_INTERVAL = 60.0
+
+#: Datagrams a UDP port handles in one reactor turn before others are served.
+DATAGRAMS_PER_TURN = 256
 
 #: Source ports below this are never answered (RFC 862-868 services live there).
 FIRST_CLIENT_PORT = 1024
@@ -123,6 +130,76 @@ class GuardedDatagramProtocol(DatagramProtocol):
         answer = self.reply(datagram)
         if answer is not None and self.guard.allow(self.service, addr, len(answer)):
             self.transport.write(answer, addr)
+
+
+class BoundedPort(udp.Port):
+    """
+    A UDP port that handles at most L{DATAGRAMS_PER_TURN} datagrams each time
+    the reactor finds it readable, then lets the reactor serve everyone else.
+
+    Twisted's own port reads until the socket is empty or 256 KiB of payload
+    have come -- and empty datagrams count nothing, so a flood of them (or of
+    spoofed sources) kept the reactor in one read loop while TCP clients waited
+    for seconds.  The socket stays readable, so the reactor comes back to it on
+    its next turn.
+    """
+
+    def doRead(self) -> None:
+        for _ in range(DATAGRAMS_PER_TURN):
+            try:
+                data, addr = self.socket.recvfrom(self.maxPacketSize)
+            except OSError as e:
+                if e.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR, errno.ECONNREFUSED):
+                    return
+                raise
+            try:
+                self.protocol.datagramReceived(data, addr[:2])
+            except Exception:
+                log.failure(
+                    "{service}-udp: a datagram could not be handled",
+                    service=getattr(self.protocol, "service", "?"),
+                )
+
+
+class UDPListener(Service):
+    """
+    One UDP service's port, a L{BoundedPort} on a real reactor (others, such as
+    a test's memory reactor, are asked with C{listenUDP}).
+
+    @ivar option: how the user asked for it, for messages.
+    """
+
+    def __init__(self, option: str, port: int, protocol, interface: str, reactor) -> None:
+        self.option = option
+        self.portNumber = port
+        self.protocol = protocol
+        self.interface = interface
+        self.reactor = reactor
+        self.port = None
+
+    def _listen(self) -> None:
+        if self.port is not None:
+            return
+        if isinstance(self.reactor, PosixReactorBase):
+            port = BoundedPort(self.portNumber, self.protocol, self.interface, reactor=self.reactor)
+            port.startListening()
+        else:
+            port = self.reactor.listenUDP(self.portNumber, self.protocol, interface=self.interface)
+        self.port = port
+
+    def privilegedStartService(self) -> None:
+        self._listen()
+        super().privilegedStartService()
+
+    def startService(self) -> None:
+        self._listen()
+        super().startService()
+
+    def stopService(self):
+        super().stopService()
+        port, self.port = self.port, None
+        if port is not None:
+            return port.stopListening()
 
 
 def chargenDatagram(rng: random.Random) -> bytes:

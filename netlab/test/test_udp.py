@@ -10,7 +10,15 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.ratelimit import Rate
 from netlab.simple import CHARGEN_CYCLE, EPOCH_1900
-from netlab.udp import BYTE_RATE, GuardedDatagramProtocol, UDPGuard, chargenDatagram, replies
+from netlab.udp import (
+    BYTE_RATE,
+    DATAGRAMS_PER_TURN,
+    BoundedPort,
+    GuardedDatagramProtocol,
+    UDPGuard,
+    chargenDatagram,
+    replies,
+)
 
 #: 2026-11-25T01:54:32Z
 MOMENT = 1795571672.0
@@ -188,3 +196,48 @@ class GuardTests(UDPTestCase):
             self.clock.advance(1.0)
         drops = [e for e in seen if "unanswered" in e.get("log_format", "")]
         self.assertEqual([e["dropped"] for e in drops], [1, 60001])
+
+
+class BoundedPortTests(SynchronousTestCase):
+    def test_datagramsPerTurn(self):
+        """
+        One read handles at most DATAGRAMS_PER_TURN datagrams, empty ones
+        included (Twisted's own port counted them as nothing and kept reading
+        while a flood lasted); the rest wait for the reactor's next turn.
+        """
+        import socket
+
+        from twisted.internet.testing import MemoryReactorClock
+
+        received = []
+
+        class Recorder:
+            service = "test"
+
+            def datagramReceived(self, data, addr):
+                received.append(data)
+
+            def makeConnection(self, transport):
+                pass
+
+            def doStart(self):
+                pass
+
+            def doStop(self):
+                pass
+
+        reactor = MemoryReactorClock()
+        port = BoundedPort(0, Recorder(), "127.0.0.1", reactor=reactor)
+        port.startListening()
+        self.addCleanup(port.socket.close)
+        address = port.getHost()
+        port.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sent = DATAGRAMS_PER_TURN + 40  # what the socket's buffer surely holds
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for _ in range(sent):
+                sender.sendto(b"", (address.host, address.port))
+        counts = []
+        for _ in range(3):
+            port.doRead()
+            counts.append(len(received))
+        self.assertEqual(counts, [DATAGRAMS_PER_TURN, sent, sent])
