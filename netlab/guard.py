@@ -74,9 +74,15 @@ def peerHost(address: IAddress | None) -> str | None:
     C{1.2.3.4}, as it would be on an IPv4 listener.
     """
     host = getattr(address, "host", None)
-    if host is not None and host.startswith("::ffff:") and "." in host:
-        return host[7:]
-    return host
+    return None if host is None else plainHost(host)
+
+
+def plainHost(host: str) -> str:
+    """
+    C{host}, with an IPv4 address seen through a dual-stack socket
+    (C{::ffff:1.2.3.4}) written as the IPv4 address it is.
+    """
+    return host[7:] if host.startswith("::ffff:") and "." in host else host
 
 
 def peerKey(host: str) -> str:

@@ -31,6 +31,7 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from netlab.daytime import DaytimeText
+from netlab.guard import plainHost
 from netlab.ratelimit import KeyedLimiter, Rate
 from netlab.simple import CHARGEN_CYCLE, loadQuotes, quoteOfTheDay, rfc868
 
@@ -82,9 +83,7 @@ class UDPGuard:
         """
         Whether C{service} may send C{size} bytes to C{addr}; log drops, throttled.
         """
-        host, port = addr[0], addr[1]
-        if host.startswith("::ffff:") and "." in host:  # IPv4 on a dual-stack socket
-            host = host[7:]
+        host, port = plainHost(addr[0]), addr[1]
         if port < FIRST_CLIENT_PORT or port in self.forbiddenPorts:
             why = f"source port {port} is never answered"
         else:
