@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from functools import cache
 from importlib import resources
 
 from twisted.internet.interfaces import IPullProducer, IPushProducer, IReactorTime
@@ -69,6 +70,14 @@ def rfc868(seconds: float) -> bytes:
     the RFC's 32 bits do).
     """
     return struct.pack("!I", (int(seconds) + EPOCH_1900) % 2**32)
+
+
+@cache
+def shippedQuotes() -> list[bytes]:
+    """
+    The quotes netlab ships, read once however many services use them.
+    """
+    return loadQuotes()
 
 
 def loadQuotes(text: str | None = None) -> list[bytes]:
@@ -240,7 +249,9 @@ class SimpleFactory(ServerFactory):
         self.protocol = protocol
         self.clock = clock
         self.idleTimeout = idleTimeout or None
-        self.quotes = quotes if quotes is not None else loadQuotes()
+        if quotes is None:  # only Quote of the Day says any
+            quotes = shippedQuotes() if protocol is QOTD else []
+        self.quotes = quotes
         self.oneShot = protocol in (QOTD, Time)
 
 

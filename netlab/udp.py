@@ -33,7 +33,7 @@ from twisted.logger import Logger
 from netlab.daytime import DaytimeText
 from netlab.guard import plainHost
 from netlab.ratelimit import KeyedLimiter, Rate
-from netlab.simple import CHARGEN_CYCLE, loadQuotes, quoteOfTheDay, rfc868
+from netlab.simple import CHARGEN_CYCLE, quoteOfTheDay, rfc868, shippedQuotes
 
 log = Logger(namespace="netlab")
 
@@ -218,7 +218,7 @@ def replies(
     The reply function of every UDP service, by name.
     """
     daytime = DaytimeText(clock, timeFormat)
-    quoteList = quotes if quotes is not None else loadQuotes()
+    quoteList = quotes if quotes is not None else shippedQuotes()
     generator = rng or random.Random()
     return {
         "daytime": lambda _: daytime(),
