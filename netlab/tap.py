@@ -28,20 +28,24 @@ from netlab.fairness import TurnBudget
 from netlab.framing import BARE_DELAY, MAX_LINE
 from netlab.guard import GuardFactory
 from netlab.lab import LabFaults, LabProtocol, parseLab
+from netlab.ports import PORTS
 from netlab.ratelimit import Rate
 from netlab.server import NetlabService, ServiceListeners
 from netlab.udp import DEFAULT_RATE, GuardedDatagramProtocol, UDPGuard, UDPListener, replies
 
 #: The stream services, their default ports, and what they are.
 SERVICES = {
-    "daytime": (21566, "Day/Time (RFC 867): the date and time, then close"),
-    "doctor": (21567, "the Doctor: a 1966 ELIZA therapist"),
-    "chat": (21568, "the Chat room"),
-    "echo": (21571, "Echo (RFC 862): sends back what it gets"),
-    "discard": (21572, "Discard (RFC 863): reads and throws away"),
-    "chargen": (21573, "Character Generator (RFC 864): rotating lines for as long as you read"),
-    "qotd": (21574, "Quote of the Day (RFC 865): one quote, then close"),
-    "time": (21575, "Time (RFC 868): seconds since 1900 as 4 bytes, then close"),
+    "daytime": (PORTS["daytime"], "Day/Time (RFC 867): the date and time, then close"),
+    "doctor": (PORTS["doctor"], "the Doctor: a 1966 ELIZA therapist"),
+    "chat": (PORTS["chat"], "the Chat room"),
+    "echo": (PORTS["echo"], "Echo (RFC 862): sends back what it gets"),
+    "discard": (PORTS["discard"], "Discard (RFC 863): reads and throws away"),
+    "chargen": (
+        PORTS["chargen"],
+        "Character Generator (RFC 864): rotating lines for as long as you read",
+    ),
+    "qotd": (PORTS["qotd"], "Quote of the Day (RFC 865): one quote, then close"),
+    "time": (PORTS["time"], "Time (RFC 868): seconds since 1900 as 4 bytes, then close"),
 }
 
 #: The services that also answer over UDP when asked (--NAME-udp [HOST:]PORT).
