@@ -18,7 +18,8 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from netlab.client.editor import Key, LineEditor
-from netlab.client.text import LineBuffer, decode
+from netlab.client.text import LineBuffer
+from netlab.text import decode
 
 
 class Screen(TypingProtocol):
@@ -64,11 +65,11 @@ class PlainScreen:
 
     def feed(self, data: bytes) -> list[Key]:
         """Split piped input into lines."""
-        return [Key("line", decode(line)) for line in self._input.feed(data)]
+        return [Key("line", decode(line, telnet=False)) for line in self._input.feed(data)]
 
     def end_of_input(self) -> list[Key]:
         """Return the unterminated last line, if any."""
-        return [Key("line", decode(line)) for line in self._input.flush()]
+        return [Key("line", decode(line, telnet=False)) for line in self._input.flush()]
 
     def stop(self) -> None:
         """Nothing to remove without a terminal."""

@@ -2,57 +2,29 @@
 
 Everything a server sends passes through here before it reaches the user's screen: the bytes are
 split into lines (tolerating ``\\n`` and ``\\r\\n``), decoded as UTF-8 with replacement characters
-(a server that sends bad bytes must never crash the client), and stripped of control characters and
-ANSI escape sequences, so that no server can move the cursor, recolour, retitle or otherwise drive
-the user's terminal.
+(a server that sends bad bytes must never crash the client), and scrubbed of control characters and
+ANSI escape sequences by L{netlab.text}, so that no server can move the cursor, recolour, retitle
+or otherwise drive the user's terminal.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
+
+from netlab.text import decode, scrub
 
 #: A partial line longer than this is handed out as a line of its own, so that a server that never
 #: sends a newline cannot make the client buffer without bound.
 MAX_LINE_BYTES = 64 * 1024
 
-# ANSI/ECMA-48 sequences: CSI (ESC [ ... final), OSC/DCS/SOS/PM/APC strings (ESC ] ... BEL or ST),
-# and two-character escapes (ESC + one byte).  The 8-bit C1 forms (U+009B CSI, U+009D OSC, ...) are
-# matched too, because a UTF-8 server can send them as code points.
-_ESCAPES = re.compile(
-    r"""
-    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?                       # CSI ... final byte
-  | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)  # string commands up to BEL/ST
-  | \x1b[ -/]*[0-~]?                                        # other escapes, e.g. ESC ( B, ESC c
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
-# C0 controls except TAB, DEL, and C1 controls.
-# C0/C1 controls (TAB kept), and the invisible characters that disguise a line:
-# bidi controls, zero-width characters, line and paragraph separators.
-_CONTROLS = re.compile(
-    r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
-)
-
-
-def decode(data: bytes) -> str:
-    """Decode server bytes as UTF-8, replacing invalid sequences with U+FFFD instead of failing."""
-    return data.decode("utf-8", errors="replace")
-
-
-def sanitize(text: str) -> str:
-    """Remove ANSI escape sequences and control characters (keeping TAB) from C{text}.
-
-    Server text is untrusted: without this a chat peer or a hostile server could clear the user's
-    screen, fake a prompt, or change the terminal's title.
-    """
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
-
 
 def printable(data: bytes) -> str:
-    """Decode and sanitize one line of server bytes: the text that is safe to show the user."""
-    return sanitize(decode(data))
+    """Decode and scrub one line of server bytes: the text that is safe to show the user.
+
+    A server never negotiates telnet with the client, so a 0xFF byte is just an invalid byte
+    (shown as U+FFFD); tabs are kept, since they cannot drive the terminal.
+    """
+    return scrub(decode(data, telnet=False), keepTabs=True)
 
 
 def display_width(text: str) -> int:
