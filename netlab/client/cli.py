@@ -8,14 +8,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-DAYTIME_PORT = 21566
-DOCTOR_PORT = 21567
-CHAT_PORT = 21568
+from netlab.ports import PORTS
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_GRACE = 0.5
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Command-line client for netlab's servers (and any server speaking the same simple protocols).
 
   netlab daytime [HOST] [-p PORT] [--udp]        print the server's date and time
@@ -24,7 +22,7 @@ Command-line client for netlab's servers (and any server speaking the same simpl
 
 HOST defaults to localhost; IPv4 and IPv6 addresses (e.g. ::1) and host names work.
 Use --connect ENDPOINT instead of HOST/--port for any Twisted client endpoint,
-e.g. tls:example.org:21568 or unix:path=/run/netlab/chat.sock.
+e.g. tls:example.org:{PORTS["chat"]} or unix:path=/run/netlab/chat.sock.
 """
 
 EPILOG = """\
@@ -103,7 +101,8 @@ def _add_common(parser: argparse.ArgumentParser, default_port: int) -> None:
     parser.add_argument(
         "--connect", metavar="ENDPOINT", default=None,
         help="a Twisted client endpoint string instead of HOST/--port, e.g. "
-        "'tcp:host=example.org:port=21568', 'tls:example.org:21568', 'unix:path=/tmp/chat.sock'",
+        f"'tcp:host=example.org:port={PORTS['chat']}', 'tls:example.org:{PORTS['chat']}', "
+        "'unix:path=/tmp/chat.sock'",
     )
     parser.add_argument(
         "--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
@@ -135,7 +134,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         "daytime", help="print the date and time a Day/Time server sends (RFC 867)",
         description="Connect to a Day/Time server, print what it sends, exit 0.",
     )
-    _add_common(daytime, DAYTIME_PORT)
+    _add_common(daytime, PORTS["daytime"])
     daytime.add_argument(
         "--udp", action="store_true",
         help="ask over UDP (one datagram each way) instead of TCP; not with --connect",
@@ -147,7 +146,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         "they arrive.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_common(chat, CHAT_PORT)
+    _add_common(chat, PORTS["chat"])
     chat.add_argument("--nick", type=nick_name, default=None, metavar="NAME",
                       help="send '/nick NAME' right after connecting")
     _add_grace(chat)
@@ -157,7 +156,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         description="Talk to the Doctor: every line you send gets one reply.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_common(doctor, DOCTOR_PORT)
+    _add_common(doctor, PORTS["doctor"])
     _add_grace(doctor)
     return parser
 

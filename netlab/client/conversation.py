@@ -19,6 +19,7 @@ from netlab.client.connect import LineProtocol
 from netlab.client.console import Screen
 from netlab.client.editor import Key
 from netlab.client.errors import Target, TLSFailure, describe_failure
+from netlab.ports import PORTS
 
 #: Exit status after Ctrl-C, as shells report a process ended by SIGINT.
 INTERRUPTED = 130
@@ -45,9 +46,11 @@ class Service:
     greeting_lines: int
 
 
-CHAT = Service("chat", 21568, "/quit", farewell_at_eof=True, counts_replies=False, greeting_lines=0)
+CHAT = Service(
+    "chat", PORTS["chat"], "/quit", farewell_at_eof=True, counts_replies=False, greeting_lines=0
+)
 DOCTOR = Service(
-    "doctor", 21567, "bye", farewell_at_eof=False, counts_replies=True, greeting_lines=1
+    "doctor", PORTS["doctor"], "bye", farewell_at_eof=False, counts_replies=True, greeting_lines=1
 )
 
 
