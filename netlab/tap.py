@@ -417,10 +417,10 @@ class Options(usage.Options):
         path = self["doctor-script"]
         if path is None:
             return
-        from netlab.doctor import ScriptError, load_script
+        from netlab.doctor import ScriptError, loadScript
 
         try:
-            self["doctor-script"] = load_script(path)
+            self["doctor-script"] = loadScript(path)
         except OSError as e:
             raise usage.UsageError(f"--doctor-script: cannot read {path}: {e.strerror}") from None
         except ScriptError as e:

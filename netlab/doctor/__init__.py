@@ -7,17 +7,17 @@ Usage::
     doctor.greeting()              # presented form; greeting(raw=True) for the 1966 form
     doctor.reply("I am unhappy")   # presented; reply(text, raw=True) or respond(text).raw
 
-Scripts in the 1966 notation are read with :func:`load_script` or
-:func:`parse_script`; an invalid script raises :class:`ScriptError` naming the line.
+Scripts in the 1966 notation are read with :func:`loadScript` or
+:func:`parseScript`; an invalid script raises :class:`ScriptError` naming the line.
 The algorithm follows Hay's reconstruction (see ``netlab/doctor/engine.py``).
 """
 
-from netlab.doctor.doctor import FAREWELL, Doctor, Reply, default_script
+from netlab.doctor.doctor import FAREWELL, Doctor, Reply, defaultScript
 from netlab.doctor.engine import BUILT_IN, MAX_MEMORIES, MAX_STEPS, Session
 from netlab.doctor.lexer import ScriptError
 from netlab.doctor.model import Script
 from netlab.doctor.present import present
-from netlab.doctor.script import load_script, parse_script
+from netlab.doctor.script import loadScript, parseScript
 from netlab.doctor.text import MAX_INPUT_CHARS
 
 __all__ = [
@@ -31,8 +31,8 @@ __all__ = [
     "Script",
     "ScriptError",
     "Session",
-    "default_script",
-    "load_script",
-    "parse_script",
+    "defaultScript",
+    "loadScript",
+    "parseScript",
     "present",
 ]

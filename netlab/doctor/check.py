@@ -26,7 +26,7 @@ from typing import TextIO
 from netlab.doctor.engine import Session
 from netlab.doctor.lexer import ScriptError
 from netlab.doctor.model import Script
-from netlab.doctor.script import load_script
+from netlab.doctor.script import loadScript
 
 
 class CheckError(Exception):
@@ -43,7 +43,7 @@ class Exchange:
     expected: str
 
 
-def read_conversation(path: str) -> list[Exchange]:
+def readConversation(path: str) -> list[Exchange]:
     """Parse a conversation file; refuse text before the first ``> `` line or no exchanges."""
     try:
         with open(path, encoding="utf-8") as handle:
@@ -72,7 +72,7 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-def session_files(argument: str) -> list[str]:
+def sessionFiles(argument: str) -> list[str]:
     """Split ``a.txt+b.txt`` into files replayed in one session (an existing path wins)."""
     if os.path.exists(argument) or "+" not in argument:
         return [argument]
@@ -134,9 +134,9 @@ def main(
     err = sys.stderr if err is None else err
     args = parser().parse_args(argv)
     try:
-        script = load_script(args.script)
+        script = loadScript(args.script)
         sessions = [
-            [exchange for path in session_files(arg) for exchange in read_conversation(path)]
+            [exchange for path in sessionFiles(arg) for exchange in readConversation(path)]
             for arg in args.conversations
         ]
     except ScriptError as exc:

@@ -15,24 +15,24 @@ from importlib import resources
 from netlab.doctor.engine import Session
 from netlab.doctor.model import Script
 from netlab.doctor.present import present
-from netlab.doctor.script import parse_script
+from netlab.doctor.script import parseScript
 
 FAREWELL = "Have a nice day!"
 DEFAULT_SCRIPT_NAME = "default.script"
 
 
 @functools.lru_cache(maxsize=1)
-def default_script() -> Script:
+def defaultScript() -> Script:
     """The project's own DOCTOR script (package data), parsed once and cached."""
     data = resources.files(__package__).joinpath(DEFAULT_SCRIPT_NAME).read_bytes()
-    return parse_script(data, source=f"netlab/doctor/{DEFAULT_SCRIPT_NAME}")
+    return parseScript(data, source=f"netlab/doctor/{DEFAULT_SCRIPT_NAME}")
 
 
 @dataclass(frozen=True)
 class Reply:
     """One reply: ``raw`` is the 1966 output, ``text`` the presented form.
 
-    ``truncated`` says the input was cut to the length cap; ``step_capped`` says
+    ``truncated`` says the input was cut to the length cap; ``stepCapped`` says
     the link/NEWKEY/PRE step cap was hit (a looping script), so the reply is the
     built-in message.  A server may want to log either.
     """
@@ -40,19 +40,19 @@ class Reply:
     raw: str
     text: str
     truncated: bool = False
-    step_capped: bool = False
+    stepCapped: bool = False
 
 
 class Doctor:
     """A conversation with ELIZA.  Each instance has its own state; scripts are shared."""
 
     def __init__(self, script: Script | None = None) -> None:
-        self.script = default_script() if script is None else script
+        self.script = defaultScript() if script is None else script
         self._session = Session(self.script)
 
     def greeting(self, raw: bool = False) -> str:
         """The script's greeting, presented (or raw when ``raw`` is true)."""
-        text = self.script.greeting_text()
+        text = self.script.greetingText()
         return text if raw else present(text)
 
     def respond(self, text: str) -> Reply:
@@ -62,8 +62,8 @@ class Doctor:
         non-ASCII or huge input (cut to :data:`netlab.doctor.text.MAX_INPUT_CHARS`).
         """
         outcome = self._session.respond(text)
-        shown = present(outcome.raw) or present(self._session.built_in())
-        return Reply(outcome.raw, shown, outcome.truncated, outcome.step_capped)
+        shown = present(outcome.raw) or present(self._session.builtIn())
+        return Reply(outcome.raw, shown, outcome.truncated, outcome.stepCapped)
 
     def reply(self, text: str, raw: bool = False) -> str:
         """Reply to one line of input: presented by default, the 1966 form if ``raw``."""

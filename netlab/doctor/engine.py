@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from netlab.doctor.hashing import slip_hash
+from netlab.doctor.hashing import slipHash
 from netlab.doctor.matcher import Components
 from netlab.doctor.model import (
     Decomposition,
@@ -31,7 +31,7 @@ from netlab.doctor.model import (
     Script,
     Template,
 )
-from netlab.doctor.text import DELIMITERS, read_line
+from netlab.doctor.text import DELIMITERS, readLine
 
 MAX_STEPS = 64
 """Keystack pops allowed per reply (each link, NEWKEY or PRE step costs one)."""
@@ -54,7 +54,7 @@ class Outcome:
 
     raw: str
     truncated: bool = False
-    step_capped: bool = False
+    stepCapped: bool = False
 
 
 def scan(script: Script, words: Sequence[str]) -> tuple[list[str], deque[str]]:
@@ -70,14 +70,14 @@ def scan(script: Script, words: Sequence[str]) -> tuple[list[str], deque[str]]:
     lexicon = script.lexicon
     keywords = lexicon.keywords
     if keywords.isdisjoint(words):
-        clause = words[_clause_start(words, len(words)) :]
+        clause = words[_clauseStart(words, len(words)) :]
         return lexicon.substitute(clause), deque()
     at = words.index(next(filter(keywords.__contains__, words)))
-    clause = words[_clause_start(words, at) : _clause_end(words, at)]
+    clause = words[_clauseStart(words, at) : _clauseEnd(words, at)]
     return lexicon.substitute(clause), _keystack(lexicon, clause)
 
 
-def _clause_end(words: Sequence[str], at: int) -> int:
+def _clauseEnd(words: Sequence[str], at: int) -> int:
     """The index of the first delimiter from ``at`` on, or the length of ``words``.
 
     A set test over a copy of the tail rules out a delimiter fast; otherwise
@@ -89,7 +89,7 @@ def _clause_end(words: Sequence[str], at: int) -> int:
     return at + tail.index(next(filter(DELIMITERS.__contains__, tail)))
 
 
-def _clause_start(words: Sequence[str], at: int) -> int:
+def _clauseStart(words: Sequence[str], at: int) -> int:
     """The index just after the last delimiter before ``at``, or 0 if there is none."""
     if not at:
         return 0
@@ -143,7 +143,7 @@ class Session:
 
     def respond(self, text: str) -> Outcome:
         """Read one line of user input and return ELIZA's raw reply."""
-        words, truncated = read_line(text)
+        words, truncated = readLine(text)
         self.limit = self.limit % 4 + 1
         clause, stack = scan(self.script, words)
         if not stack:
@@ -155,28 +155,28 @@ class Session:
         raw, capped = self.process(clause, stack)
         return Outcome(raw, truncated, capped)
 
-    def built_in(self) -> str:
+    def builtIn(self) -> str:
         """The built-in message for the current LIMIT."""
         return BUILT_IN[self.limit - 1]
 
     def process(self, clause: list[str], stack: deque[str]) -> tuple[str, bool]:
         """Work through the keystack (docs/ALGORITHM.md 2.6); return the reply, whether capped."""
         entries = self.script.entries
-        memory_key = self.script.memory.keyword
+        memoryKey = self.script.memory.keyword
         matches: dict[int, Components | None] = {}  # by rule slot, valid while W is unchanged
         for _step in range(MAX_STEPS):
             if not stack:
                 return self.none(clause), False
             key = stack.popleft()
             entry = entries.get(key)
-            if entry is None or not entry.is_keyword:
-                return self.built_in(), False
-            if key == memory_key:
+            if entry is None or not entry.isKeyword:
+                return self.builtIn(), False
+            if key == memoryKey:
                 self.remember(clause)
             found = self.decompose(entry.decompositions, clause, matches)
             if found is None:
                 if entry.link is None:
-                    return self.built_in(), False
+                    return self.builtIn(), False
                 stack.appendleft(entry.link)
                 continue
             rule, components = found
@@ -188,7 +188,7 @@ class Session:
                 matches = {}
             if isinstance(action, (Link, Pre)):
                 stack.appendleft(action.target)
-        return self.built_in(), True
+        return self.builtIn(), True
 
     def decompose(
         self,
@@ -222,18 +222,18 @@ class Session:
         """The next content-free remark of the NONE rule (docs/ALGORITHM.md 2.9)."""
         found = self.decompose(self.script.none, clause)
         if found is None:
-            return self.built_in()
+            return self.builtIn()
         rule, components = found
         action = self.take(rule)
         if not isinstance(action, Plain):  # the reader allows only plain NONE remarks
-            return self.built_in()
+            return self.builtIn()
         return " ".join(assemble(action.template, components))
 
     def remember(self, clause: list[str]) -> None:
         """Lay down a memory from W, choosing the entry by SLIP HASH of its last word."""
         entries = self.script.memory.entries
         last = clause[-1] if clause else ""
-        pattern, template = entries[slip_hash(last, 2) % len(entries)]
+        pattern, template = entries[slipHash(last, 2) % len(entries)]
         components = pattern.match(clause)
         if components is not None and len(self.memories) < MAX_MEMORIES:
             memory = " ".join(assemble(template, components))

@@ -32,7 +32,7 @@ _BCD_GROUPS = (
 )
 
 
-def _build_table() -> tuple[int, ...]:
+def _buildTable() -> tuple[int, ...]:
     """Map every byte value to its 6-bit code; bytes outside BCD keep their low 6 bits."""
     table = [byte & 0o77 for byte in range(256)]
     for chars, first in _BCD_GROUPS:
@@ -41,10 +41,10 @@ def _build_table() -> tuple[int, ...]:
     return tuple(table)
 
 
-_BCD_TABLE = _build_table()
+_BCD_TABLE = _buildTable()
 
 
-def last_cell(word: str) -> bytes:
+def lastCell(word: str) -> bytes:
     """Return the last 6-byte SLIP cell of ``word``, padded on the right with spaces.
 
     Hay chunks UTF-8 *bytes*, so non-ASCII words count their encoded length.
@@ -54,7 +54,7 @@ def last_cell(word: str) -> bytes:
     return data[start:].ljust(_CELL_CHARS, b" ")
 
 
-def bcd_value(cell: bytes) -> int:
+def bcdValue(cell: bytes) -> int:
     """Pack six bytes as 6-bit BCD codes, most significant first, into a 36-bit int."""
     value = 0
     for byte in cell:
@@ -62,13 +62,13 @@ def bcd_value(cell: bytes) -> int:
     return value
 
 
-def slip_hash(word: str, bits: int) -> int:
+def slipHash(word: str, bits: int) -> int:
     """Return SLIP ``HASH(word, bits)``: the 7094 mid-square hash of the word's last cell.
 
     Clear the sign bit, square exactly, shift right by ``35 - bits // 2`` and keep
-    the low ``bits`` bits.  ``slip_hash("ALWAYS", 7) == 14`` (CACM paper, p.38).
+    the low ``bits`` bits.  ``slipHash("ALWAYS", 7) == 14`` (CACM paper, p.38).
     """
     if not 0 < bits <= 35:
         raise ValueError("bits must be between 1 and 35")
-    value = bcd_value(last_cell(word)) & _SIGN_BIT_MASK
+    value = bcdValue(lastCell(word)) & _SIGN_BIT_MASK
     return ((value * value) >> (35 - bits // 2)) & ((1 << bits) - 1)

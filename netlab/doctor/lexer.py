@@ -32,7 +32,7 @@ class Atom:
     line: int
 
     @property
-    def is_number(self) -> bool:
+    def isNumber(self) -> bool:
         """Whether the token is a run of digits."""
         return self.text.isdigit() and self.text.isascii()
 
@@ -59,7 +59,7 @@ def tokens(text: str) -> list[tuple[str, int]]:
     return result
 
 
-def read_nodes(text: str, source: str = "<script>") -> list[Node]:
+def readNodes(text: str, source: str = "<script>") -> list[Node]:
     """Read the top-level S-expressions of ``text``; refuse unbalanced parentheses."""
     stack: list[tuple[int, list[Node]]] = [(0, [])]
     for token, line in tokens(text):

@@ -179,20 +179,20 @@ def _place(
     if len(segments) == 1:
         ok = head.width == total and _fits(head, words, 0, counter)
         return [0] if ok else None
-    tail_start = total - tail.width
-    if tail_start < head.width or not _fits(head, words, 0, counter):
+    tailStart = total - tail.width
+    if tailStart < head.width or not _fits(head, words, 0, counter):
         return None
     starts = [0]
     position = head.width
     for segment in segments[1:-1]:
-        found = _earliest(segment, words, position, tail_start - segment.width, counter)
+        found = _earliest(segment, words, position, tailStart - segment.width, counter)
         if found is None:
             return None
         starts.append(found)
         position = found + segment.width
-    if tail_start < position or not _fits(tail, words, tail_start, counter):
+    if tailStart < position or not _fits(tail, words, tailStart, counter):
         return None
-    starts.append(tail_start)
+    starts.append(tailStart)
     return starts
 
 
@@ -203,8 +203,8 @@ def _components(pattern: Pattern, starts: list[int], words: Sequence[str]) -> Co
         for index, offset, element in segment.items:
             width = element if isinstance(element, int) else 1
             result[index] = tuple(words[start + offset : start + offset + width])
-    for number, zero_index in enumerate(pattern.zeros):
+    for number, zeroIndex in enumerate(pattern.zeros):
         begin = starts[number] + pattern.segments[number].width
         end = starts[number + 1]
-        result[zero_index] = tuple(words[begin:end])
+        result[zeroIndex] = tuple(words[begin:end])
     return tuple(result)

@@ -74,7 +74,7 @@ class Entry:
     link: str | None = None
 
     @property
-    def is_keyword(self) -> bool:
+    def isKeyword(self) -> bool:
         """Whether the word goes on the keystack: it has transformations or a link."""
         return bool(self.decompositions) or self.link is not None
 
@@ -108,7 +108,7 @@ class Lexicon:
     def of(cls, entries: Mapping[str, Entry]) -> Lexicon:
         """Build the tables from a script's entries."""
         keywords = frozenset(
-            word for word, entry in entries.items() if entry.is_keyword and word not in DELIMITERS
+            word for word, entry in entries.items() if entry.isKeyword and word not in DELIMITERS
         )
         precedence = {word: entries[word].precedence for word in keywords}
         substitutes = {
@@ -147,8 +147,8 @@ class Script:
     @property
     def keywords(self) -> tuple[str, ...]:
         """The words that go on the keystack, in script order."""
-        return tuple(word for word, entry in self.entries.items() if entry.is_keyword)
+        return tuple(word for word, entry in self.entries.items() if entry.isKeyword)
 
-    def greeting_text(self) -> str:
+    def greetingText(self) -> str:
         """The greeting list joined with single spaces, as 1966 ELIZA printed it."""
         return " ".join(self.greeting)

@@ -39,14 +39,14 @@ _ATTACHED = re.compile(r" (?=[,.](?: |$))")
 """The space before a ``,`` or ``.`` token, which the presented reply drops."""
 
 
-def _word(token: str, starts_sentence: bool) -> str:
+def _word(token: str, startsSentence: bool) -> str:
     """Case one raw token for the presented reply."""
     if token in PROPER_WORDS:
         return PROPER_WORDS[token]
     lower = token.lower()
     if token.startswith("I'") and token != "I'":
         return "I" + lower[1:]
-    if starts_sentence:
+    if startsSentence:
         for index, char in enumerate(lower):
             if char.isalpha():
                 return lower[:index] + char.upper() + lower[index + 1 :]
@@ -61,7 +61,7 @@ def _found(text: str, needle: str, shift: int) -> Iterator[int]:
         at = text.find(needle, at + 1)
 
 
-def _special_starts(padded: str) -> set[int]:
+def _specialStarts(padded: str) -> set[int]:
     """Where the tokens start that :func:`_word` cases other than by lower-casing.
 
     ``padded`` is the line with a space at each end.  These are the first token,
@@ -78,13 +78,13 @@ def _special_starts(padded: str) -> set[int]:
     if "Z" in padded:
         starts.update(_found(padded, " ELIZA ", 1))
     starts.update(_found(padded, " ENGLISH ", 1))
-    if _has_lower_i(padded):
+    if _hasLowerI(padded):
         starts.update(_found(padded, " I ", 1))
     starts.discard(len(padded))  # after the sentence end that closes the line
     return starts
 
 
-def _has_lower_i(padded: str) -> bool:
+def _hasLowerI(padded: str) -> bool:
     """Whether the padded line has a lower-case ``i`` token (raw replies never do)."""
     return "i" in padded and " i " in padded
 
@@ -99,20 +99,20 @@ def _case(line: str) -> str:
     padded = f" {line} "
     pieces = []
     done = 0
-    for start in sorted(_special_starts(padded)):
+    for start in sorted(_specialStarts(padded)):
         end = padded.index(" ", start)
         pieces.append(padded[done:start].lower())
-        starts_sentence = start == 1 or padded[start - 2] in _SENTENCE_ENDS
-        pieces.append(_word(padded[start:end], starts_sentence))
+        startsSentence = start == 1 or padded[start - 2] in _SENTENCE_ENDS
+        pieces.append(_word(padded[start:end], startsSentence))
         done = end
     pieces.append(padded[done:].lower())
     cased = "".join(pieces)
-    if not _has_lower_i(padded):  # every lower-case " i " token was an "I": restore it
+    if not _hasLowerI(padded):  # every lower-case " i " token was an "I": restore it
         cased = cased.replace(" i ", " I ").replace(" i ", " I ")
     return cased[1:-1]
 
 
-def _is_question(line: str) -> bool:
+def _isQuestion(line: str) -> bool:
     """Whether the last sentence of the raw tokens (joined by single spaces) is a question."""
     cut = max((line.rfind(end + " ") for end in _SENTENCE_ENDS if end in line), default=-1)
     sentence = line[cut + 2 :] if cut >= 0 else line
@@ -122,7 +122,7 @@ def _is_question(line: str) -> bool:
     return sentence.endswith(TAG_QUESTIONS)
 
 
-def _single_spaced(raw: str) -> str:
+def _singleSpaced(raw: str) -> str:
     """The tokens of ``raw`` joined by single spaces: usually ``raw`` itself, as checked.
 
     ``str.isprintable`` is false for every whitespace character but the space.
@@ -134,7 +134,7 @@ def _single_spaced(raw: str) -> str:
 
 def present(raw: str) -> str:
     """Return ``raw`` in sentence case with closing punctuation; ``""`` stays ``""``."""
-    line = _single_spaced(raw)
+    line = _singleSpaced(raw)
     if not line:
         return ""
     text = _case(line)
@@ -144,5 +144,5 @@ def present(raw: str) -> str:
     if not text:
         return raw
     if not text.endswith(_SENTENCE_ENDS):
-        text += "?" if _is_question(line) else "."
+        text += "?" if _isQuestion(line) else "."
     return text

@@ -1,6 +1,6 @@
 """Read and validate a script in the 1966 notation (docs/ALGORITHM.md 2.1).
 
-:func:`parse_script` turns text into an immutable :class:`~netlab.doctor.model.Script`
+:func:`parseScript` turns text into an immutable :class:`~netlab.doctor.model.Script`
 or raises :class:`ScriptError` naming the line and the problem.  It performs every
 check of Hay's reader listed in docs/ALGORITHM.md 2.1, and also refuses an empty file,
 non-text data, unbalanced parentheses, stray tokens and unknown word classes.
@@ -13,7 +13,7 @@ import stat
 from collections.abc import Iterable
 from types import MappingProxyType
 
-from netlab.doctor.lexer import Atom, Node, ScriptError, SList, describe, read_nodes
+from netlab.doctor.lexer import Atom, Node, ScriptError, SList, describe, readNodes
 from netlab.doctor.matcher import Element, Pattern
 from netlab.doctor.model import (
     Action,
@@ -28,12 +28,12 @@ from netlab.doctor.model import (
     Template,
 )
 
-__all__ = ["ScriptError", "parse_script", "load_script", "decode_script"]
+__all__ = ["ScriptError", "parseScript", "loadScript", "decodeScript"]
 
 _CONTROL_OK = frozenset("\t\n\r\f\v")
 
 
-def decode_script(data: bytes | str, source: str = "<script>") -> str:
+def decodeScript(data: bytes | str, source: str = "<script>") -> str:
     """Return the script as text; refuse NUL bytes, control characters and bad UTF-8."""
     if isinstance(data, bytes):
         try:
@@ -54,7 +54,7 @@ def decode_script(data: bytes | str, source: str = "<script>") -> str:
 MAX_SCRIPT_BYTES = 1 << 20
 
 
-def load_script(path: str | os.PathLike[str]) -> Script:
+def loadScript(path: str | os.PathLike[str]) -> Script:
     """Read and parse the script file at ``path``.  I/O errors propagate as ``OSError``.
 
     Only a regular file of at most :data:`MAX_SCRIPT_BYTES` is read, so that a
@@ -68,13 +68,13 @@ def load_script(path: str | os.PathLike[str]) -> Script:
         data = handle.read(MAX_SCRIPT_BYTES + 1)
     if len(data) > MAX_SCRIPT_BYTES:
         raise ScriptError(0, f"larger than {MAX_SCRIPT_BYTES} bytes", source)
-    return parse_script(data, source=source)
+    return parseScript(data, source=source)
 
 
-def parse_script(text: str | bytes, source: str = "<script>") -> Script:
+def parseScript(text: str | bytes, source: str = "<script>") -> Script:
     """Parse and validate a whole script; raise :class:`ScriptError` if it is invalid."""
-    text = decode_script(text, source)
-    nodes = read_nodes(text, source)
+    text = decodeScript(text, source)
+    nodes = readNodes(text, source)
     if not nodes:
         raise ScriptError(1, "the script is empty", source)
     return _Reader(source, text.count("\n") + 1).read(nodes)
@@ -83,9 +83,9 @@ def parse_script(text: str | bytes, source: str = "<script>") -> Script:
 class _Reader:
     """One parse: collects entries, rotation slots and links to check at the end."""
 
-    def __init__(self, source: str, last_line: int) -> None:
+    def __init__(self, source: str, lastLine: int) -> None:
         self.source = source
-        self.last_line = last_line
+        self.lastLine = lastLine
         self.entries: dict[str, Entry] = {}
         self.classes: dict[str, set[str]] = {}
         self.links: list[tuple[str, int]] = []
@@ -105,9 +105,9 @@ class _Reader:
         rest = nodes[1:]
         if rest and isinstance(rest[0], Atom) and rest[0].text == "START":
             rest = rest[1:]
-        rules = [self.rule_list(node) for node in rest]
+        rules = [self.ruleList(node) for node in rest]
         rules = [rule for rule in rules if rule.items]
-        self.collect_classes(rules)
+        self.collectClasses(rules)
         for rule in rules:
             self.rule(rule)
         return self.finish(greeting)
@@ -123,17 +123,17 @@ class _Reader:
                 raise self.fail(item.line, f"unexpected {describe(item)} in the greeting")
         return tuple(item.text for item in node.items)
 
-    def rule_list(self, node: Node) -> SList:
+    def ruleList(self, node: Node) -> SList:
         """A top-level rule must be a list starting with a word (``()`` is the end marker)."""
         if isinstance(node, Atom):
             raise self.fail(node.line, f"unexpected {node.text} outside a rule list")
         if node.items:
             head = node.items[0]
-            if not isinstance(head, Atom) or head.is_number or head.text == "=":
+            if not isinstance(head, Atom) or head.isNumber or head.text == "=":
                 raise self.fail(node.line, f"a rule must start with a keyword: {describe(node)}")
         return node
 
-    def collect_classes(self, rules: Iterable[SList]) -> None:
+    def collectClasses(self, rules: Iterable[SList]) -> None:
         """First pass: gather every ``DLIST(/TAG ...)`` so patterns can name any class."""
         for rule in rules:
             items = rule.items
@@ -147,20 +147,20 @@ class _Reader:
         """Dispatch one rule list to MEMORY, NONE or an ordinary entry."""
         word = rule.items[0].text
         if word == "MEMORY":
-            self.memory_rule(rule)
+            self.memoryRule(rule)
         elif word == "NONE":
-            self.none_rule(rule)
+            self.noneRule(rule)
         else:
             self.entry(rule)
 
     def finish(self, greeting: tuple[str, ...]) -> Script:
         """Check what needs the whole script: NONE, MEMORY and every link target."""
         if self.none is None:
-            raise self.fail(self.last_line, "the script has no NONE rule")
+            raise self.fail(self.lastLine, "the script has no NONE rule")
         if self.memory is None:
-            raise self.fail(self.last_line, "the script has no MEMORY rule")
+            raise self.fail(self.lastLine, "the script has no MEMORY rule")
         key = self.entries.get(self.memory.keyword)
-        if key is None or not key.is_keyword:
+        if key is None or not key.isKeyword:
             raise self.fail(
                 self.memory.line, f"MEMORY keyword {self.memory.keyword} is not a keyword"
             )
@@ -168,7 +168,7 @@ class _Reader:
             entry = self.entries.get(target)
             if entry is None:
                 raise self.fail(line, f"link to unknown keyword {target}")
-            if not entry.is_keyword:
+            if not entry.isKeyword:
                 raise self.fail(line, f"link to {target}, which has no transformations or link")
         return Script(
             greeting=greeting,
@@ -181,14 +181,14 @@ class _Reader:
 
     # -- special rules -----------------------------------------------------------
 
-    def memory_rule(self, rule: SList) -> None:
+    def memoryRule(self, rule: SList) -> None:
         """``(MEMORY KEY (pattern = reassembly) x4)``."""
         if self.memory is not None:
             raise self.fail(rule.line, f"second MEMORY rule (first at line {self.memory.line})")
         items = rule.items[1:]
-        if not items or not isinstance(items[0], Atom) or items[0].is_number:
+        if not items or not isinstance(items[0], Atom) or items[0].isNumber:
             raise self.fail(rule.line, "MEMORY must name its keyword first")
-        entries = tuple(self.memory_entry(item) for item in items[1:])
+        entries = tuple(self.memoryEntry(item) for item in items[1:])
         if len(entries) != 4:
             raise self.fail(
                 rule.line,
@@ -196,7 +196,7 @@ class _Reader:
             )
         self.memory = MemoryRule(items[0].text, entries, rule.line)
 
-    def memory_entry(self, node: Node) -> tuple[Pattern, Template]:
+    def memoryEntry(self, node: Node) -> tuple[Pattern, Template]:
         """One ``(pattern = reassembly)`` entry of the MEMORY rule."""
         if not isinstance(node, SList):
             raise self.fail(node.line, f"MEMORY entry must be a list, found {node.text}")
@@ -210,7 +210,7 @@ class _Reader:
         template = self.template(node.items[split + 1 :], len(pattern.elements), node.line)
         return pattern, template
 
-    def none_rule(self, rule: SList) -> None:
+    def noneRule(self, rule: SList) -> None:
         """``(NONE ((0) remark ...))``: content-free remarks, plain reassemblies only."""
         if self.none is not None:
             raise self.fail(rule.line, "second NONE rule")
@@ -242,7 +242,7 @@ class _Reader:
         decompositions: list[Decomposition] = []
         index = 0
         while index < len(body):
-            index = self.entry_item(word, body, index, fields, decompositions)
+            index = self.entryItem(word, body, index, fields, decompositions)
         if "precedence" in fields and not decompositions and "link" not in fields:
             raise self.fail(
                 rule.line, f"keyword {word} has a precedence but no transformations or link"
@@ -251,7 +251,7 @@ class _Reader:
             word=word, line=rule.line, decompositions=tuple(decompositions), **fields
         )
 
-    def entry_item(
+    def entryItem(
         self, word: str, body: tuple[Node, ...], index: int, fields: dict, found: list
     ) -> int:
         """Read the body item at ``index`` into ``fields``/``found``; return the next index."""
@@ -259,21 +259,21 @@ class _Reader:
         following = body[index + 1] if index + 1 < len(body) else None
         if isinstance(item, Atom):
             if item.text == "=":
-                if not isinstance(following, Atom) or following.is_number or following.text == "=":
+                if not isinstance(following, Atom) or following.isNumber or following.text == "=":
                     raise self.fail(item.line, f"'=' in {word} must be followed by a word")
-                self.set_once(fields, "substitute", following.text, item.line)
+                self.setOnce(fields, "substitute", following.text, item.line)
                 return index + 2
             if item.text == "DLIST":
                 if not isinstance(following, SList):
                     raise self.fail(item.line, f"DLIST in {word} must be followed by (/TAG ...)")
-                self.set_once(fields, "tags", self.tags(following), item.line)
+                self.setOnce(fields, "tags", self.tags(following), item.line)
                 return index + 2
-            if item.is_number:
-                self.set_once(fields, "precedence", int(item.text), item.line)
+            if item.isNumber:
+                self.setOnce(fields, "precedence", int(item.text), item.line)
                 return index + 1
             raise self.fail(item.line, f"unexpected {item.text} in keyword {word}")
         if item.items and isinstance(item.items[0], Atom) and item.items[0].text == "=":
-            self.set_once(fields, "link", self.link_target(item), item.line)
+            self.setOnce(fields, "link", self.linkTarget(item), item.line)
             return index + 1
         if item.items and isinstance(item.items[0], SList):
             found.append(self.decomposition(item))
@@ -282,7 +282,7 @@ class _Reader:
             item.line, f"expected ((pattern) reassembly ...) or (=KEY) in {word}: {describe(item)}"
         )
 
-    def set_once(self, fields: dict, name: str, value: object, line: int) -> None:
+    def setOnce(self, fields: dict, name: str, value: object, line: int) -> None:
         """Store a field of an entry, refusing to set it twice."""
         if name in fields:
             raise self.fail(line, f"{name} given twice")
@@ -290,12 +290,12 @@ class _Reader:
 
     def tags(self, node: SList) -> tuple[str, ...]:
         """``(/TAG1 TAG2)`` or ``(/ TAG1 TAG2)`` -> ``("TAG1", "TAG2")``."""
-        words = self.words_of(node, "/")
+        words = self.wordsOf(node, "/")
         if words is None:
             raise self.fail(node.line, f"expected (/TAG ...), found {describe(node)}")
         return words
 
-    def words_of(self, node: SList, mark: str) -> tuple[str, ...] | None:
+    def wordsOf(self, node: SList, mark: str) -> tuple[str, ...] | None:
         """Words of a ``(*...)``/``(/...)`` list, or ``None`` if it does not start with ``mark``."""
         texts = []
         for item in node.items:
@@ -310,10 +310,10 @@ class _Reader:
             raise self.fail(node.line, f"empty word list {describe(node)}")
         return words
 
-    def link_target(self, node: SList) -> str:
+    def linkTarget(self, node: SList) -> str:
         """``(=KEY)`` -> ``"KEY"``; the target is checked once the whole script is read."""
         items = node.items
-        if len(items) != 2 or not isinstance(items[1], Atom) or items[1].is_number:
+        if len(items) != 2 or not isinstance(items[1], Atom) or items[1].isNumber:
             raise self.fail(node.line, f"malformed link {describe(node)}, expected (=KEY)")
         self.links.append((items[1].text, node.line))
         return items[1].text
@@ -341,11 +341,11 @@ class _Reader:
         if isinstance(item, Atom):
             if item.text == "=":
                 raise self.fail(item.line, "unexpected '=' in a decomposition pattern")
-            return int(item.text) if item.is_number else item.text
-        choices = self.words_of(item, "*")
+            return int(item.text) if item.isNumber else item.text
+        choices = self.wordsOf(item, "*")
         if choices is not None:
             return frozenset(choices)
-        tags = self.words_of(item, "/")
+        tags = self.wordsOf(item, "/")
         if tags is None:
             raise self.fail(item.line, f"expected (*WORDS) or (/TAGS) in pattern: {describe(item)}")
         members: set[str] = set()
@@ -362,7 +362,7 @@ class _Reader:
         items = node.items
         head = items[0] if items else None
         if isinstance(head, Atom) and head.text == "=":
-            return Link(self.link_target(node))
+            return Link(self.linkTarget(node))
         if isinstance(head, Atom) and head.text == "NEWKEY" and len(items) == 1:
             return NewKey()
         if isinstance(head, Atom) and head.text == "PRE":
@@ -385,7 +385,7 @@ class _Reader:
                 node.line, f"malformed PRE {describe(node)}, expected (PRE (...) (=KEY))"
             )
         template = self.template(items[1].items, size, items[1].line)
-        return Pre(template, self.link_target(items[2]))
+        return Pre(template, self.linkTarget(items[2]))
 
     def template(self, items: Iterable[Node], size: int, line: int) -> Template:
         """Reassembly words; numbers must name a pattern element (1..size)."""
@@ -395,7 +395,7 @@ class _Reader:
                 raise self.fail(
                     getattr(item, "line", line), f"unexpected {describe(item)} in a reassembly"
                 )
-            if item.is_number:
+            if item.isNumber:
                 number = int(item.text)
                 if not 1 <= number <= size:
                     raise self.fail(

@@ -54,7 +54,7 @@ class DoctorProtocol(MessageReceiver):
             self.transport.loseConnection()
             return
         reply = self.doctor.respond(text)
-        if reply.step_capped:
+        if reply.stepCapped:
             self.factory.scriptLooped(text)
         self.sendMessage(reply.text)
 

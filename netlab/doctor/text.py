@@ -93,7 +93,7 @@ def tokenise(text: str) -> list[str]:
     return text.replace(",", " , ").replace(".", " . ").split()
 
 
-def read_line(text: str) -> tuple[list[str], bool]:
+def readLine(text: str) -> tuple[list[str], bool]:
     """Truncate, normalise and tokenise a user's line; also say whether it was truncated."""
     text, cut = truncate(text)
     return tokenise(normalise(text)), cut

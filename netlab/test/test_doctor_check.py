@@ -37,34 +37,34 @@ class CheckTests(SynchronousTestCase):
             handle.write(text.encode() if isinstance(text, str) else text)
         return path
 
-    def run_check(self, *args: str) -> tuple[int, str, str]:
+    def runCheck(self, *args: str) -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()
         status = main(list(args), out, err)
         return status, out.getvalue(), err.getvalue()
 
-    def test_all_match(self) -> None:
+    def test_allMatch(self) -> None:
         conv = self.write("a.txt", "> k\nK1\n> k again\nK2\n> my dog\nYOUR DOG\n")
-        status, out, err = self.run_check(self.script, conv)
+        status, out, err = self.runCheck(self.script, conv)
         self.assertEqual((status, err), (0, ""))
         self.assertEqual(out, "3 exchanges, 3 matched, 0 mismatched\n")
 
-    def test_each_argument_is_a_fresh_session(self) -> None:
+    def test_eachArgumentIsAFreshSession(self) -> None:
         conv = self.write("a.txt", "> k\nK1\n")
-        status, out, _ = self.run_check(self.script, conv, conv)
+        status, out, _ = self.runCheck(self.script, conv, conv)
         self.assertEqual(status, 0)
         self.assertIn("2 exchanges, 2 matched", out)
 
-    def test_plus_joins_files_into_one_session(self) -> None:
+    def test_plusJoinsFilesIntoOneSession(self) -> None:
         first = self.write("a.txt", "> k\nK1\n")
         second = self.write("b.txt", "> k\nK2\n")
-        status, out, _ = self.run_check(self.script, f"{first}+{second}")
+        status, out, _ = self.runCheck(self.script, f"{first}+{second}")
         self.assertEqual(status, 0, out)
-        status, out, _ = self.run_check(self.script, first, second)
+        status, out, _ = self.runCheck(self.script, first, second)
         self.assertEqual(status, 1)
 
-    def test_mismatch_report(self) -> None:
+    def test_mismatchReport(self) -> None:
         conv = self.write("a.txt", "> hello\nN1\n> k\nWRONG\nREPLY\n> x\nN2\n")
-        status, out, _ = self.run_check(self.script, conv)
+        status, out, _ = self.runCheck(self.script, conv)
         self.assertEqual(status, 1)
         self.assertIn(f"MISMATCH {conv}:3: exchange 2\n", out)
         self.assertIn("  input:    k\n", out)
@@ -72,41 +72,41 @@ class CheckTests(SynchronousTestCase):
         self.assertIn("  got:      K1\n", out)
         self.assertTrue(out.endswith("3 exchanges, 2 matched, 1 mismatched\n"))
 
-    def test_bad_script(self) -> None:
+    def test_badScript(self) -> None:
         bad = self.write("bad.script", "(HI)\n(K\n ((0) (=NOWHERE)))\n")
         conv = self.write("a.txt", "> k\nK1\n")
-        status, out, err = self.run_check(bad, conv)
+        status, out, err = self.runCheck(bad, conv)
         self.assertEqual((status, out), (2, ""))
         self.assertEqual(err.count("\n"), 1)
         self.assertIn(f"{bad}:", err)
         self.assertNotIn("Traceback", err)
 
-    def test_bad_script_line_number(self) -> None:
+    def test_badScriptLineNumber(self) -> None:
         bad = self.write("bad.script", SCRIPT + "(Z ((0 Z 0)\n (Z 9)))\n")
         conv = self.write("a.txt", "> k\nK1\n")
-        status, _, err = self.run_check(bad, conv)
+        status, _, err = self.runCheck(bad, conv)
         self.assertEqual(status, 2)
         self.assertIn(f"{bad}:7: reassembly number 9", err)
 
-    def test_missing_files(self) -> None:
+    def test_missingFiles(self) -> None:
         conv = self.write("a.txt", "> k\nK1\n")
         missing = os.path.join(self.folder, "nope")
-        status, _, err = self.run_check(missing, conv)
+        status, _, err = self.runCheck(missing, conv)
         self.assertEqual(status, 2)
         self.assertEqual(err, f"check: cannot read script {missing}: No such file or directory\n")
-        status, _, err = self.run_check(self.script, missing)
+        status, _, err = self.runCheck(self.script, missing)
         self.assertEqual(status, 2)
         self.assertIn(f"cannot read conversation {missing}", err)
 
-    def test_malformed_conversation(self) -> None:
+    def test_malformedConversation(self) -> None:
         conv = self.write("a.txt", "no input marker\n> k\nK1\n")
-        status, _, err = self.run_check(self.script, conv)
+        status, _, err = self.runCheck(self.script, conv)
         self.assertEqual(status, 2)
         self.assertIn(f"{conv}:1: expected a '> ' input line", err)
         empty = self.write("e.txt", "")
-        self.assertEqual(self.run_check(self.script, empty)[0], 2)
+        self.assertEqual(self.runCheck(self.script, empty)[0], 2)
 
-    def test_command_line(self) -> None:
+    def test_commandLine(self) -> None:
         conv = self.write("a.txt", "> k\nK1\n")
         env = dict(os.environ)
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

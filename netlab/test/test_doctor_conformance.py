@@ -13,9 +13,9 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netlab.doctor.check import main, read_conversation
+from netlab.doctor.check import main, readConversation
 from netlab.doctor.engine import Session
-from netlab.doctor.script import load_script
+from netlab.doctor.script import loadScript
 
 ENV = "NETLAB_ELIZA_REFERENCE"
 SESSIONS = (
@@ -32,18 +32,18 @@ class ConformanceTests(SynchronousTestCase):
         if not folder:
             self.skipTest(f"set {ENV} to the ELIZA reference folder to run conformance tests")
         self.folder = folder
-        self.script_path = os.path.join(folder, "doctor-1966.script")
+        self.scriptPath = os.path.join(folder, "doctor-1966.script")
 
-    def test_every_exchange_matches(self) -> None:
-        script = load_script(self.script_path)
-        self.assertEqual(script.greeting_text(), "HOW DO YOU DO. PLEASE TELL ME YOUR PROBLEM")
+    def test_everyExchangeMatches(self) -> None:
+        script = loadScript(self.scriptPath)
+        self.assertEqual(script.greetingText(), "HOW DO YOU DO. PLEASE TELL ME YOUR PROBLEM")
         self.assertEqual(len(script.entries), 66)
         total = 0
         mismatches = []
         for files in SESSIONS:
             session = Session(script)
             for name in files:
-                for exchange in read_conversation(os.path.join(self.folder, name)):
+                for exchange in readConversation(os.path.join(self.folder, name)):
                     total += 1
                     got = session.respond(exchange.text).raw
                     if got != exchange.expected:
@@ -54,9 +54,9 @@ class ConformanceTests(SynchronousTestCase):
         self.assertEqual(mismatches, [])
         self.assertEqual(total, EXPECTED_EXCHANGES)
 
-    def test_check_command(self) -> None:
+    def test_checkCommand(self) -> None:
         out, err = io.StringIO(), io.StringIO()
-        arguments = [self.script_path] + [
+        arguments = [self.scriptPath] + [
             "+".join(os.path.join(self.folder, name) for name in files) for files in SESSIONS
         ]
         status = main(arguments, out, err)

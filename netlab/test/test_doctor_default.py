@@ -6,30 +6,30 @@ from importlib import resources
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netlab.doctor import Doctor, default_script
+from netlab.doctor import Doctor, defaultScript
 from netlab.doctor.model import Plain
 
 
-def first_reply(text: str, raw: bool = True) -> str:
+def firstReply(text: str, raw: bool = True) -> str:
     """The reply of a fresh default Doctor to ``text``."""
     return Doctor().reply(text, raw=raw)
 
 
 class LoadingTests(SynchronousTestCase):
-    def test_shipped_as_package_data(self) -> None:
+    def test_shippedAsPackageData(self) -> None:
         data = resources.files("netlab.doctor").joinpath("default.script").read_text()
         self.assertIn("(MEMORY MY", data)
 
-    def test_loaded_once_and_shared(self) -> None:
-        self.assertIs(default_script(), default_script())
+    def test_loadedOnceAndShared(self) -> None:
+        self.assertIs(defaultScript(), defaultScript())
         self.assertIs(Doctor().script, Doctor().script)
 
     def test_size(self) -> None:
-        script = default_script()
-        with_rules = [e for e in script.entries.values() if e.decompositions]
+        script = defaultScript()
+        withRules = [e for e in script.entries.values() if e.decompositions]
         self.assertGreaterEqual(len(script.keywords), 50)
-        self.assertGreaterEqual(len(with_rules), 50)
-        varied = [e for e in with_rules if sum(len(d.actions) for d in e.decompositions) >= 2]
+        self.assertGreaterEqual(len(withRules), 50)
+        varied = [e for e in withRules if sum(len(d.actions) for d in e.decompositions) >= 2]
         self.assertGreaterEqual(len(varied), 45)
 
     def test_greeting(self) -> None:
@@ -43,28 +43,28 @@ class LoadingTests(SynchronousTestCase):
 
 
 class BehaviourTests(SynchronousTestCase):
-    def test_hedges_for_content_free_input(self) -> None:
+    def test_hedgesForContentFreeInput(self) -> None:
         doctor = Doctor()
         hedges = [doctor.reply(text, raw=True) for text in ["Hmm.", "Well.", "Okay"]]
         remarks = [
             " ".join(map(str, a.template))
-            for a in default_script().none[0].actions
+            for a in defaultScript().none[0].actions
             if isinstance(a, Plain)
         ]
         self.assertEqual(hedges, remarks[:3])
         self.assertEqual(len(set(hedges)), 3)
 
-    def test_person_is_swapped_in_a_question(self) -> None:
-        self.assertEqual(first_reply("I like my garden"), "WHY DO YOU SAY YOU LIKE YOUR GARDEN")
+    def test_personIsSwappedInAQuestion(self) -> None:
+        self.assertEqual(firstReply("I like my garden"), "WHY DO YOU SAY YOU LIKE YOUR GARDEN")
         self.assertEqual(
-            first_reply("Today I talked to myself"), "WHY DO YOU SAY TODAY YOU TALKED TO YOURSELF"
+            firstReply("Today I talked to myself"), "WHY DO YOU SAY TODAY YOU TALKED TO YOURSELF"
         )
-        self.assertEqual(first_reply("You hate me."), "WHY DO YOU THINK I HATE YOU")
-        self.assertEqual(first_reply("I was a teacher"), "WHEN WERE YOU A TEACHER")
-        self.assertEqual(first_reply("You were rude"), "WHAT MAKES YOU THINK I WAS RUDE")
-        self.assertEqual(first_reply("You are cruel"), "WHY DO YOU THINK I AM CRUEL")
+        self.assertEqual(firstReply("You hate me."), "WHY DO YOU THINK I HATE YOU")
+        self.assertEqual(firstReply("I was a teacher"), "WHEN WERE YOU A TEACHER")
+        self.assertEqual(firstReply("You were rude"), "WHAT MAKES YOU THINK I WAS RUDE")
+        self.assertEqual(firstReply("You are cruel"), "WHY DO YOU THINK I AM CRUEL")
 
-    def test_recalls_something_said_earlier(self) -> None:
+    def test_recallsSomethingSaidEarlier(self) -> None:
         doctor = Doctor()
         doctor.reply("My car is old.")
         doctor.reply("Hmm.")
@@ -112,14 +112,14 @@ class BehaviourTests(SynchronousTestCase):
             "Thanks!": "YOU ARE WELCOME. WHAT ELSE IS ON YOUR MIND",
         }
         for text, expected in cases.items():
-            self.assertEqual(first_reply(text), expected, text)
+            self.assertEqual(firstReply(text), expected, text)
 
-    def test_rotation_gives_different_replies(self) -> None:
+    def test_rotationGivesDifferentReplies(self) -> None:
         doctor = Doctor()
         seen = {doctor.reply("Sorry.", raw=True) for _ in range(4)}
         self.assertEqual(len(seen), 4)
 
-    def test_presented_replies(self) -> None:
+    def test_presentedReplies(self) -> None:
         doctor = Doctor()
         lines = [
             "Men are all alike.",
@@ -146,7 +146,7 @@ class BehaviourTests(SynchronousTestCase):
                 text,
             )
 
-    def test_not_the_1966_script(self) -> None:
+    def test_notThe1966Script(self) -> None:
         doctor = Doctor()
         self.assertNotEqual(doctor.greeting(raw=True), "HOW DO YOU DO. PLEASE TELL ME YOUR PROBLEM")
         self.assertNotEqual(doctor.reply("Men are all alike.", raw=True), "IN WHAT WAY")

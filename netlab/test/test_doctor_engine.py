@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netlab.doctor import MAX_INPUT_CHARS, MAX_STEPS, Session, parse_script
+from netlab.doctor import MAX_INPUT_CHARS, MAX_STEPS, Session, parseScript
 from netlab.doctor.engine import MAX_MEMORIES, MAX_MEMORY_CHARS, scan
 from netlab.doctor.matcher import Pattern
-from netlab.doctor.text import normalise, read_line, tokenise, truncate
+from netlab.doctor.text import normalise, readLine, tokenise, truncate
 
 # Memory entries are told apart by their first word: M0..M3 is the SLIP HASH of the
 # last word.  Check values: TIME -> 0, I -> 1, FATHER -> 2, HERE -> 3.
@@ -25,7 +25,7 @@ TRAILER = """
 
 def session(body: str) -> Session:
     """A fresh session over a script made of ``body`` and the MEMORY/NONE/MY trailer."""
-    return Session(parse_script("(HELLO)\nSTART\n" + body + TRAILER))
+    return Session(parseScript("(HELLO)\nSTART\n" + body + TRAILER))
 
 
 def replies(body: str, *lines: str) -> list[str]:
@@ -37,36 +37,36 @@ def replies(body: str, *lines: str) -> list[str]:
 class InputTests(SynchronousTestCase):
     """Normalisation, tokenising and the length cap (2.3)."""
 
-    def test_hay_mapping(self) -> None:
+    def test_hayMapping(self) -> None:
         self.assertEqual(normalise('Why? No! "Quoted" a:b;c'), "WHY. NO.  QUOTED  A,B,C")
         self.assertEqual(
             normalise("it\u2019s \u2018x\u2019 \u201cy\u201d \u2013 \u2014"), "IT'S  X'  Y  , ,"
         )
         self.assertEqual(normalise("stra\u00dfe \ufb01t \u00bfqu\u00e9?"), "STRASSE FIT  QU\u00c9.")
 
-    def test_control_characters_and_surrogates(self) -> None:
+    def test_controlCharactersAndSurrogates(self) -> None:
         self.assertEqual(normalise("a\x00b\tc\x7fd\x85e"), "A B C D E")
         self.assertEqual(normalise("x\udcff"), "X\ufffd")
 
-    def test_non_ascii_text_with_every_kind_of_mapping(self) -> None:
+    def test_nonAsciiTextWithEveryKindOfMapping(self) -> None:
         self.assertEqual(
             normalise("\u00e9\x00?\u2014\udcff\u2019\x85\u00bf\u00df!"), "\u00c9 .,\ufffd'  SS."
         )
 
-    def test_commas_and_periods_are_tokens(self) -> None:
+    def test_commasAndPeriodsAreTokens(self) -> None:
         self.assertEqual(
             tokenise("WELL,  MY DOG.IS ILL."), ["WELL", ",", "MY", "DOG", ".", "IS", "ILL", "."]
         )
         self.assertEqual(tokenise("DON'T I'M A-B (X) 42"), ["DON'T", "I'M", "A-B", "(X)", "42"])
 
-    def test_truncation_at_word_boundary(self) -> None:
+    def test_truncationAtWordBoundary(self) -> None:
         text = "word " * 2000
         cut, truncated = truncate(text)
         self.assertTrue(truncated)
         self.assertLessEqual(len(cut), MAX_INPUT_CHARS)
         self.assertTrue(cut.endswith("word"))
         self.assertEqual(truncate("short"), ("short", False))
-        words, truncated = read_line("x" * 10000)
+        words, truncated = readLine("x" * 10000)
         self.assertTrue(truncated)
         self.assertEqual(words, ["X" * MAX_INPUT_CHARS])
 
@@ -74,14 +74,14 @@ class InputTests(SynchronousTestCase):
 class LimitAndBuiltInTests(SynchronousTestCase):
     """LIMIT steps 2,3,4,1,... and picks the built-in message when nothing matches."""
 
-    def test_built_in_messages_follow_limit(self) -> None:
+    def test_builtInMessagesFollowLimit(self) -> None:
         body = "(K ((0 NEVER MATCHES 0) (X)))\n"
         self.assertEqual(
             replies(body, "K", "K", "K", "K", "K"),
             ["HMMM", "GO ON , PLEASE", "I SEE", "PLEASE CONTINUE", "HMMM"],
         )
 
-    def test_limit_steps_on_every_line(self) -> None:
+    def test_limitStepsOnEveryLine(self) -> None:
         talk = session("")
         seen = []
         for _ in range(6):
@@ -106,66 +106,66 @@ class ScanTests(SynchronousTestCase):
 
     def scanned(self, text: str) -> tuple[list[str], list[str]]:
         talk = session(self.BODY)
-        clause, stack = scan(talk.script, read_line(text)[0])
+        clause, stack = scan(talk.script, readLine(text)[0])
         return clause, list(stack)
 
-    def test_keystack_order_is_not_a_sort(self) -> None:
+    def test_keystackOrderIsNotASort(self) -> None:
         clause, stack = self.scanned("You are like my father in some ways.")
         self.assertEqual(stack, ["LIKE", "YOU", "ARE", "MY"])
         self.assertEqual(clause, "I ARE LIKE YOUR FATHER IN SOME WAYS".split())
 
-    def test_ties_go_to_the_bottom(self) -> None:
+    def test_tiesGoToTheBottom(self) -> None:
         self.assertEqual(self.scanned("my father fears everybody")[1], ["MY", "EVERYBODY"])
         self.assertEqual(self.scanned("everybody fears my father")[1], ["EVERYBODY", "MY"])
 
-    def test_higher_precedence_goes_on_top(self) -> None:
+    def test_higherPrecedenceGoesOnTop(self) -> None:
         self.assertEqual(
             self.scanned("my dreams are like you")[1], ["LIKE", "DREAMS", "MY", "ARE", "YOU"]
         )
 
-    def test_repeated_keyword_pushed_twice(self) -> None:
+    def test_repeatedKeywordPushedTwice(self) -> None:
         self.assertEqual(self.scanned("you and you")[1], ["YOU", "YOU"])
 
-    def test_keystack_keeps_keyword_as_typed(self) -> None:
+    def test_keystackKeepsKeywordAsTyped(self) -> None:
         clause, stack = self.scanned("my dreams")
         self.assertEqual(stack, ["DREAMS", "MY"])
         self.assertEqual(clause, ["YOUR", "DREAM"])
 
-    def test_substitution_is_a_single_pass(self) -> None:
+    def test_substitutionIsASinglePass(self) -> None:
         self.assertEqual(
             self.scanned("you don't argue with me")[0], "I DON'T ARGUE WITH ME".split()
         )
         talk = session(self.BODY + "(ME = YOU)\n")
         self.assertEqual(talk.respond("I say you hate me").raw, "SAID YOU / I HATE YOU")
 
-    def test_keywordless_clauses_are_dropped(self) -> None:
+    def test_keywordlessClausesAreDropped(self) -> None:
         self.assertEqual(
             self.scanned("Well, it is true. You are nice, honestly."),
             ("I ARE NICE".split(), ["YOU", "ARE"]),
         )
 
-    def test_clause_with_keyword_stops_the_scan(self) -> None:
+    def test_clauseWithKeywordStopsTheScan(self) -> None:
         clause, stack = self.scanned("you are nice, but I like dreams")
         self.assertEqual(stack, ["YOU", "ARE"])
         self.assertEqual(clause, ["I", "ARE", "NICE"])
 
-    def test_but_is_a_delimiter(self) -> None:
+    def test_butIsADelimiter(self) -> None:
         self.assertEqual(self.scanned("you are calm but I am not")[0], ["I", "ARE", "CALM"])
         self.assertEqual(self.scanned("nothing here but you")[0], ["I"])
 
-    def test_question_and_exclamation_marks_end_clauses(self) -> None:
+    def test_questionAndExclamationMarksEndClauses(self) -> None:
         self.assertEqual(self.scanned("Really? You! fine")[0], ["I"])
 
-    def test_long_clause_of_repeated_keywords(self) -> None:
+    def test_longClauseOfRepeatedKeywords(self) -> None:
         clause, stack = self.scanned("you my " * 500 + "dreams you, like")
         self.assertEqual(clause, "I YOUR".split() * 500 + ["DREAM", "I"])
         self.assertEqual(stack, ["DREAMS", "MY", "YOU"] + ["YOU", "MY"] * 499 + ["YOU"])
 
-    def test_long_line_of_delimiters_and_keywordless_clauses(self) -> None:
+    def test_longLineOfDelimitersAndKeywordlessClauses(self) -> None:
         self.assertEqual(self.scanned("one, " * 500 + "two. you"), (["I"], ["YOU"]))
         self.assertEqual(self.scanned(", . " * 500 + "two three"), (["TWO", "THREE"], []))
 
-    def test_no_keyword_leaves_text_after_last_delimiter(self) -> None:
+    def test_noKeywordLeavesTextAfterLastDelimiter(self) -> None:
         self.assertEqual(self.scanned("one, two. three four"), (["THREE", "FOUR"], []))
         self.assertEqual(self.scanned("one, two."), ([], []))
 
@@ -173,11 +173,11 @@ class ScanTests(SynchronousTestCase):
 class ProcessingTests(SynchronousTestCase):
     """Decomposition order, rotation, links, NEWKEY and PRE (2.6)."""
 
-    def test_patterns_tried_in_script_order(self) -> None:
+    def test_patternsTriedInScriptOrder(self) -> None:
         body = "(K ((0 K 0 A) (FIRST 3)) ((0 K 0) (SECOND 3)))\n"
         self.assertEqual(replies(body, "k x a", "k x b"), ["FIRST X", "SECOND X B"])
 
-    def test_word_class_and_word_set_elements(self) -> None:
+    def test_wordClassAndWordSetElements(self) -> None:
         body = (
             "(MOTHER DLIST(/FAMILY))\n(MOM = MOTHER DLIST(/FAMILY))\n"
             "(K ((0 (/FAMILY) 0) (FAM 2 3)) ((0 (*SAD GLUM) 1) (SET 2 3)) ((0) (OTHER)))\n"
@@ -187,45 +187,45 @@ class ProcessingTests(SynchronousTestCase):
             ["FAM MOTHER COOKS", "OTHER", "SET GLUM TODAY", "OTHER"],
         )
 
-    def test_rotation_wraps_and_persists(self) -> None:
+    def test_rotationWrapsAndPersists(self) -> None:
         body = "(K ((0) (R1) (R2) (R3)))\n"
         self.assertEqual(replies(body, *["k"] * 5), ["R1", "R2", "R3", "R1", "R2"])
 
-    def test_rotation_belongs_to_the_decomposition_rule(self) -> None:
+    def test_rotationBelongsToTheDecompositionRule(self) -> None:
         body = "(K ((0 A 0) (A1) (A2)) ((0) (B1) (B2)))\n"
         self.assertEqual(replies(body, "k a", "k", "k a", "k"), ["A1", "B1", "A2", "B2"])
 
-    def test_sessions_do_not_share_rotation(self) -> None:
+    def test_sessionsDoNotShareRotation(self) -> None:
         first, second = session("(K ((0) (R1) (R2)))\n"), session("(K ((0) (R1) (R2)))\n")
         self.assertEqual(first.respond("k").raw, "R1")
         self.assertEqual(second.respond("k").raw, "R1")
         self.assertEqual(first.respond("k").raw, "R2")
 
-    def test_keyword_level_link(self) -> None:
+    def test_keywordLevelLink(self) -> None:
         body = "(WHAT ((0) (W1) (W2)))\n(HOW (=WHAT))\n"
         self.assertEqual(replies(body, "how so", "what now"), ["W1", "W2"])
 
-    def test_keyword_level_link_as_fallback(self) -> None:
+    def test_keywordLevelLinkAsFallback(self) -> None:
         body = "(WHAT ((0) (W1 1)))\n(WHY ((0 WHY NOT 0) (NOT 4)) (=WHAT))\n"
         self.assertEqual(replies(body, "why not go", "why go"), ["NOT GO", "W1 WHY GO"])
 
-    def test_reassembly_link_uses_up_a_turn_and_target_counter(self) -> None:
+    def test_reassemblyLinkUsesUpATurnAndTargetCounter(self) -> None:
         body = "(L ((0) (L1) (L2)))\n(K ((0) (=L) (K2)))\n"
         self.assertEqual(replies(body, "k", "k", "k", "l"), ["L1", "K2", "L2", "L1"])
 
-    def test_newkey_tries_next_keyword(self) -> None:
+    def test_newkeyTriesNextKeyword(self) -> None:
         body = "(A 5 ((0) (NEWKEY)))\n(B ((0) (B-RULE 1)))\n"
         self.assertEqual(replies(body, "b a x"), ["B-RULE B A X"])
 
-    def test_newkey_with_empty_stack_gives_none(self) -> None:
+    def test_newkeyWithEmptyStackGivesNone(self) -> None:
         body = "(A ((0) (NEWKEY) (A2)))\n"
         self.assertEqual(replies(body, "a x", "a y", "a z"), ["N1 A X", "A2", "N2 A Z"])
 
-    def test_pre_rewrites_text_and_links(self) -> None:
+    def test_preRewritesTextAndLinks(self) -> None:
         body = "(L ((0) (L-SEES 1)))\n(K ((0 K 0) (PRE (NEW 3) (=L))))\n"
         self.assertEqual(replies(body, "old k text"), ["L-SEES NEW TEXT"])
 
-    def test_pre_result_seen_by_later_newkey(self) -> None:
+    def test_preResultSeenByLaterNewkey(self) -> None:
         body = (
             "(L 9 ((0) (NEWKEY)))\n"
             "(K 10 ((0 K 0) (PRE (REWRITTEN 3) (=L))))\n"
@@ -233,11 +233,11 @@ class ProcessingTests(SynchronousTestCase):
         )
         self.assertEqual(replies(body, "z k tail"), ["Z-SEES REWRITTEN TAIL"])
 
-    def test_unmatched_keyword_without_link_gives_built_in(self) -> None:
+    def test_unmatchedKeywordWithoutLinkGivesBuiltIn(self) -> None:
         body = "(CAN ((0 CAN I 0) (X)))\n"
         self.assertEqual(replies(body, "they can do it"), ["HMMM"])
 
-    def test_components_and_literal_tokens(self) -> None:
+    def test_componentsAndLiteralTokens(self) -> None:
         body = "(K ((0 K 0) (REALLY, ' 3 ' - 1)))\n"
         self.assertEqual(replies(body, "so k it is"), ["REALLY, ' IT IS ' - SO"])
         self.assertEqual(replies(body, "k"), ["REALLY, ' ' -"])
@@ -246,7 +246,7 @@ class ProcessingTests(SynchronousTestCase):
 class MemoryTests(SynchronousTestCase):
     """Memories are made when MY is processed and recalled at LIMIT 4 only (2.5, 2.8)."""
 
-    def test_memory_entry_chosen_by_hash_of_last_word(self) -> None:
+    def test_memoryEntryChosenByHashOfLastWord(self) -> None:
         for text, expected in [
             ("my time", "M0 TIME"),
             ("my dog and I", "M1 DOG AND I"),
@@ -257,7 +257,7 @@ class MemoryTests(SynchronousTestCase):
             talk.respond(text)
             self.assertEqual(list(talk.memories), [expected], text)
 
-    def test_recall_only_at_limit_four_and_fifo(self) -> None:
+    def test_recallOnlyAtLimitFourAndFifo(self) -> None:
         lines = [
             "my time",
             "my dad",
@@ -288,27 +288,27 @@ class MemoryTests(SynchronousTestCase):
             ],
         )
 
-    def test_no_recall_when_a_keyword_is_present(self) -> None:
+    def test_noRecallWhenAKeywordIsPresent(self) -> None:
         body = "(K ((0) (K-RULE)))\n"
         self.assertEqual(replies(body, "my time", "x", "k"), ["YOURS TIME", "N1 X", "K-RULE"])
 
-    def test_memory_made_through_a_link(self) -> None:
+    def test_memoryMadeThroughALink(self) -> None:
         talk = session("(K 5 ((0) (=MY)))\n")
         self.assertEqual(talk.respond("k my time").raw, "YOURS TIME")
         self.assertEqual(list(talk.memories), ["M0 TIME"])
 
-    def test_memory_not_made_when_my_is_not_popped(self) -> None:
+    def test_memoryNotMadeWhenMyIsNotPopped(self) -> None:
         talk = session("(K 5 ((0) (K-RULE)))\n")
         self.assertEqual(talk.respond("my time k").raw, "K-RULE")
         self.assertEqual(list(talk.memories), [])
 
-    def test_memory_queue_is_capped(self) -> None:
+    def test_memoryQueueIsCapped(self) -> None:
         talk = session("")
         for _ in range(MAX_MEMORIES + 10):
             talk.respond("my time")
         self.assertEqual(len(talk.memories), MAX_MEMORIES)
 
-    def test_memory_characters_are_capped(self) -> None:
+    def test_memoryCharactersAreCapped(self) -> None:
         """However long the lines, a session's memories hold at most MAX_MEMORY_CHARS."""
         talk = session("")
         for n in range(40):
@@ -326,41 +326,41 @@ class MemoryTests(SynchronousTestCase):
 class NoneTests(SynchronousTestCase):
     """NONE rotates with its own counter and cannot be triggered by typing NONE (2.9)."""
 
-    def test_none_rotation(self) -> None:
+    def test_noneRotation(self) -> None:
         self.assertEqual(replies("", "a", "b", "c", "d"), ["N1 A", "N2 B", "N3 C", "N1 D"])
 
-    def test_typing_none_is_not_a_keyword(self) -> None:
+    def test_typingNoneIsNotAKeyword(self) -> None:
         self.assertEqual(replies("", "none"), ["N1 NONE"])
 
-    def test_empty_and_punctuation_only_input(self) -> None:
+    def test_emptyAndPunctuationOnlyInput(self) -> None:
         self.assertEqual(replies("", "", ",.?!"), ["N1", "N2"])
 
 
 class GuardTests(SynchronousTestCase):
     """Looping links and hostile lines finish, with the built-in message."""
 
-    def test_reassembly_link_loop_is_capped(self) -> None:
+    def test_reassemblyLinkLoopIsCapped(self) -> None:
         talk = session("(A ((0) (=B)))\n(B ((0) (=A)))\n")
         outcome = talk.respond("a")
-        self.assertEqual((outcome.raw, outcome.step_capped), ("HMMM", True))
+        self.assertEqual((outcome.raw, outcome.stepCapped), ("HMMM", True))
 
-    def test_keyword_level_link_loop_is_capped(self) -> None:
+    def test_keywordLevelLinkLoopIsCapped(self) -> None:
         talk = session("(A (=B))\n(B (=A))\n")
         outcome = talk.respond("b")
-        self.assertEqual((outcome.raw, outcome.step_capped), ("HMMM", True))
+        self.assertEqual((outcome.raw, outcome.stepCapped), ("HMMM", True))
 
-    def test_pre_loop_is_capped(self) -> None:
+    def test_preLoopIsCapped(self) -> None:
         talk = session("(A ((0) (PRE (A 1) (=A))))\n")
         outcome = talk.respond("a")
-        self.assertEqual((outcome.raw, outcome.step_capped), ("HMMM", True))
+        self.assertEqual((outcome.raw, outcome.stepCapped), ("HMMM", True))
 
-    def test_many_newkey_keywords_stop_at_the_cap(self) -> None:
+    def test_manyNewkeyKeywordsStopAtTheCap(self) -> None:
         talk = session("(A ((0) (NEWKEY)))\n(B ((0 B) (NEVER)))\n")
         outcome = talk.respond("a " * (MAX_STEPS * 10) + "b")
-        self.assertTrue(outcome.step_capped)
+        self.assertTrue(outcome.stepCapped)
         self.assertEqual(outcome.raw, "HMMM")
 
-    def test_repeated_keyword_does_not_rescan_the_line(self) -> None:
+    def test_repeatedKeywordDoesNotRescanTheLine(self) -> None:
         talk = session("(A ((0 A B) (X)) ((0) (NEWKEY)))\n")
         calls = []
         original = Pattern.match
@@ -371,10 +371,10 @@ class GuardTests(SynchronousTestCase):
 
         self.patch(Pattern, "match", counting)
         outcome = talk.respond("a " * 1000)
-        self.assertTrue(outcome.step_capped)
+        self.assertTrue(outcome.stepCapped)
         self.assertEqual(len(calls), 2)
 
-    def test_hostile_long_line_finishes_with_a_reply(self) -> None:
+    def test_hostileLongLineFinishesWithAReply(self) -> None:
         talk = session("(A ((0 A 0 B 0 C 0) (ABC)) ((0 A 0 A 0 A 0 D) (AAAD)) ((0) (NO)))\n")
         outcome = talk.respond("a b " * 3000)
         self.assertTrue(outcome.truncated)
@@ -382,7 +382,7 @@ class GuardTests(SynchronousTestCase):
 
 
 class DeterminismTests(SynchronousTestCase):
-    def test_same_conversation_same_replies(self) -> None:
+    def test_sameConversationSameReplies(self) -> None:
         body = "(K ((0) (R1) (R2) (=L)))\n(L ((0 L 0) (L 3)) ((0) (NEWKEY)))\n"
         lines = ["my time", "k", "l x", "k", "nothing", "my dad", "k l"]
         self.assertEqual(replies(body, *lines), replies(body, *lines))

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from netlab.doctor import FAREWELL, Doctor, Reply, parse_script, present
+from netlab.doctor import FAREWELL, Doctor, Reply, parseScript, present
 
 SMALL = """(HOW DO YOU DO.  PLEASE TELL ME YOUR PROBLEM)
 (MEMORY MY (0 YOUR 0 = A 3) (0 YOUR 0 = B 3) (0 YOUR 0 = C 3) (0 YOUR 0 = D 3))
@@ -18,13 +18,13 @@ SMALL = """(HOW DO YOU DO.  PLEASE TELL ME YOUR PROBLEM)
 
 
 class PresentTests(SynchronousTestCase):
-    def test_sentence_case_and_closing_mark(self) -> None:
+    def test_sentenceCaseAndClosingMark(self) -> None:
         self.assertEqual(
             present("HOW DO YOU DO. PLEASE TELL ME YOUR PROBLEM"),
             "How do you do. Please tell me your problem.",
         )
 
-    def test_questions_get_a_question_mark(self) -> None:
+    def test_questionsGetAQuestionMark(self) -> None:
         self.assertEqual(present("WHY DO YOU ASK"), "Why do you ask?")
         self.assertEqual(
             present("DO YOU SAY 'NO' JUST TO BE NEGATIVE"), "Do you say 'no' just to be negative?"
@@ -35,22 +35,22 @@ class PresentTests(SynchronousTestCase):
             "You like to think I hate you - don't you?",
         )
 
-    def test_statements_get_a_full_stop(self) -> None:
+    def test_statementsGetAFullStop(self) -> None:
         self.assertEqual(present("YOUR FATHER"), "Your father.")
         self.assertEqual(present("HMMM"), "Hmmm.")
 
-    def test_pronoun_i_and_contractions_stay_capitalised(self) -> None:
+    def test_pronounIAndContractionsStayCapitalised(self) -> None:
         self.assertEqual(
             present("OH, I SEE WHAT I'M DOING AND I'VE DONE"),
             "Oh, I see what I'm doing and I've done.",
         )
         self.assertEqual(present("IT IS MINE"), "It is mine.")
 
-    def test_spaced_punctuation_is_closed_up(self) -> None:
+    def test_spacedPunctuationIsClosedUp(self) -> None:
         self.assertEqual(present("GO ON , PLEASE"), "Go on, please.")
         self.assertEqual(present("REALLY, ALWAYS ."), "Really, always.")
 
-    def test_existing_closing_mark_kept(self) -> None:
+    def test_existingClosingMarkKept(self) -> None:
         self.assertEqual(present("WHO? ME!"), "Who? Me!")
 
     def test_empty(self) -> None:
@@ -60,30 +60,30 @@ class PresentTests(SynchronousTestCase):
 class LongReplyPresentTests(SynchronousTestCase):
     """The tokens that keep or gain a capital, wherever they stand in a reply."""
 
-    def test_pronoun_i_throughout_a_long_reply(self) -> None:
+    def test_pronounIThroughoutALongReply(self) -> None:
         raw = "YOU SAY I ARE " * 300 + "NOW"
         self.assertEqual(present(raw), "You say I are " + "you say I are " * 299 + "now.")
 
-    def test_lower_case_i_token_is_cased_like_any_word(self) -> None:
+    def test_lowerCaseITokenIsCasedLikeAnyWord(self) -> None:
         self.assertEqual(present("i said I"), "I said I.")
         self.assertEqual(present("OK i said I"), "Ok i said I.")
 
-    def test_contractions_proper_words_and_sentence_starts(self) -> None:
+    def test_contractionsProperWordsAndSentenceStarts(self) -> None:
         self.assertEqual(present("I' I'M HERE"), "I' I'm here.")
         self.assertEqual(present("ENGLISH, ELIZA. ENGLISHMAN"), "English, eliza. Englishman.")
         self.assertEqual(present("SO? WHY NOT"), "So? Why not?")
         self.assertEqual(present("OK. I"), "Ok. I.")
 
-    def test_punctuation_tokens_close_up(self) -> None:
+    def test_punctuationTokensCloseUp(self) -> None:
         self.assertEqual(present("YES , , NO ."), "Yes,, no.")
         self.assertEqual(present(", HELLO"), ", hello.")
 
-    def test_last_sentence_decides_the_closing_mark(self) -> None:
+    def test_lastSentenceDecidesTheClosingMark(self) -> None:
         self.assertEqual(present("X.\tIN  WHAT WAY"), "X. In what way?")
         self.assertEqual(present("A. 'WHY' ME"), "A. 'Why' me?")
         self.assertEqual(present("IT IS - DON'T YOU"), "It is - don't you?")
 
-    def test_other_whitespace_and_final_sigma(self) -> None:
+    def test_otherWhitespaceAndFinalSigma(self) -> None:
         self.assertEqual(present("I\u2028AM"), "I am.")
         self.assertEqual(
             present("WHAT IS \u0391\u03a3 \u03a3\u0391"), "What is \u03b1\u03c2 \u03c3\u03b1?"
@@ -92,7 +92,7 @@ class LongReplyPresentTests(SynchronousTestCase):
 
 class DoctorInterfaceTests(SynchronousTestCase):
     def setUp(self) -> None:
-        self.doctor = Doctor(parse_script(SMALL))
+        self.doctor = Doctor(parseScript(SMALL))
 
     def test_greeting(self) -> None:
         self.assertEqual(self.doctor.greeting(), "How do you do. Please tell me your problem.")
@@ -100,7 +100,7 @@ class DoctorInterfaceTests(SynchronousTestCase):
             self.doctor.greeting(raw=True), "HOW DO YOU DO. PLEASE TELL ME YOUR PROBLEM"
         )
 
-    def test_reply_is_presented_and_raw_available(self) -> None:
+    def test_replyIsPresentedAndRawAvailable(self) -> None:
         self.assertEqual(self.doctor.reply("you hate me"), "Oh, I hate me.")
         self.assertEqual(self.doctor.reply("you hate me", raw=True), "OH, I HATE ME")
         reply = self.doctor.respond("My dog bites")
@@ -110,12 +110,12 @@ class DoctorInterfaceTests(SynchronousTestCase):
         self.assertEqual(self.doctor.farewell(), FAREWELL)
         self.assertEqual(FAREWELL, "Have a nice day!")
 
-    def test_looping_script_reports_the_cap(self) -> None:
+    def test_loopingScriptReportsTheCap(self) -> None:
         reply = self.doctor.respond("loop")
-        self.assertTrue(reply.step_capped)
+        self.assertTrue(reply.stepCapped)
         self.assertEqual(reply.text, "Hmmm.")
 
-    def test_each_doctor_has_its_own_state(self) -> None:
+    def test_eachDoctorHasItsOwnState(self) -> None:
         other = Doctor(self.doctor.script)
         self.doctor.reply("my cat")
         self.assertEqual(list(other._session.memories), [])
@@ -123,19 +123,19 @@ class DoctorInterfaceTests(SynchronousTestCase):
 
     @settings(max_examples=200, deadline=None)
     @given(st.text())
-    def test_any_text_gets_a_non_empty_reply(self, text: str) -> None:
+    def test_anyTextGetsANonEmptyReply(self, text: str) -> None:
         reply = Doctor().respond(text)
         self.assertTrue(reply.text)
         self.assertIsInstance(reply.raw, str)
 
     @settings(max_examples=50, deadline=None)
     @given(st.lists(st.text(alphabet=st.characters(), max_size=300), max_size=8))
-    def test_conversation_never_raises(self, lines: list[str]) -> None:
+    def test_conversationNeverRaises(self, lines: list[str]) -> None:
         doctor = Doctor()
         for line in lines:
             self.assertTrue(doctor.reply(line))
 
-    def test_awkward_inputs(self) -> None:
+    def test_awkwardInputs(self) -> None:
         doctor = Doctor()
         for text in [
             "",

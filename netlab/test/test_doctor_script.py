@@ -7,7 +7,7 @@ import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netlab.doctor import ScriptError, load_script, parse_script
+from netlab.doctor import ScriptError, loadScript, parseScript
 from netlab.doctor.model import Link, NewKey, Plain, Pre
 
 TRAILER = """
@@ -29,33 +29,33 @@ def script(body: str, greeting: str = "(HI THERE)\nSTART\n") -> str:
 class LegalShapeTests(SynchronousTestCase):
     """Everything docs/ALGORITHM.md 2.1 says a loader must accept."""
 
-    def test_greeting_joined_with_single_spaces(self) -> None:
-        parsed = parse_script(script("", "(HOW DO YOU DO.   PLEASE  TELL ME)\n"))
-        self.assertEqual(parsed.greeting_text(), "HOW DO YOU DO. PLEASE TELL ME")
+    def test_greetingJoinedWithSingleSpaces(self) -> None:
+        parsed = parseScript(script("", "(HOW DO YOU DO.   PLEASE  TELL ME)\n"))
+        self.assertEqual(parsed.greetingText(), "HOW DO YOU DO. PLEASE TELL ME")
 
-    def test_start_is_optional_and_end_marker_ignored(self) -> None:
-        parsed = parse_script("(HI)\n" + TRAILER + "\n()\n")
+    def test_startIsOptionalAndEndMarkerIgnored(self) -> None:
+        parsed = parseScript("(HI)\n" + TRAILER + "\n()\n")
         self.assertEqual(parsed.keywords, ("MY",))
 
-    def test_comments_and_case(self) -> None:
-        parsed = parse_script(script("(sorry ; a comment (with brackets\n ((0) (never mind)))\n"))
+    def test_commentsAndCase(self) -> None:
+        parsed = parseScript(script("(sorry ; a comment (with brackets\n ((0) (never mind)))\n"))
         rule = parsed.entries["SORRY"].decompositions[0]
         self.assertEqual(rule.actions, (Plain(("NEVER", "MIND")),))
 
-    def test_equals_is_always_its_own_token(self) -> None:
-        parsed = parse_script(script("(K13= X)\n(EVERYONE ((0) (ALL)))\n(NOBODY 2 (= EVERYONE))\n"))
+    def test_equalsIsAlwaysItsOwnToken(self) -> None:
+        parsed = parseScript(script("(K13= X)\n(EVERYONE ((0) (ALL)))\n(NOBODY 2 (= EVERYONE))\n"))
         self.assertEqual(parsed.entries["K13"].substitute, "X")
         self.assertEqual(parsed.entries["NOBODY"].link, "EVERYONE")
         self.assertEqual(parsed.entries["NOBODY"].precedence, 2)
 
-    def test_substitution_and_class_entries_are_not_keywords(self) -> None:
-        parsed = parse_script(script("(ME = YOU)\n(MOM = MOTHER DLIST(/ FAMILY))\n"))
-        self.assertFalse(parsed.entries["ME"].is_keyword)
+    def test_substitutionAndClassEntriesAreNotKeywords(self) -> None:
+        parsed = parseScript(script("(ME = YOU)\n(MOM = MOTHER DLIST(/ FAMILY))\n"))
+        self.assertFalse(parsed.entries["ME"].isKeyword)
         self.assertEqual(parsed.entries["MOM"].tags, ("FAMILY",))
         self.assertEqual(parsed.keywords, ("MY",))
 
-    def test_word_sets_and_classes_in_patterns(self) -> None:
-        parsed = parse_script(
+    def test_wordSetsAndClassesInPatterns(self) -> None:
+        parsed = parseScript(
             script(
                 "(MOTHER DLIST(/NOUN FAMILY))\n(DAD = FATHER DLIST(/FAMILY))\n"
                 "(K ((0 (*A B) (* C) (/FAMILY) (/ NOUN) 2) (R 1 6)))\n"
@@ -74,13 +74,13 @@ class LegalShapeTests(SynchronousTestCase):
             ),
         )
 
-    def test_symbols_keep_attached_punctuation(self) -> None:
-        parsed = parse_script(script("(K ((0) (REALLY, 'AM' DON'T - ' 1 ')))\n"))
+    def test_symbolsKeepAttachedPunctuation(self) -> None:
+        parsed = parseScript(script("(K ((0) (REALLY, 'AM' DON'T - ' 1 ')))\n"))
         template = parsed.entries["K"].decompositions[0].actions[0].template
         self.assertEqual(template, ("REALLY,", "'AM'", "DON'T", "-", "'", 1, "'"))
 
-    def test_every_reassembly_kind(self) -> None:
-        parsed = parse_script(
+    def test_everyReassemblyKind(self) -> None:
+        parsed = parseScript(
             script("(L ((0) (X)))\n(K 3 ((0 K 0) (A 3) (=L) (NEWKEY) (PRE (B 3) (=L))) (=L))\n")
         )
         entry = parsed.entries["K"]
@@ -91,33 +91,33 @@ class LegalShapeTests(SynchronousTestCase):
             (Plain(("A", 3)), Link("L"), NewKey(), Pre(("B", 3), "L")),
         )
 
-    def test_link_only_keyword(self) -> None:
-        parsed = parse_script(script("(WHAT ((0) (WHY)))\n(HOW (=WHAT))\n"))
-        self.assertTrue(parsed.entries["HOW"].is_keyword)
+    def test_linkOnlyKeyword(self) -> None:
+        parsed = parseScript(script("(WHAT ((0) (WHY)))\n(HOW (=WHAT))\n"))
+        self.assertTrue(parsed.entries["HOW"].isKeyword)
         self.assertIn("HOW", parsed.keywords)
 
-    def test_none_is_stored_apart(self) -> None:
-        parsed = parse_script(script(""))
+    def test_noneIsStoredApart(self) -> None:
+        parsed = parseScript(script(""))
         self.assertNotIn("NONE", parsed.entries)
         self.assertEqual(parsed.none[0].actions, (Plain(("PLEASE", "GO", "ON")),))
 
-    def test_rotation_slots_are_distinct(self) -> None:
-        parsed = parse_script(script("(K ((0 A) (X)) ((0) (Y)))\n"))
+    def test_rotationSlotsAreDistinct(self) -> None:
+        parsed = parseScript(script("(K ((0 A) (X)) ((0) (Y)))\n"))
         slots = [rule.slot for rule in parsed.entries["K"].decompositions]
         slots += [rule.slot for rule in parsed.none] + [parsed.entries["MY"].decompositions[0].slot]
         self.assertEqual(sorted(slots), list(range(parsed.slots)))
 
-    def test_bytes_and_files(self) -> None:
+    def test_bytesAndFiles(self) -> None:
         text = script("(K ((0) (X)))\n")
-        self.assertEqual(parse_script(text.encode()).keywords, ("K", "MY"))
+        self.assertEqual(parseScript(text.encode()).keywords, ("K", "MY"))
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "s.script")
             with open(path, "w") as handle:
                 handle.write(text)
-            self.assertEqual(load_script(path).source, path)
+            self.assertEqual(loadScript(path).source, path)
 
-    def test_parsed_script_is_immutable(self) -> None:
-        parsed = parse_script(script("(K ((0) (X)))\n"))
+    def test_parsedScriptIsImmutable(self) -> None:
+        parsed = parseScript(script("(K ((0) (X)))\n"))
         with self.assertRaises(TypeError):
             parsed.entries["NEW"] = parsed.entries["K"]  # type: ignore[index]
         with self.assertRaises(AttributeError):
@@ -129,120 +129,120 @@ class RefusalTests(SynchronousTestCase):
 
     def refuse(self, text: str | bytes, line: int, words: str) -> None:
         with self.assertRaises(ScriptError) as caught:
-            parse_script(text, source="t.script")
+            parseScript(text, source="t.script")
         error = caught.exception
         self.assertEqual(error.line, line, str(error))
         self.assertIn(words, str(error))
         self.assertTrue(str(error).startswith(f"t.script:{line}: "), str(error))
 
-    def test_empty_file(self) -> None:
+    def test_emptyFile(self) -> None:
         self.refuse("", 1, "empty")
         self.refuse("; only a comment\n\n", 1, "empty")
 
-    def test_not_text(self) -> None:
+    def test_notText(self) -> None:
         self.refuse(b"(HI)\n\x00\x01binary", 2, "not a text file")
         self.refuse(b"(HI)\n(\xff\xfe)", 2, "not a text file")
 
-    def test_unbalanced_parentheses(self) -> None:
+    def test_unbalancedParentheses(self) -> None:
         self.refuse("(HI)\n\n(K ((0) (X))\n", 3, "never closed")
         self.refuse("(HI)\n(K ((0) (X))))\n", 2, "unexpected ')'")
 
-    def test_greeting_must_come_first(self) -> None:
+    def test_greetingMustComeFirst(self) -> None:
         self.refuse("START\n(HI)\n", 1, "greeting")
         self.refuse("()\n" + TRAILER, 1, "greeting list is empty")
 
-    def test_stray_atom(self) -> None:
+    def test_strayAtom(self) -> None:
         self.refuse("(HI)\nSTART\nOOPS\n" + TRAILER, 3, "unexpected OOPS")
 
-    def test_missing_none(self) -> None:
+    def test_missingNone(self) -> None:
         text = "(HI)\n(MEMORY MY (0 = A) (0 = B) (0 = C) (0 = D))\n(MY ((0) (X)))\n"
         self.refuse(text, 4, "no NONE rule")
 
-    def test_missing_memory(self) -> None:
+    def test_missingMemory(self) -> None:
         self.refuse("(HI)\n(NONE ((0) (X)))\n", 3, "no MEMORY rule")
 
-    def test_memory_keyword_must_be_keyword(self) -> None:
+    def test_memoryKeywordMustBeKeyword(self) -> None:
         text = "(HI)\n(NONE ((0) (X)))\n(MY = YOUR)\n(MEMORY MY (0 = A) (0 = B) (0 = C) (0 = D))\n"
         self.refuse(text, 4, "MEMORY keyword MY is not a keyword")
         text = "(HI)\n(NONE ((0) (X)))\n(MEMORY ZZ (0 = A) (0 = B) (0 = C) (0 = D))\n"
         self.refuse(text, 3, "MEMORY keyword ZZ")
 
-    def test_second_memory(self) -> None:
+    def test_secondMemory(self) -> None:
         self.refuse(
             script("\n(MEMORY MY (0 = A) (0 = B) (0 = C) (0 = D))\n"),
             6,
             "second MEMORY rule (first at line 4)",
         )
 
-    def test_memory_needs_four_entries(self) -> None:
+    def test_memoryNeedsFourEntries(self) -> None:
         text = "(HI)\n(NONE ((0) (X)))\n(MY ((0) (X)))\n(MEMORY MY\n (0 = A) (0 = B) (0 = C))\n"
         self.refuse(text, 4, "exactly 4")
 
-    def test_memory_entry_needs_equals(self) -> None:
+    def test_memoryEntryNeedsEquals(self) -> None:
         text = (
             "(HI)\n(NONE ((0) (X)))\n(MY ((0) (X)))\n(MEMORY MY\n (0 A) (0 = B) (0 = C) (0 = D))\n"
         )
         self.refuse(text, 5, "needs one '='")
 
-    def test_memory_reassembly_number_checked(self) -> None:
+    def test_memoryReassemblyNumberChecked(self) -> None:
         text = (
             "(HI)\n(NONE ((0) (X)))\n(MY ((0) (X)))\n"
             "(MEMORY MY\n (0 = A 2) (0 = B) (0 = C) (0 = D))\n"
         )
         self.refuse(text, 5, "reassembly number 2 is out of range")
 
-    def test_duplicate_keyword(self) -> None:
+    def test_duplicateKeyword(self) -> None:
         self.refuse(
             script("(K ((0) (X)))\n(K ((0) (Y)))\n"), 4, "duplicate keyword K (first at line 3)"
         )
 
-    def test_empty_body(self) -> None:
+    def test_emptyBody(self) -> None:
         self.refuse(script("(K)\n"), 3, "empty body")
 
-    def test_empty_decomposition_pattern(self) -> None:
+    def test_emptyDecompositionPattern(self) -> None:
         self.refuse(script("(K\n (() (X)))\n"), 4, "empty decomposition pattern")
 
-    def test_reassembly_number_zero(self) -> None:
+    def test_reassemblyNumberZero(self) -> None:
         self.refuse(script("(K ((0 K 0)\n (A 0)))\n"), 4, "reassembly number 0")
 
-    def test_reassembly_number_too_large(self) -> None:
+    def test_reassemblyNumberTooLarge(self) -> None:
         self.refuse(script("(K ((0 K 0)\n (A 4)))\n"), 4, "reassembly number 4 is out of range")
 
-    def test_pre_number_checked(self) -> None:
+    def test_preNumberChecked(self) -> None:
         self.refuse(script("(L ((0) (X)))\n(K ((0)\n (PRE (A 2) (=L))))\n"), 5, "out of range")
 
-    def test_link_to_unknown_keyword(self) -> None:
+    def test_linkToUnknownKeyword(self) -> None:
         self.refuse(script("(K ((0)\n (=NOWHERE)))\n"), 4, "unknown keyword NOWHERE")
         self.refuse(script("(K\n (=NOWHERE))\n"), 4, "unknown keyword NOWHERE")
 
-    def test_pre_to_unknown_keyword(self) -> None:
+    def test_preToUnknownKeyword(self) -> None:
         self.refuse(script("(K ((0)\n (PRE (A) (=NOWHERE))))\n"), 4, "unknown keyword NOWHERE")
 
-    def test_link_to_entry_without_rules(self) -> None:
+    def test_linkToEntryWithoutRules(self) -> None:
         self.refuse(script("(ME = YOU)\n(K ((0)\n (=ME)))\n"), 5, "no transformations or link")
 
-    def test_keyword_without_transformations_or_link(self) -> None:
+    def test_keywordWithoutTransformationsOrLink(self) -> None:
         self.refuse(script("(K 5)\n"), 3, "precedence but no transformations or link")
 
-    def test_malformed_pre(self) -> None:
+    def test_malformedPre(self) -> None:
         self.refuse(script("(L ((0) (X)))\n(K ((0)\n (PRE (A))))\n"), 5, "malformed PRE")
         self.refuse(script("(L ((0) (X)))\n(K ((0)\n (PRE (A) L)))\n"), 5, "malformed PRE")
 
-    def test_malformed_link(self) -> None:
+    def test_malformedLink(self) -> None:
         self.refuse(script("(L ((0) (X)))\n(K ((0)\n (= L M)))\n"), 5, "malformed link")
 
-    def test_unknown_word_class(self) -> None:
+    def test_unknownWordClass(self) -> None:
         self.refuse(script("(K ((0\n (/NOWHERE) 0) (X)))\n"), 4, "unknown word class /NOWHERE")
 
-    def test_decomposition_without_reassembly(self) -> None:
+    def test_decompositionWithoutReassembly(self) -> None:
         self.refuse(script("(K\n ((0 K 0)))\n"), 4, "has no reassembly")
 
-    def test_unexpected_item_in_keyword(self) -> None:
+    def test_unexpectedItemInKeyword(self) -> None:
         self.refuse(script("(K\n STRAY ((0) (X)))\n"), 4, "unexpected STRAY")
 
-    def test_field_given_twice(self) -> None:
+    def test_fieldGivenTwice(self) -> None:
         self.refuse(script("(K 1\n 2 ((0) (X)))\n"), 4, "precedence given twice")
 
-    def test_none_must_be_plain(self) -> None:
+    def test_noneMustBePlain(self) -> None:
         text = "(HI)\n(K ((0) (X)))\n(NONE ((0)\n (=K)))\n"
         self.refuse(text, 3, "plain reassemblies")

@@ -6,7 +6,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from netlab.doctor import Doctor, parse_script
+from netlab.doctor import Doctor, parseScript
 from netlab.doctor.service import DoctorFactory
 
 #: A tiny script, so the expected replies are obvious.
@@ -24,7 +24,7 @@ START
 class DoctorProtocolTests(SynchronousTestCase):
     def setUp(self):
         self.clock = Clock()
-        self.factory = DoctorFactory(self.clock, parse_script(SCRIPT), idleTimeout=60)
+        self.factory = DoctorFactory(self.clock, parseScript(SCRIPT), idleTimeout=60)
 
     def connect(self):
         protocol = self.factory.buildProtocol(None)
@@ -152,7 +152,7 @@ class ScriptLoopLogTests(SynchronousTestCase):
         from netlab.test.test_doctor_engine import TRAILER
 
         looping = "(HELLO)\nSTART\n(A ((0) (=B)))\n(B ((0) (=A)))\n" + TRAILER
-        factory = DoctorFactory(clock, parse_script(looping))
+        factory = DoctorFactory(clock, parseScript(looping))
         protocol = factory.buildProtocol(None)
         protocol.makeConnection(StringTransport())
         for _ in range(30):
