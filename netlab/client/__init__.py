@@ -1,74 +1,92 @@
-"""The C{netlab} command-line client for the Day/Time, Chat and Doctor servers.
+"""
+The C{netlab} command-line client for the Day/Time, Chat and Doctor servers.
 
 C{main} is the console-script entry point: it parses the command line and runs one sub-command
 under L{twisted.internet.task.react}.  The pieces live in submodules: C{cli} (arguments),
 C{connect} (endpoints, the network protocol), C{conversation} (the chat/doctor logic), C{console}
-and C{editor} (the user's side), C{daytime}, C{text} (decoding and sanitizing), C{terminal},
-C{errors}.
+and C{editor} (the user's side), C{daytime}, C{text} (line splitting, display width and what is
+safe to show, by way of L{netlab.text}), C{terminal}, C{errors}.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import metadata
 from typing import Any, NoReturn, TextIO
 
 from twisted.internet import task
 from twisted.internet.stdio import StandardIO
 from twisted.logger import globalLogBeginner
+from twisted.python.failure import Failure
 
-from netlab.client.cli import parse_args
-from netlab.client.connect import VERIFICATION, LineProtocol, connect_lines, make_endpoint
+import netlab
+from netlab.client.cli import parseArgs
+from netlab.client.connect import VERIFICATION, LineProtocol, connectLines, makeEndpoint
 from netlab.client.console import ConsoleProtocol, PlainScreen, TerminalScreen
 from netlab.client.conversation import CHAT, DOCTOR, Conversation, Outcome, Service
-from netlab.client.daytime import fetch_tcp, fetch_udp, print_datagram
+from netlab.client.daytime import fetchTCP, fetchUDP, printDatagram
 from netlab.client.editor import LineEditor
-from netlab.client.errors import ClientError, Target, describe_failure
-from netlab.client.terminal import TerminalState, terminal_columns
+from netlab.client.errors import ClientError, Target, describeFailure
+from netlab.client.terminal import TerminalState, terminalColumns
 
 __all__ = ["main", "version"]
 
+#: The conversational sub-commands and the services they talk to.
 SERVICES = {"chat": CHAT, "doctor": DOCTOR}
 
 
 def version() -> str:
-    """The installed distribution's version, else the package's own (running from a source tree)."""
-    from importlib import metadata
+    """
+    The installed distribution's version, else the package's own (running from a source tree).
 
+    @return: a version string such as C{"0.1.0"}.
+    """
     try:
         return metadata.version("netlab")
     except metadata.PackageNotFoundError:
-        import netlab
-
         return str(getattr(netlab, "__version__", "unknown"))
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """Run the C{netlab} command and exit with its status."""
-    args = parse_args(argv, version())
+    """
+    Run the C{netlab} command and exit with its status.
+
+    @param argv: the arguments after the program name; L{None} for C{sys.argv[1:]}.
+    """
+    args = parseArgs(argv, version())
     sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
     globalLogBeginner.beginLoggingTo([VERIFICATION], redirectStandardIO=False)
     state = TerminalState()
     try:
         if args.command == "daytime":
-            task.react(run_daytime, (args, sys.stdout, sys.stderr))
+            task.react(runDaytime, (args, sys.stdout, sys.stderr))
         else:
-            task.react(run_conversation, (args, state, sys.stderr))
+            task.react(runConversation, (args, state, sys.stderr))
     finally:
         state.restore()
     raise AssertionError("react always exits")  # pragma: no cover
 
 
 def _fail(message: str, stderr: TextIO, status: int = 1) -> NoReturn:
-    """Print one line to stderr and end the reactor's main function with C{status}."""
+    """
+    Print one line to C{stderr} and end the reactor's main function with C{status}.
+    """
     stderr.write(message + "\n")
     stderr.flush()
     raise SystemExit(status)
 
 
-async def run_daytime(reactor: Any, args: Any, stdout: TextIO, stderr: TextIO) -> None:
-    """C{netlab daytime}: print what the server sends (TCP) or its answering datagram (UDP)."""
+async def runDaytime(reactor: Any, args: Any, stdout: TextIO, stderr: TextIO) -> None:
+    """
+    C{netlab daytime}: print what the server sends (TCP) or its answering datagram (UDP).
+
+    @param reactor: the running reactor (from L{task.react}).
+    @param args: the parsed command line (see L{netlab.client.cli.parseArgs}).
+    @param stdout: where the server's lines go.
+    @param stderr: where the one line about a failure goes.
+    """
 
     def write(text: str) -> None:
         stdout.write(text)
@@ -78,33 +96,40 @@ async def run_daytime(reactor: Any, args: Any, stdout: TextIO, stderr: TextIO) -
     try:
         if args.udp:
             target = Target(f"{args.host} port {args.port} (UDP)", args.host)
-            data = await fetch_udp(reactor, args.host, args.port, args.timeout)
-            print_datagram(data, write)
+            data = await fetchUDP(reactor, args.host, args.port, args.timeout)
+            printDatagram(data, write)
         else:
-            endpoint, target = make_endpoint(
+            endpoint, target = makeEndpoint(
                 reactor, args.host, args.port, args.connect, args.timeout
             )
-            await fetch_tcp(endpoint, reactor, args.timeout, write)
+            await fetchTCP(endpoint, reactor, args.timeout, write)
     except ClientError as exc:
         _fail(exc.message, stderr, exc.status)
     except Exception:
-        _fail(describe_failure(_current_failure(), target, args.timeout), stderr)
+        _fail(describeFailure(_currentFailure(), target, args.timeout), stderr)
 
 
-def _current_failure() -> Any:
-    """The exception being handled, as a Failure (for L{describe_failure})."""
-    from twisted.python.failure import Failure
-
+def _currentFailure() -> Failure:
+    """
+    The exception being handled, as a L{Failure} (for L{describeFailure}).
+    """
     return Failure()
 
 
-async def run_conversation(
+async def runConversation(
     reactor: Any, args: Any, state: TerminalState, stderr: TextIO
 ) -> None:
-    """C{netlab chat} / C{netlab doctor}: connect, converse, leave as the user or server decides."""
+    """
+    C{netlab chat} / C{netlab doctor}: connect, converse, leave as the user or server decides.
+
+    @param reactor: the running reactor (from L{task.react}).
+    @param args: the parsed command line (see L{netlab.client.cli.parseArgs}).
+    @param state: the terminal as it was, restored before the outcome is reported.
+    @param stderr: where the one line about the outcome goes, if there is one.
+    """
     service: Service = SERVICES[args.command]
     try:
-        endpoint, target = make_endpoint(reactor, args.host, args.port, args.connect, args.timeout)
+        endpoint, target = makeEndpoint(reactor, args.host, args.port, args.connect, args.timeout)
     except ClientError as exc:
         _fail(exc.message, stderr, exc.status)
 
@@ -115,12 +140,12 @@ async def run_conversation(
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
 
     def write(text: str) -> None:
-        console.write_text(text, encoding)
+        console.writeText(text, encoding)
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if interactive:
-        editor = LineEditor("> ", terminal_columns)
-        screen: Any = TerminalScreen(write, editor, state.enter_raw_mode)
+        editor = LineEditor("> ", terminalColumns)
+        screen: Any = TerminalScreen(write, editor, state.enterRawMode)
     else:
         screen = PlainScreen(write)
     opening = (f"/nick {args.nick}",) if getattr(args, "nick", None) else ()
@@ -128,11 +153,11 @@ async def run_conversation(
         service, screen, reactor, target, timeout=args.timeout, grace=args.grace, opening=opening
     )
     console.sink = conversation
-    _on_sigint(reactor, conversation.interrupt)
+    _onSigint(reactor, conversation.interrupt)
 
     network = LineProtocol(conversation)
-    connecting = connect_lines(endpoint, network, reactor, args.timeout)
-    connecting.addCallback(_resume_input, stdio)
+    connecting = connectLines(endpoint, network, reactor, args.timeout)
+    connecting.addCallback(_resumeInput, stdio)
     conversation.start(connecting)
     outcome: Outcome = await conversation.done
     await console.close()
@@ -144,14 +169,17 @@ async def run_conversation(
         raise SystemExit(outcome.status)
 
 
-def _resume_input(network: LineProtocol, stdio: StandardIO) -> LineProtocol:
-    """Start reading the user's input once the connection is ready."""
+def _resumeInput(network: LineProtocol, stdio: StandardIO) -> LineProtocol:
+    """
+    Start reading the user's input once the connection is ready.
+    """
     stdio.resumeProducing()
     return network
 
 
-def _on_sigint(reactor: Any, interrupt: Any) -> None:
-    """Route SIGINT (Ctrl-C while not in raw mode, or C{kill -INT}) to the conversation.
+def _onSigint(reactor: Any, interrupt: Callable[[], None]) -> None:
+    """
+    Route SIGINT (Ctrl-C while not in raw mode, or C{kill -INT}) to the conversation.
 
     Installed once the reactor runs, replacing Twisted's default handler, which would just stop the
     reactor without closing the connection or restoring the terminal in order.

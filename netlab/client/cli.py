@@ -1,4 +1,5 @@
-"""The command line: C{netlab daytime|chat|doctor [HOST] [-p PORT] ...}.
+"""
+The command line: C{netlab daytime|chat|doctor [HOST] [-p PORT] ...}.
 
 Parsing is kept apart from running so that the tests can check every option without a network.
 """
@@ -43,16 +44,20 @@ are skipped.
 """
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a number of seconds greater than zero."""
+def positiveFloat(text: str) -> float:
+    """
+    argparse type: a number of seconds greater than zero.
+    """
     value = _float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
     return value
 
 
-def non_negative_float(text: str) -> float:
-    """argparse type: a number of seconds, zero allowed."""
+def nonNegativeFloat(text: str) -> float:
+    """
+    argparse type: a number of seconds, zero allowed.
+    """
     value = _float(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
@@ -60,7 +65,9 @@ def non_negative_float(text: str) -> float:
 
 
 def _float(text: str) -> float:
-    """Parse a finite number or raise the error argparse shows as a usage message."""
+    """
+    Parse a finite number or raise the error argparse shows as a usage message.
+    """
     try:
         value = float(text)
     except ValueError:
@@ -70,8 +77,10 @@ def _float(text: str) -> float:
     return value
 
 
-def port_number(text: str) -> int:
-    """argparse type: a TCP/UDP port, 1 to 65535."""
+def portNumber(text: str) -> int:
+    """
+    argparse type: a TCP/UDP port, 1 to 65535.
+    """
     try:
         port = int(text, 10)
     except ValueError:
@@ -81,22 +90,26 @@ def port_number(text: str) -> int:
     return port
 
 
-def nick_name(text: str) -> str:
-    """argparse type: a nickname; spaces or control characters could smuggle in other commands."""
+def nickName(text: str) -> str:
+    """
+    argparse type: a nickname; spaces or control characters could smuggle in other commands.
+    """
     if not text or any(ch.isspace() or not ch.isprintable() for ch in text):
         raise argparse.ArgumentTypeError(f"a nickname is one word without spaces: {text!r}")
     return text
 
 
-def _add_common(parser: argparse.ArgumentParser, default_port: int) -> None:
-    """Add the options every sub-command shares: where to connect and how long to wait."""
+def _addCommon(parser: argparse.ArgumentParser, defaultPort: int) -> None:
+    """
+    Add the options every sub-command shares: where to connect and how long to wait.
+    """
     parser.add_argument(
         "host", nargs="?", default=None, metavar="HOST",
         help="server host name or IPv4/IPv6 address (default: localhost)",
     )
     parser.add_argument(
-        "-p", "--port", type=port_number, default=None,
-        help=f"server port (default: {default_port})",
+        "-p", "--port", type=portNumber, default=None,
+        help=f"server port (default: {defaultPort})",
     )
     parser.add_argument(
         "--connect", metavar="ENDPOINT", default=None,
@@ -105,24 +118,28 @@ def _add_common(parser: argparse.ArgumentParser, default_port: int) -> None:
         "'unix:path=/tmp/chat.sock'",
     )
     parser.add_argument(
-        "--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        "--timeout", type=positiveFloat, default=DEFAULT_TIMEOUT, metavar="SECONDS",
         help="give up connecting after this long; for daytime, the whole exchange; for the doctor, "
         "also the longest wait for an owed reply (default: %(default)g)",
     )
-    parser.set_defaults(default_port=default_port, command_parser=parser)
+    parser.set_defaults(defaultPort=defaultPort, commandParser=parser)
 
 
-def _add_grace(parser: argparse.ArgumentParser) -> None:
-    """Add --grace, the wait for the server to close after the farewell."""
+def _addGrace(parser: argparse.ArgumentParser) -> None:
+    """
+    Add --grace, the wait for the server to close after the farewell.
+    """
     parser.add_argument(
-        "--grace", type=non_negative_float, default=DEFAULT_GRACE, metavar="SECONDS",
+        "--grace", type=nonNegativeFloat, default=DEFAULT_GRACE, metavar="SECONDS",
         help="after leaving (farewell sent, replies received) wait this long for the server to "
         "close before closing ourselves (default: %(default)g)",
     )
 
 
-def build_parser(version: str) -> argparse.ArgumentParser:
-    """Build the C{netlab} argument parser with its three sub-commands."""
+def buildParser(version: str) -> argparse.ArgumentParser:
+    """
+    Build the C{netlab} argument parser with its three sub-commands.
+    """
     parser = argparse.ArgumentParser(
         prog="netlab", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -134,7 +151,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         "daytime", help="print the date and time a Day/Time server sends (RFC 867)",
         description="Connect to a Day/Time server, print what it sends, exit 0.",
     )
-    _add_common(daytime, PORTS["daytime"])
+    _addCommon(daytime, PORTS["daytime"])
     daytime.add_argument(
         "--udp", action="store_true",
         help="ask over UDP (one datagram each way) instead of TCP; not with --connect",
@@ -146,30 +163,31 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         "they arrive.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_common(chat, PORTS["chat"])
-    chat.add_argument("--nick", type=nick_name, default=None, metavar="NAME",
+    _addCommon(chat, PORTS["chat"])
+    chat.add_argument("--nick", type=nickName, default=None, metavar="NAME",
                       help="send '/nick NAME' right after connecting")
-    _add_grace(chat)
+    _addGrace(chat)
 
     doctor = commands.add_parser(
         "doctor", help="talk to the ELIZA Doctor", epilog=CONVERSATION_EPILOG,
         description="Talk to the Doctor: every line you send gets one reply.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_common(doctor, PORTS["doctor"])
-    _add_grace(doctor)
+    _addCommon(doctor, PORTS["doctor"])
+    _addGrace(doctor)
     return parser
 
 
-def parse_args(argv: Sequence[str] | None, version: str) -> argparse.Namespace:
-    """Parse C{argv} (default: C{sys.argv[1:]}), filling in defaults and rejecting conflicts.
+def parseArgs(argv: Sequence[str] | None, version: str) -> argparse.Namespace:
+    """
+    Parse C{argv} (default: C{sys.argv[1:]}), filling in defaults and rejecting conflicts.
 
     Conflicting options exit with status 2 and a usage message, like every argparse error.
     """
-    parser = build_parser(version)
+    parser = buildParser(version)
     args = parser.parse_args(argv)
-    sub = args.command_parser
-    del args.command_parser
+    sub = args.commandParser
+    del args.commandParser
     if args.connect is not None and (args.host is not None or args.port is not None):
         sub.error("--connect replaces HOST and --port; give one or the other")
     if getattr(args, "udp", False) and args.connect is not None:
@@ -179,5 +197,5 @@ def parse_args(argv: Sequence[str] | None, version: str) -> argparse.Namespace:
     if args.host is None:
         args.host = "localhost"
     if args.port is None:
-        args.port = args.default_port
+        args.port = args.defaultPort
     return args

@@ -1,4 +1,5 @@
-"""Endpoints and the network side of the client: one line-oriented protocol for every service.
+"""
+Endpoints and the network side of the client: one line-oriented protocol for every service.
 
 The client speaks to servers only through Twisted endpoints, so C{--connect} accepts anything
 L{clientFromString} does (C{tcp:}, C{tls:}, C{unix:} ...) and a plain HOST uses
@@ -23,7 +24,7 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from netlab.client.errors import ClientError, ConnectTimeout, Target, TLSFailure, tls_reason
+from netlab.client.errors import ClientError, ConnectTimeoutError, Target, TLSError, tlsReason
 from netlab.client.text import LineBuffer, printable
 
 
@@ -48,7 +49,9 @@ class VerificationWatch:
             self.problems.append(failure.getErrorMessage() or failure.type.__name__)
 
     def take(self) -> str | None:
-        """The first problem seen since the last call, if any."""
+        """
+        The first problem seen since the last call, if any.
+        """
         problems, self.problems = self.problems, []
         return problems[0] if problems else None
 
@@ -58,27 +61,47 @@ VERIFICATION = VerificationWatch()
 
 
 class LineSink(TypingProtocol):
-    """What L{LineProtocol} reports to: each printable server line, then the connection's end."""
+    """
+    What L{LineProtocol} reports to: each printable server line, then the connection's end.
+    """
 
-    def server_line(self, text: str) -> None:
-        """Handle one line from the server, already decoded and sanitized."""
+    def serverLine(self, text: str) -> None:
+        """
+        Handle one line from the server, already decoded and scrubbed.
 
-    def server_closed(self, reason: Failure) -> None:
-        """Handle the end of the connection; C{reason} wraps a L{TLSFailure} if TLS broke it."""
+        @param text: the line, without its terminator.
+        """
+
+    def serverClosed(self, reason: Failure) -> None:
+        """
+        Handle the end of the connection.
+
+        @param reason: why it ended; it wraps a L{TLSError} if TLS broke it.
+        """
 
 
-def strip_brackets(host: str) -> str:
-    """Accept C{[::1]} as well as C{::1}: URLs taught everyone to bracket IPv6 literals."""
+def stripBrackets(host: str) -> str:
+    """
+    Accept C{[::1]} as well as C{::1}: URLs taught everyone to bracket IPv6 literals.
+    """
     if host.startswith("[") and host.endswith("]"):
         return host[1:-1]
     return host
 
 
-def make_endpoint(
+def makeEndpoint(
     reactor: Any, host: str, port: int, connect: str | None, timeout: float
 ) -> tuple[IStreamClientEndpoint, Target]:
-    """Build the client endpoint for HOST/PORT or an endpoint string, and a Target for messages.
+    """
+    Build the client endpoint for HOST/PORT or an endpoint string, and a L{Target} for messages.
 
+    @param reactor: the reactor the endpoint connects with.
+    @param host: a host name or IPv4/IPv6 address (an IPv6 one may be bracketed).
+    @param port: the port on C{host}.
+    @param connect: a Twisted client endpoint string, used instead of C{host} and C{port}; or
+        L{None}.
+    @param timeout: seconds to give a connection attempt to C{host}.
+    @return: the endpoint, and the target to name in messages.
     @raise ClientError: if the endpoint string is malformed (unknown type, missing or bad
         argument).
     """
@@ -88,14 +111,16 @@ def make_endpoint(
         except (ValueError, TypeError, KeyError, NotImplementedError, ImportError) as exc:
             raise ClientError(f"netlab: invalid endpoint {connect!r}: {exc}", status=2) from exc
         return endpoint, Target(connect)
-    host = strip_brackets(host)
+    host = stripBrackets(host)
     shown = f"[{host}]" if ":" in host else host
     endpoint = HostnameEndpoint(reactor, host, port, timeout=timeout)
     return endpoint, Target(f"{shown} port {port}", host)
 
 
-def is_tls(transport: object) -> bool:
-    """Tell whether C{transport} is a TLS connection (Twisted's memory-BIO TLS wrapper)."""
+def isTLS(transport: object) -> bool:
+    """
+    Tell whether C{transport} is a TLS connection (Twisted's memory-BIO TLS wrapper).
+    """
     try:
         from twisted.protocols.tls import TLSMemoryBIOProtocol
     except ImportError:  # pragma: no cover - no pyOpenSSL, so no TLS transports either
@@ -105,56 +130,71 @@ def is_tls(transport: object) -> bool:
 
 @implementer(IHandshakeListener)
 class LineProtocol(Protocol):
-    """The network side: splits server bytes into printable lines and sends the user's lines.
+    """
+    The network side: splits server bytes into printable lines and sends the user's lines.
 
     C{ready} fires once the connection can carry text: at once for plain TCP and UNIX sockets,
     after the handshake for TLS -- so that a TLS failure is reported as such and C{--timeout}
     covers the handshake too.  If the connection ends before it is ready, C{ready} fails instead.
+
+    @ivar sink: what hears about each server line and the connection's end (once C{ready} fired).
+    @ivar ready: fires with this protocol once the connection can carry text.
+    @ivar tls: whether the transport is a TLS connection.
+    @ivar closed: whether the connection has been lost.
     """
 
     def __init__(self, sink: LineSink) -> None:
         self.sink = sink
-        self.ready: defer.Deferred[LineProtocol] = defer.Deferred(self._cancel_ready)
+        self.ready: defer.Deferred[LineProtocol] = defer.Deferred(self._cancelReady)
         self.tls = False
-        self._handshake_done = False
-        self._tls_problem: str | None = None
+        self._handshakeDone = False
+        self._tlsProblem: str | None = None
         self._lines = LineBuffer()
         self._live = False  # ready fired: the sink now hears about lines and the end
         self.closed = False
 
     def connectionMade(self) -> None:
-        """Mark the connection ready, unless a TLS handshake has to finish first."""
-        self.tls = is_tls(self.transport)
+        """
+        Mark the connection ready, unless a TLS handshake has to finish first.
+        """
+        self.tls = isTLS(self.transport)
         if not self.tls:
-            self._go_live()
+            self._goLive()
 
     def handshakeCompleted(self) -> None:
-        """The TLS handshake succeeded: now the connection is ready (renegotiations are ignored).
+        """
+        The TLS handshake succeeded: now the connection is ready (renegotiations are ignored).
 
         Unless Twisted merely logged a failed certificate check (see L{VerificationWatch}).
         """
         problem = VERIFICATION.take()
         if problem is not None:
-            self._tls_problem = f"certificate verify failed: {problem}"
+            self._tlsProblem = f"certificate verify failed: {problem}"
             self.transport.abortConnection()
             return
-        if not self._handshake_done:
-            self._handshake_done = True
-            self._go_live()
+        if not self._handshakeDone:
+            self._handshakeDone = True
+            self._goLive()
 
-    def _go_live(self) -> None:
-        """Start reporting to the sink and tell whoever waits for C{ready}."""
+    def _goLive(self) -> None:
+        """
+        Start reporting to the sink and tell whoever waits for C{ready}.
+        """
         if not self.ready.called:
             self._live = True
             self.ready.callback(self)
 
     def dataReceived(self, data: bytes) -> None:
-        """Hand every complete line to the sink."""
+        """
+        Hand every complete line to the sink.
+        """
         for line in self._lines.feed(data):
-            self.sink.server_line(printable(line))
+            self.sink.serverLine(printable(line))
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
-        """Deliver an unterminated last line, then report the end (or the failure to get ready)."""
+        """
+        Deliver an unterminated last line, then report the end (or the failure to get ready).
+        """
         self.closed = True
         reason = self._classify(reason)
         if not self._live:
@@ -162,56 +202,75 @@ class LineProtocol(Protocol):
                 self.ready.errback(reason)
             return
         for line in self._lines.flush():
-            self.sink.server_line(printable(line))
-        self.sink.server_closed(reason)
+            self.sink.serverLine(printable(line))
+        self.sink.serverClosed(reason)
 
     def _classify(self, reason: Failure) -> Failure:
-        """Turn a TLS error, or a TLS connection that ended mid-handshake, into a L{TLSFailure}."""
+        """
+        Turn a TLS error, or a TLS connection that ended mid-handshake, into a L{TLSError}.
+        """
         if not self.tls:
             return reason
-        detail = self._tls_problem or tls_reason(reason.value)
-        if detail is None and not self._handshake_done:
+        detail = self._tlsProblem or tlsReason(reason.value)
+        if detail is None and not self._handshakeDone:
             detail = "connection closed during the handshake"
-        return reason if detail is None else Failure(TLSFailure(detail))
+        return reason if detail is None else Failure(TLSError(detail))
 
-    def _cancel_ready(self, ready: defer.Deferred[LineProtocol]) -> None:
-        """Cancelling the wait for readiness (a timeout) drops the half-made connection."""
+    def _cancelReady(self, ready: defer.Deferred[LineProtocol]) -> None:
+        """
+        Cancelling the wait for readiness (a timeout) drops the half-made connection.
+        """
         if self.transport is not None:
             self.transport.abortConnection()
 
-    def send_line(self, text: str) -> None:
-        """Send one line of user text, UTF-8 encoded and terminated by C{\\n}."""
+    def sendLine(self, text: str) -> None:
+        """
+        Send one line of user text, UTF-8 encoded and terminated by C{\\n}.
+        """
         self.transport.write(text.encode("utf-8", errors="replace") + b"\n")
 
     def close(self) -> None:
-        """Close after the pending output has been sent."""
+        """
+        Close after the pending output has been sent.
+        """
         if not self.closed:
             self.transport.loseConnection()
 
     def abort(self) -> None:
-        """Drop the connection at once, discarding pending output (Ctrl-C)."""
+        """
+        Drop the connection at once, discarding pending output (Ctrl-C).
+        """
         if not self.closed:
             self.transport.abortConnection()
 
 
-def _raise_timeout(phase: str) -> Callable[[object, float], object]:
-    """Build an C{onTimeoutCancel} hook that reports a timeout as L{ConnectTimeout}(C{phase})."""
+def _raiseTimeout(phase: str) -> Callable[[object, float], object]:
+    """
+    Build an C{onTimeoutCancel} hook that reports a timeout as L{ConnectTimeoutError}(C{phase}).
+    """
 
-    def on_timeout(result: object, timeout: float) -> object:
-        raise ConnectTimeout(phase)
+    def onTimeout(result: object, timeout: float) -> object:
+        raise ConnectTimeoutError(phase)
 
-    return on_timeout
+    return onTimeout
 
 
-def connect_lines(
+def connectLines(
     endpoint: IStreamClientEndpoint, protocol: LineProtocol, clock: IReactorTime, timeout: float
 ) -> defer.Deferred[LineProtocol]:
-    """Connect C{protocol} and wait until it is ready, failing with L{ConnectTimeout} after
+    """
+    Connect C{protocol} and wait until it is ready, failing with L{ConnectTimeoutError} after
     C{timeout}.
 
     Our own timeout (rather than only the endpoint's) also bounds TLS handshakes and endpoint types
     that have no timeout of their own.
+
+    @param endpoint: where to connect.
+    @param protocol: the protocol to connect.
+    @param clock: what measures C{timeout}.
+    @param timeout: seconds to wait for the connection to be ready.
+    @return: a L{defer.Deferred} that fires with C{protocol} once it is ready.
     """
     connecting = connectProtocol(endpoint, protocol)
     connecting.addCallback(lambda _: protocol.ready)
-    return connecting.addTimeout(timeout, clock, onTimeoutCancel=_raise_timeout("connecting to"))
+    return connecting.addTimeout(timeout, clock, onTimeoutCancel=_raiseTimeout("connecting to"))

@@ -1,4 +1,5 @@
-"""The user's side: what goes to the screen and how keystrokes or piped lines become input.
+"""
+The user's side: what goes to the screen and how keystrokes or piped lines become input.
 
 Two screens share one small interface so the conversation logic does not care where it runs:
 L{TerminalScreen} for a person at a terminal (own line editor, prompt redrawn around server lines)
@@ -23,28 +24,46 @@ from netlab.text import decode
 
 
 class Screen(TypingProtocol):
-    """The interface a conversation uses to show text and to read the user's input."""
+    """
+    The interface a conversation uses to show text and to read the user's input.
+    """
 
     interactive: bool
 
     def start(self) -> None:
-        """The connection is up: prepare for input (e.g. draw the prompt)."""
+        """
+        The connection is up: prepare for input (e.g. draw the prompt).
+        """
 
     def show(self, line: str) -> None:
-        """Show one (already sanitized) server line."""
+        """
+        Show one (already scrubbed) server line.
+
+        @param line: the line, without its terminator.
+        """
 
     def feed(self, data: bytes) -> list[Key]:
-        """Turn input bytes into L{Key} events."""
+        """
+        Turn input bytes into L{Key} events.
 
-    def end_of_input(self) -> list[Key]:
-        """Input ended: return the events for anything left unterminated."""
+        @param data: bytes typed or piped in.
+        @return: the events they finished, in order.
+        """
+
+    def endOfInput(self) -> list[Key]:
+        """
+        Input ended: return the events for anything left unterminated.
+        """
 
     def stop(self) -> None:
-        """No more input is wanted: remove the prompt."""
+        """
+        No more input is wanted: remove the prompt.
+        """
 
 
 class PlainScreen:
-    """Lines out, lines in: for stdin or stdout that is not a terminal, so the client is scriptable.
+    """
+    Lines out, lines in: for stdin or stdout that is not a terminal, so the client is scriptable.
 
     Every input line becomes a L{Key} C{"line"}; an unterminated last line still counts, because
     C{printf 'I feel sad' | netlab doctor} clearly means to send it.
@@ -57,30 +76,40 @@ class PlainScreen:
         self._input = LineBuffer()
 
     def start(self) -> None:
-        """Nothing to draw without a terminal."""
+        """
+        Nothing to draw without a terminal.
+        """
 
     def show(self, line: str) -> None:
-        """Write the line and a newline."""
+        """
+        Write the line and a newline.
+        """
         self._write(line + "\n")
 
     def feed(self, data: bytes) -> list[Key]:
-        """Split piped input into lines."""
+        """
+        Split piped input into lines.
+        """
         return [Key("line", decode(line, telnet=False)) for line in self._input.feed(data)]
 
-    def end_of_input(self) -> list[Key]:
-        """Return the unterminated last line, if any."""
+    def endOfInput(self) -> list[Key]:
+        """
+        Return the unterminated last line, if any.
+        """
         return [Key("line", decode(line, telnet=False)) for line in self._input.flush()]
 
     def stop(self) -> None:
-        """Nothing to remove without a terminal."""
+        """
+        Nothing to remove without a terminal.
+        """
 
 
 class TerminalScreen:
-    """A person at a terminal: keystrokes go through a L{LineEditor}; server lines print above the
+    """
+    A person at a terminal: keystrokes go through a L{LineEditor}; server lines print above the
     prompt.
 
-    C{raw_mode} is called when input starts, to switch the terminal to non-canonical, no-echo mode;
-    it is injected so that tests (and a terminal that is already set up) need no real terminal.
+    @ivar editor: the line editor that holds the unfinished input.
     """
 
     interactive = True
@@ -89,101 +118,145 @@ class TerminalScreen:
         self,
         write: Callable[[str], None],
         editor: LineEditor,
-        raw_mode: Callable[[], None] = lambda: None,
+        rawMode: Callable[[], None] = lambda: None,
     ) -> None:
+        """
+        @param write: writes text to the terminal.
+        @param editor: the line editor for the user's input.
+        @param rawMode: called when input starts, to switch the terminal to non-canonical, no-echo
+            mode; injected so that tests (and a terminal that is already set up) need no real
+            terminal.
+        """
         self._write = write
         self.editor = editor
-        self._raw_mode = raw_mode
+        self._rawMode = rawMode
         self._active = False
 
     def start(self) -> None:
-        """Enter raw mode and draw the prompt."""
-        self._raw_mode()
+        """
+        Enter raw mode and draw the prompt.
+        """
+        self._rawMode()
         self._active = True
         self._write(self.editor.redraw())
 
     def show(self, line: str) -> None:
-        """Print the line above the prompt and redraw the prompt with the unfinished input."""
+        """
+        Print the line above the prompt and redraw the prompt with the unfinished input.
+        """
         self._write(self.editor.show(line))
 
     def feed(self, data: bytes) -> list[Key]:
-        """Edit the input line; echo only while input is wanted (Ctrl-C is seen even after)."""
+        """
+        Edit the input line; echo only while input is wanted (Ctrl-C is seen even after).
+        """
         keys, echo = self.editor.feed(data)
         if self._active:
             self._write(echo)
         return keys
 
-    def end_of_input(self) -> list[Key]:
-        """The terminal went away (hang-up): treat it like Ctrl-D."""
+    def endOfInput(self) -> list[Key]:
+        """
+        The terminal went away (hang-up): treat it like Ctrl-D.
+        """
         return [Key("eof")]
 
     def stop(self) -> None:
-        """Erase the prompt line and stop echoing input."""
+        """
+        Erase the prompt line and stop echoing input.
+        """
         if self._active:
             self._active = False
             self._write(self.editor.hide())
 
 
 class ConsoleSink(TypingProtocol):
-    """What L{ConsoleProtocol} reports to."""
+    """
+    What L{ConsoleProtocol} reports to.
+    """
 
-    def user_input(self, data: bytes) -> None:
-        """Bytes typed or piped in."""
+    def userInput(self, data: bytes) -> None:
+        """
+        Bytes typed or piped in.
+        """
 
-    def user_eof(self) -> None:
-        """Standard input reached its end."""
+    def userEof(self) -> None:
+        """
+        Standard input reached its end.
+        """
 
-    def output_lost(self) -> None:
-        """Standard output was closed by its reader (e.g. C{| head -1})."""
+    def outputLost(self) -> None:
+        """
+        Standard output was closed by its reader (e.g. C{| head -1}).
+        """
 
 
 @implementer(IHalfCloseableProtocol)
 class ConsoleProtocol(Protocol):
-    """The protocol given to C{StandardIO}: forwards input and end-of-input to the conversation.
+    """
+    The protocol given to C{StandardIO}: forwards input and end-of-input to the conversation.
 
     It implements L{IHalfCloseableProtocol} because without it C{StandardIO} treats the end of
     stdin as the end of everything and closes stdout too -- and C{echo hi | netlab doctor} would
     lose the reply it is still waiting for.
+
+    @ivar sink: what hears about input, end of input and lost output; L{None} until set.
     """
 
     def __init__(self) -> None:
         self.sink: ConsoleSink | None = None
         self._lost: defer.Deferred[None] = defer.Deferred()
-        self._is_lost = False
-        self._output_gone = False
+        self._isLost = False
+        self._outputGone = False
 
     def dataReceived(self, data: bytes) -> None:
-        """Forward input bytes."""
+        """
+        Forward input bytes.
+        """
         if self.sink is not None:
-            self.sink.user_input(data)
+            self.sink.userInput(data)
 
     def readConnectionLost(self) -> None:
-        """Standard input ended; standard output stays open for the replies still to come."""
+        """
+        Standard input ended; standard output stays open for the replies still to come.
+        """
         if self.sink is not None:
-            self.sink.user_eof()
+            self.sink.userEof()
 
     def writeConnectionLost(self) -> None:
-        """Standard output is gone; nothing we print can be seen any more."""
-        self._output_gone = True
+        """
+        Standard output is gone; nothing we print can be seen any more.
+        """
+        self._outputGone = True
         if self.sink is not None:
-            self.sink.output_lost()
+            self.sink.outputLost()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
-        """Both directions are closed; everything we wrote has been flushed."""
-        self._is_lost = True
+        """
+        Both directions are closed; everything we wrote has been flushed.
+        """
+        self._isLost = True
         self._lost.callback(None)
 
     def close(self) -> defer.Deferred[None]:
-        """Flush and close standard output; the result fires once that is done."""
-        if self._output_gone and not self._is_lost:
+        """
+        Flush and close standard output; the result fires once that is done.
+        """
+        if self._outputGone and not self._isLost:
             # StandardIO reports no connectionLost once stdout is gone: only stop reading.
             self.transport.loseConnection()
             return defer.succeed(None)
-        if not self._is_lost:
+        if not self._isLost:
             self.transport.loseConnection()
         return self._lost
 
-    def write_text(self, text: str, encoding: str = "utf-8") -> None:
-        """Write text to standard output (characters the terminal cannot show become C{?})."""
-        if text and not self._is_lost and not self._output_gone:
+    def writeText(self, text: str, encoding: str = "utf-8") -> None:
+        """
+        Write text to standard output.
+
+        @param text: the text to write.
+        @param encoding: the encoding of standard output; characters it cannot encode become
+            C{?}.
+        """
+        if text and not self._isLost and not self._outputGone:
             self.transport.write(text.encode(encoding, errors="replace"))

@@ -1,4 +1,5 @@
-"""A tiny line editor for a terminal in non-canonical mode, with its own screen redraw.
+"""
+A tiny line editor for a terminal in non-canonical mode, with its own screen redraw.
 
 Why not let the terminal echo what the user types?  Because then the partially typed line lives in
 the kernel, where the program cannot see it: a chat line arriving while the user types would be
@@ -14,7 +15,7 @@ import codecs
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netlab.client.text import display_width
+from netlab.client.text import displayWidth
 
 CTRL_C = "\x03"
 CTRL_D = "\x04"
@@ -27,10 +28,11 @@ ESC = "\x1b"
 
 @dataclass(frozen=True)
 class Key:
-    """Something the user did that the session must act on.
+    """
+    Something the user did that the session must act on.
 
-    C{kind} is C{"line"} (C{text} holds the finished line), C{"eof"} (Ctrl-D on an empty line) or
-    C{"interrupt"} (Ctrl-C).
+    @ivar kind: C{"line"} (Enter), C{"eof"} (Ctrl-D on an empty line) or C{"interrupt"} (Ctrl-C).
+    @ivar text: the finished line, for C{"line"}.
     """
 
     kind: str
@@ -38,26 +40,39 @@ class Key:
 
 
 class LineEditor:
-    """Collect keystrokes into an edit buffer, producing L{Key} events and the screen updates to
+    """
+    Collect keystrokes into an edit buffer, producing L{Key} events and the screen updates to
     write.
 
     The cursor always stays at the end of the input: backspace, Ctrl-U (erase line) and Ctrl-W
     (erase word) edit there, escape sequences such as arrow keys are swallowed rather than
     inserted, Ctrl-L redraws.  A carriage return followed by a line feed counts as one Enter, so a
     pasted CRLF text does not produce an empty line (which would mean "leave").
+
+    @ivar prompt: what is shown before the input.
+    @ivar buffer: the input typed so far.
     """
 
     def __init__(self, prompt: str = "> ", columns: Callable[[], int] = lambda: 80) -> None:
+        """
+        @param prompt: what is shown before the input.
+        @param columns: returns the terminal's current width, to know where the input wraps.
+        """
         self.prompt = prompt
         self.buffer = ""
         self._columns = columns
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._escape = ""  # the escape sequence being swallowed, if any
-        self._after_cr = False
+        self._afterCR = False
         self._shown = False  # whether the prompt line is currently on screen
 
     def feed(self, data: bytes) -> tuple[list[Key], str]:
-        """Process keystroke bytes; return the events they caused and the screen text to write."""
+        """
+        Process keystroke bytes.
+
+        @param data: bytes from the terminal (a multi-byte character may be split across calls).
+        @return: the events they caused, and the screen text to write.
+        """
         keys: list[Key] = []
         out: list[str] = []
         for char in self._decoder.decode(data):
@@ -65,13 +80,15 @@ class LineEditor:
         return keys, "".join(out)
 
     def _key(self, char: str, keys: list[Key]) -> str:
-        """Handle one character, appending any event to C{keys}; return the screen update."""
-        after_cr, self._after_cr = self._after_cr, char == "\r"
+        """
+        Handle one character, appending any event to C{keys}; return the screen update.
+        """
+        afterCR, self._afterCR = self._afterCR, char == "\r"
         if self._escape or char == ESC:
-            self._swallow_escape(char)
+            self._swallowEscape(char)
             return ""
         if char in "\r\n":
-            if char == "\n" and after_cr:
+            if char == "\n" and afterCR:
                 return ""
             line, self.buffer = self.buffer, ""
             keys.append(Key("line", line))
@@ -86,14 +103,16 @@ class LineEditor:
         return self._edit(char)
 
     def _edit(self, char: str) -> str:
-        """Apply an editing key or insert a printable character; return the screen update."""
+        """
+        Apply an editing key or insert a printable character; return the screen update.
+        """
         if char in BACKSPACES:
-            return self._replace_buffer(self.buffer[:-1])
+            return self._replaceBuffer(self.buffer[:-1])
         if char == CTRL_U:
-            return self._replace_buffer("")
+            return self._replaceBuffer("")
         if char == CTRL_W:
             stripped = self.buffer.rstrip(" ")
-            return self._replace_buffer(stripped[: stripped.rfind(" ") + 1])
+            return self._replaceBuffer(stripped[: stripped.rfind(" ") + 1])
         if char == CTRL_L:
             return self.redraw()
         if char == "\t":
@@ -103,16 +122,20 @@ class LineEditor:
         self.buffer += char
         return char
 
-    def _replace_buffer(self, new: str) -> str:
-        """Set the buffer to C{new} and return the redraw that shows it (nothing if unchanged)."""
+    def _replaceBuffer(self, new: str) -> str:
+        """
+        Set the buffer to C{new} and return the redraw that shows it (nothing if unchanged).
+        """
         if new == self.buffer:
             return ""
         erase = self.erase()
         self.buffer = new
         return erase + self.prompt + self.buffer
 
-    def _swallow_escape(self, char: str) -> None:
-        """Consume an escape sequence (ESC [ ... final, ESC O x, ESC x) one character at a time."""
+    def _swallowEscape(self, char: str) -> None:
+        """
+        Consume an escape sequence (ESC [ ... final, ESC O x, ESC x) one character at a time.
+        """
         self._escape += char
         seq = self._escape
         if len(seq) == 1:
@@ -126,31 +149,41 @@ class LineEditor:
         if done:
             self._escape = ""
 
-    def rows_above_cursor(self) -> int:
-        """How many screen rows above the cursor the prompt line started, given wrapping."""
-        width = display_width(self.prompt + self.buffer)
+    def rowsAboveCursor(self) -> int:
+        """
+        How many screen rows above the cursor the prompt line started, given wrapping.
+        """
+        width = displayWidth(self.prompt + self.buffer)
         columns = max(self._columns(), 1)
         return max(width - 1, 0) // columns
 
     def erase(self) -> str:
-        """Return text that moves to the prompt line's start and clears it (wrapped rows too)."""
-        rows = self.rows_above_cursor()
+        """
+        Return text that moves to the prompt line's start and clears it (wrapped rows too).
+        """
+        rows = self.rowsAboveCursor()
         up = f"\x1b[{rows}A" if rows else ""
         return "\r" + up + "\x1b[J"
 
     def redraw(self) -> str:
-        """Return the text that erases and redraws the prompt with the unfinished input."""
+        """
+        Return the text that erases and redraws the prompt with the unfinished input.
+        """
         self._shown = True
         return self.erase() + self.prompt + self.buffer
 
     def show(self, line: str) -> str:
-        """Return the text that prints C{line} above the prompt, leaving the user's input intact."""
+        """
+        Return the text that prints C{line} above the prompt, leaving the user's input intact.
+        """
         if not self._shown:
             return line + "\n"
         return self.erase() + line + "\n" + self.prompt + self.buffer
 
     def hide(self) -> str:
-        """Return the text that removes the prompt line from the screen (when the client exits)."""
+        """
+        Return the text that removes the prompt line from the screen (when the client exits).
+        """
         if not self._shown:
             return ""
         self._shown = False

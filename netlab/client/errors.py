@@ -1,4 +1,5 @@
-"""Turning connection failures into the one line the user sees.
+"""
+Turning connection failures into the one line the user sees.
 
 The client never shows a traceback: every expected failure (refused, unknown host, timeout, TLS)
 maps to a short sentence naming what was tried, and anything unexpected still becomes one line.
@@ -13,7 +14,12 @@ from twisted.python.failure import Failure
 
 
 class ClientError(Exception):
-    """A failure to report as one line on stderr, ending the client with C{status}."""
+    """
+    A failure to report as one line on stderr, ending the client with C{status}.
+
+    @ivar message: the line to print.
+    @ivar status: the client's exit status.
+    """
 
     def __init__(self, message: str, status: int = 1) -> None:
         super().__init__(message)
@@ -21,25 +27,30 @@ class ClientError(Exception):
         self.status = status
 
 
-class ConnectTimeout(Exception):
-    """Raised when connecting (or the whole exchange, for daytime) took longer than C{--timeout}.
+class ConnectTimeoutError(Exception):
+    """
+    Raised when connecting (or the whole exchange, for daytime) took longer than C{--timeout}.
 
     Its text says what was going on ("connecting to", "waiting for"), completing the message.
     """
 
 
-class TLSFailure(Exception):
-    """Raised when a TLS handshake or TLS session fails; the message says why in OpenSSL's words."""
+class TLSError(Exception):
+    """
+    Raised when a TLS handshake or TLS session fails; the message says why in OpenSSL's words.
+    """
 
 
-def tls_reason(exc: BaseException) -> str | None:
-    """Return a readable reason if C{exc} is a TLS error (pyOpenSSL or certificate checking), else
-    None.
+def tlsReason(exc: BaseException) -> str | None:
+    """
+    A readable reason if C{exc} is a TLS error (pyOpenSSL or certificate checking).
 
     pyOpenSSL packs its errors as a list of C{(library, function, reason)} tuples; the reasons
     alone are what a person wants to read ("wrong version number", "certificate verify failed").
+
+    @return: the reason, or L{None} if C{exc} is not a TLS error.
     """
-    if isinstance(exc, TLSFailure):
+    if isinstance(exc, TLSError):
         return str(exc)
     try:
         from OpenSSL import SSL
@@ -58,7 +69,12 @@ def tls_reason(exc: BaseException) -> str | None:
 
 @dataclass(frozen=True)
 class Target:
-    """What the client talks to, for messages: a description, and the host (None for --connect)."""
+    """
+    What the client talks to, for messages.
+
+    @ivar description: how messages name it (C{"localhost port 21568"}, an endpoint string).
+    @ivar host: the host name it was given, or L{None} for C{--connect}.
+    """
 
     description: str
     host: str | None = None
@@ -67,13 +83,20 @@ class Target:
         return self.description
 
 
-def describe_failure(failure: Failure, target: Target, timeout: float) -> str:
-    """Return the one-line message (prefixed C{netlab:}) for a failure talking to C{target}."""
+def describeFailure(failure: Failure, target: Target, timeout: float) -> str:
+    """
+    The one line to show for a failure talking to C{target}.
+
+    @param failure: what went wrong.
+    @param target: what the client was talking to.
+    @param timeout: the C{--timeout} in effect, for the message about a timeout.
+    @return: the message, prefixed C{netlab:}.
+    """
     exc = failure.value
-    reason = tls_reason(exc)
+    reason = tlsReason(exc)
     if reason is not None:
         return f"netlab: TLS failure with {target}: {reason}"
-    if isinstance(exc, ConnectTimeout):
+    if isinstance(exc, ConnectTimeoutError):
         return f"netlab: timed out after {timeout:g} s {exc} {target}"
     if isinstance(exc, error.DNSLookupError):
         return f"netlab: unknown host {target.host or target}"

@@ -1,4 +1,5 @@
-"""Saving and restoring the terminal, and switching it to the mode the line editor needs.
+"""
+Saving and restoring the terminal, and switching it to the mode the line editor needs.
 
 StandardIO makes stdin and stdout non-blocking, and on a terminal those share one open file with
 the shell; the interactive client also turns off echo and canonical input.  All of that must be
@@ -13,12 +14,19 @@ from collections.abc import Sequence
 
 
 class TerminalState:
-    """Remember the blocking flags of the standard descriptors and the terminal attributes of stdin.
+    """
+    Remember the blocking flags of the standard descriptors and the terminal attributes of stdin.
 
     L{restore} puts everything back and may be called any number of times.
+
+    @ivar stdin: the descriptor whose terminal attributes are kept.
     """
 
     def __init__(self, stdin: int = 0, fds: Sequence[int] = (0, 1, 2)) -> None:
+        """
+        @param stdin: the descriptor whose terminal attributes to keep, if it is a terminal.
+        @param fds: the descriptors whose blocking flags to keep.
+        """
         self.stdin = stdin
         self._blocking: dict[int, bool] = {}
         for fd in fds:
@@ -33,8 +41,9 @@ class TerminalState:
             except termios.error:
                 self._attrs = None
 
-    def enter_raw_mode(self) -> None:
-        """Turn off echo, canonical input and signal keys: the line editor sees every keystroke.
+    def enterRawMode(self) -> None:
+        """
+        Turn off echo, canonical input and signal keys: the line editor sees every keystroke.
 
         Output processing stays on (C{\\n} still becomes C{\\r\\n}), and Ctrl-C arrives as a byte
         the editor turns into "leave at once".
@@ -48,7 +57,9 @@ class TerminalState:
         termios.tcsetattr(self.stdin, termios.TCSANOW, attrs)
 
     def restore(self) -> None:
-        """Put the terminal attributes and blocking flags back as they were."""
+        """
+        Put the terminal attributes and blocking flags back as they were.
+        """
         if self._attrs is not None:
             try:
                 termios.tcsetattr(self.stdin, termios.TCSADRAIN, self._attrs)
@@ -61,8 +72,12 @@ class TerminalState:
                 pass
 
 
-def terminal_columns(fd: int = 1) -> int:
-    """The terminal's current width in columns (80 if it cannot be asked)."""
+def terminalColumns(fd: int = 1) -> int:
+    """
+    The terminal's current width in columns (80 if it cannot be asked).
+
+    @param fd: a descriptor open on the terminal.
+    """
     try:
         return os.get_terminal_size(fd).columns or 80
     except OSError:

@@ -1,7 +1,8 @@
-"""Turning the server's bytes into safe, printable lines.
+"""
+Turning the server's bytes into safe, printable lines.
 
 Everything a server sends passes through here before it reaches the user's screen: the bytes are
-split into lines (tolerating ``\\n`` and ``\\r\\n``), decoded as UTF-8 with replacement characters
+split into lines (tolerating C{\\n} and C{\\r\\n}), decoded as UTF-8 with replacement characters
 (a server that sends bad bytes must never crash the client), and scrubbed of control characters and
 ANSI escape sequences by L{netlab.text}, so that no server can move the cursor, recolour, retitle
 or otherwise drive the user's terminal.
@@ -19,16 +20,21 @@ MAX_LINE_BYTES = 64 * 1024
 
 
 def printable(data: bytes) -> str:
-    """Decode and scrub one line of server bytes: the text that is safe to show the user.
+    """
+    Decode and scrub one line of server bytes: the text that is safe to show the user.
 
     A server never negotiates telnet with the client, so a 0xFF byte is just an invalid byte
     (shown as U+FFFD); tabs are kept, since they cannot drive the terminal.
+
+    @param data: one line, without its terminator.
+    @return: the text to show.
     """
     return scrub(decode(data, telnet=False), keepTabs=True)
 
 
-def display_width(text: str) -> int:
-    """Return how many terminal columns C{text} occupies (wide East Asian characters take two).
+def displayWidth(text: str) -> int:
+    """
+    How many terminal columns C{text} occupies (wide East Asian characters take two).
 
     Needed to know how many screen rows a wrapped prompt line covers when it has to be redrawn.
     """
@@ -41,28 +47,37 @@ def display_width(text: str) -> int:
 
 
 class LineBuffer:
-    """Split a byte stream into lines at ``\\n``, dropping one trailing ``\\r`` from each.
+    """
+    Split a byte stream into lines at C{\\n}, dropping one trailing C{\\r} from each.
 
-    Servers end lines in ``\\r\\n`` or ``\\n`` (netlab mirrors the client's own terminator);
+    Servers end lines in C{\\r\\n} or C{\\n} (netlab mirrors the client's own terminator);
     accepting both keeps the client working with either and with other servers speaking the same
     protocols.  Lines are returned as bytes; decoding happens per line, which is safe because
-    ``\\n`` never occurs inside a multi-byte UTF-8 sequence.
+    C{\\n} never occurs inside a multi-byte UTF-8 sequence.
     """
 
-    def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
+    def __init__(self, maxLine: int = MAX_LINE_BYTES) -> None:
+        """
+        @param maxLine: the longest partial line kept, in bytes; a longer one is handed out in
+            pieces of this size.
+        """
         self._pending = b""
-        self._max_line = max_line
+        self._maxLine = maxLine
 
     def feed(self, data: bytes) -> list[bytes]:
-        """Add C{data} and return the complete lines it finished, without their terminators."""
+        """
+        Add C{data} and return the complete lines it finished, without their terminators.
+        """
         *lines, self._pending = (self._pending + data).split(b"\n")
-        while len(self._pending) > self._max_line:
-            lines.append(self._pending[: self._max_line])
-            self._pending = self._pending[self._max_line :]
+        while len(self._pending) > self._maxLine:
+            lines.append(self._pending[: self._maxLine])
+            self._pending = self._pending[self._maxLine :]
         return [line[:-1] if line.endswith(b"\r") else line for line in lines]
 
     def flush(self) -> list[bytes]:
-        """Return the unterminated rest (as a last line) once the stream has ended, if any."""
+        """
+        Return the unterminated rest (as a last line) once the stream has ended, if any.
+        """
         rest, self._pending = self._pending, b""
         if rest.endswith(b"\r"):
             rest = rest[:-1]
