@@ -30,7 +30,7 @@ from twisted.internet.stdio import StandardIO
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from netlab.chat import OperatorFactory, OperatorProtocol
+from netlab.chat import ChatFactory, OperatorFactory, OperatorProtocol
 from netlab.guard import SHUTDOWN_GRACE, GuardFactory
 from netlab.server import ServiceListeners, StartError
 
@@ -42,15 +42,15 @@ LOG_OFF_NOTICE = (
 )
 
 
-def operatorService(description: str, chatListener: ServiceListeners, reactor) -> IService:
+def operatorService(description: str, chat: ChatFactory, reactor) -> IService:
     """
     The operator console for C{--chat-operator DESCRIPTION}, joining the room of
-    C{chatListener} (the chat service's listeners): C{stdio:} or any server
-    endpoint description.
+    the chat service's factory C{chat}: C{stdio:} or any server endpoint
+    description.
 
     @raise StartError: if C{description} is not a server endpoint.
     """
-    factory = OperatorFactory(chatListener.factory.wrappedFactory)
+    factory = OperatorFactory(chat)
     if description.strip().rstrip(":") == "stdio":
         console, logOff = takeStandardOutput()
         return StdioConsole(factory, reactor, stdout=console, logOff=logOff)

@@ -9,6 +9,12 @@ one machine, each pipelining, made every other client on every service wait
 1-1.5 s.  L{TurnBudget} counts per address instead -- an IPv4 address or an
 IPv6 /64, over all its connections and all services that share the budget --
 so one address gets the share one connection had, however many it opens.
+
+The share is counted in units of work: a message costs one (taken before it is
+handled), and a message that costs the server more charges the rest after it
+was handled -- a chat line costs one more per L{DELIVERIES_PER_UNIT} people it
+reached (L{netlab.framing.MessageReceiver.spendTurn}).  So one budget bounds
+what an address may cost a turn, whichever service it floods.
 """
 
 from __future__ import annotations
@@ -17,9 +23,13 @@ from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 
 from netlab.guard import peerHost, peerKey
 
-#: Messages one address may have handled in one reactor turn, over all its
-#: connections.  (256 Doctor replies are a few milliseconds.)
+#: Units of work (messages) one address may have handled in one reactor turn,
+#: over all its connections.  (256 Doctor replies are a few milliseconds.)
 TURN_MESSAGES = 256
+
+#: Chat deliveries that cost as much as handling one message: 25,600
+#: deliveries (about 10 ms) are one address's share of a turn.
+DELIVERIES_PER_UNIT = 100
 
 
 def addressKey(address: IAddress | None) -> str:
@@ -33,7 +43,8 @@ def addressKey(address: IAddress | None) -> str:
 
 class TurnBudget:
     """
-    Messages each address may have handled in the current reactor turn.
+    Units of work (messages) each address may have handled in the current
+    reactor turn.
 
     @ivar perTurn: the share of one address.
     """
@@ -56,6 +67,16 @@ class TurnBudget:
             self._newTurn = self.clock.callLater(0, self._reset)
         self._spent[key] = spent + 1
         return True
+
+    def spend(self, key: str, cost: int) -> None:
+        """
+        Charge C{cost} more units to C{key} in this turn, after the fact (the
+        work is done); its next L{take} in this turn fails if that used up
+        its share.
+        """
+        if self._newTurn is None:
+            self._newTurn = self.clock.callLater(0, self._reset)
+        self._spent[key] = self._spent.get(key, 0) + cost
 
     def _reset(self) -> None:
         self._newTurn = None

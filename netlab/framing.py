@@ -25,7 +25,7 @@ final terminator -- what the course's client prints as the lecture shows.  The
 terminator is owed: a client that turns out to be line mode gets it first, so
 its lines stay whole (see L{MessageReceiver.mode}).
 
-Text is UTF-8; invalid bytes are replaced, never fatal.  A line longer than
+Text is UTF-8; invalid bytes are replaced, never fatal (L{netlab.text}).  A line longer than
 C{maxLineLength} bytes is refused with one C{ERR} line and the rest of it is
 discarded, so the connection stays usable and memory stays bounded.
 
@@ -38,8 +38,6 @@ L{MessageReceiver.pauseProducing} to apply their own send-queue policy.
 """
 
 from __future__ import annotations
-
-import re
 
 from twisted.internet.interfaces import (
     IDelayedCall,
@@ -75,48 +73,6 @@ LINE = "line"
 #: L{MessageReceiver.mode} of a client that sends bare messages and reads each
 #: answer with one C{recv(1024)} (the course's programs).
 LOCKSTEP = "lockstep"
-
-#: Telnet commands: IAC followed by WILL/WONT/DO/DONT and an option, a
-#: subnegotiation up to IAC SE, or any other two-byte command.  IAC IAC is an
-#: escaped 0xFF, which is not valid UTF-8 either, so it goes too.
-_TELNET_COMMAND = re.compile(rb"\xff(?:[\xfb-\xfe].?|\xfa.*?(?:\xff\xf0|$)|.?)", re.DOTALL)
-
-#: ANSI/ECMA-48 escape sequences (CSI, OSC and friends, 7- and 8-bit forms) and
-#: every remaining C0 and C1 control character except tab.
-_CONTROL = re.compile(
-    r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"  # CSI ... final
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)"  # OSC, DCS, ... ST
-    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"  # other escapes
-    r"|[\x00-\x08\x0a-\x1f\x7f-\x9f]"
-    # Invisible characters that still change what a line looks like: bidi
-    # controls (a U+202E reverses the rest of a line), zero-width ones, and
-    # line/paragraph separators (line breaks to splitlines() and JavaScript).
-    r"|[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]",
-    re.DOTALL,
-)
-
-
-def scrub(text: str) -> str:
-    """
-    Remove everything that could drive a terminal or disguise a line: escape
-    sequences, control characters, bidi controls, zero-width characters and
-    line separators.  Tabs become spaces.  Used on anything relayed to other people.
-    """
-    if text.isprintable():
-        return text
-    return _CONTROL.sub("", text).replace("\t", " ")
-
-
-def decode(line: bytes) -> str:
-    """
-    Turn a line of raw bytes into text: telnet commands removed, UTF-8 decoded
-    with invalid bytes replaced by U+FFFD.  (L{MessageReceiver} parses telnet
-    commands properly instead, and keeps C{IAC IAC} as a 0xFF data byte.)
-    """
-    if b"\xff" in line:
-        line = _TELNET_COMMAND.sub(b"", line)
-    return line.decode("utf-8", "replace")
-
 
 def _lastCharacterSize(data: bytes) -> int:
     """
@@ -154,16 +110,6 @@ class MessageFactory(ServerFactory):
         #: Shared with the other services by the daemon (L{netlab.tap}).
         self.turnBudget = TurnBudget(clock)
 
-    @staticmethod
-    def framingOptions(config) -> dict:
-        """
-        The framing settings from the plugin's options, as keyword arguments.
-        """
-        return {
-            "maxLineLength": config["max-line"],
-            "bareDelay": config["bare-delay"],
-            "idleTimeout": config["idle-timeout"],
-        }
 
 
 @implementer(IPushProducer, IHalfCloseableProtocol)
@@ -198,7 +144,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
     _bareCall: IDelayedCall | None = None
     _turnCall: IDelayedCall | None = None
     _readPaused = False
-    _owed = False
+    owed = False
     _telnet: TelnetFilter | None = None
 
     # Wiring
@@ -212,13 +158,13 @@ class MessageReceiver(Protocol, TimeoutMixin):
             if hasattr(factory, name):
                 setattr(self, name, getattr(factory, name))
         self.transport.registerProducer(self, True)
-        self.setTimeout(self.idleTimeout or None)
+        self.watchIdle(self.idleTimeout or None)
 
     def callLater(self, period, func):  # TimeoutMixin's hook, here bound to our clock
         return self.clock.callLater(period, func)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
-        self.setTimeout(None)
+        self.watchIdle(None)
         self._cancelBare()
         if self._turnCall is not None and self._turnCall.active():
             self._turnCall.cancel()
@@ -239,7 +185,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         if b"\xff" not in data and (telnetFilter is None or telnetFilter.state == "data"):
             self._receive(data)
             return
-        self.resetTimeout()
+        self.peerHeard()
         if telnetFilter is None:
             telnetFilter = self._telnet = TelnetFilter(self)
             # A telnet client: a line client (NVT lines end in CR LF), whose
@@ -276,7 +222,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         """
         Split data into messages; keep the unterminated rest.
         """
-        self.resetTimeout()
+        self.peerHeard()
         self._cancelBare()
         buffer = self._buffer + data if self._buffer else data
         if self._discarding:
@@ -297,14 +243,21 @@ class MessageReceiver(Protocol, TimeoutMixin):
                 self._lineReceived(line)
         self._keep(buffer)
         if self.paused and len(self._buffer) > READ_AHEAD:
-            self._pauseReading()
+            self.holdInput()
 
-    def _pauseReading(self) -> None:
+    def holdInput(self) -> None:
+        """
+        Stop reading from the peer (until L{releaseInput}).  What it already
+        sent stays buffered here.
+        """
         if not self._readPaused:
             self._readPaused = True
             self.transport.pauseProducing()
 
-    def _resumeReading(self) -> None:
+    def releaseInput(self) -> None:
+        """
+        Read from the peer again, unless it has finished sending.
+        """
         if self._readPaused:
             self._readPaused = False
             if not self._readClosed:
@@ -321,7 +274,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         """
         Stop reading until the next reactor turn, then carry on.
         """
-        self._pauseReading()
+        self.holdInput()
         self._turnCall = self.clock.callLater(0, self._nextTurn)
 
     def _nextTurn(self) -> None:
@@ -333,7 +286,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         """
         Read again and handle what was held back; finish if the peer is done.
         """
-        self._resumeReading()
+        self.releaseInput()
         self._receive(b"")
         if self._readClosed and not self._holding():
             self._finishReading()
@@ -385,7 +338,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         line, self._buffer = self._buffer, b""
         self.terminator = b""
         self.mode = LOCKSTEP
-        self._owed = False  # the peer read our last reply, or it would not ask again
+        self.owed = False  # the peer read our last reply, or it would not ask again
         self.bareMessageReceived(line.decode("utf-8", "replace"))
 
     def _cancelBare(self) -> None:
@@ -428,6 +381,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         """
         self.paused = True
         self._cancelBare()
+        self.outputPaused()
 
     def resumeProducing(self) -> None:
         """
@@ -442,7 +396,8 @@ class MessageReceiver(Protocol, TimeoutMixin):
             # aside and let the close go ahead.
             self.transport.unregisterProducer()
             return
-        if self._turnCall is None:
+        self.outputResumed()
+        if not self.paused and self._turnCall is None:
             self._carryOn()
 
     def stopProducing(self) -> None:
@@ -469,14 +424,14 @@ class MessageReceiver(Protocol, TimeoutMixin):
         terminator = self.terminator
         if terminator:
             data = text.encode("utf-8") + terminator
-            if self._owed:
-                self._owed = False
+            if self.owed:
+                self.owed = False
                 data = terminator + data
             return data
         data = packLines(text.split("\n"))
-        if self._owed:
+        if self.owed:
             data = b"\n" + data
-        self._owed = True
+        self.owed = True
         return data
 
     def sendError(self, text: str) -> None:
@@ -492,7 +447,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         self.sendMessage("* server shutting down")
         self.transport.loseConnection()
 
-    # For subclasses
+    # For subclasses: what to do with messages
 
     def messageReceived(self, text: str) -> None:
         """
@@ -512,8 +467,8 @@ class MessageReceiver(Protocol, TimeoutMixin):
         The peer has just shown that it is a line client (L{terminator} is
         set): end the line it is owed, if any.
         """
-        if self._owed:
-            self._owed = False
+        if self.owed:
+            self.owed = False
             self.transport.write(self.terminator)
 
     def peerFinished(self) -> None:
@@ -521,3 +476,44 @@ class MessageReceiver(Protocol, TimeoutMixin):
         The peer sent end of stream; by default, close once our replies are out.
         """
         self.transport.loseConnection()
+
+    # For subclasses: hooks and helpers with a default
+
+    def watchIdle(self, period: float | None) -> None:
+        """
+        Start watching for silence (C{period} seconds; the connection is then
+        timed out by L{timeoutConnection}), or stop (L{None}).  Called on
+        connecting and on losing the connection.  By default a timer per
+        connection (L{TimeoutMixin}).
+        """
+        self.setTimeout(period)
+
+    def peerHeard(self) -> None:
+        """
+        The peer sent something (data, or a telnet command): it is not idle.
+        """
+        self.resetTimeout()
+
+    def outputPaused(self) -> None:
+        """
+        The transport's buffer is full: from now until L{outputResumed},
+        L{paused} is true and the peer's messages are held back.  Nothing to do
+        by default.
+        """
+
+    def outputResumed(self) -> None:
+        """
+        The transport has written what it held.  Called before held messages
+        are handled, so output queued meanwhile goes out first; writing may
+        fill the transport again (L{outputPaused}), and then messages stay held.
+        """
+
+    def spendTurn(self, cost: int) -> None:
+        """
+        Charge C{cost} more units of work to this peer's address in the
+        current reactor turn (a message costs one, counted before it is
+        handled; see L{netlab.fairness}).  Once the address's share is spent,
+        its further messages wait for the next turn.
+        """
+        if cost > 0:
+            self.turnBudget.spend(self.peerKey, cost)

@@ -444,16 +444,33 @@ def _daytimeFactory(config: Options, reactor) -> Factory:
     return DaytimeFactory(reactor, config["daytime-format"])
 
 
+def _framing(config: Options) -> dict:
+    """
+    The framing limits of the conversational services, as keyword arguments.
+    """
+    return {
+        "maxLineLength": config["max-line"],
+        "bareDelay": config["bare-delay"],
+        "idleTimeout": config["idle-timeout"],
+    }
+
+
 def _chatFactory(config: Options, reactor) -> Factory:
     from netlab.chat import ChatFactory
 
-    return ChatFactory.fromOptions(config, reactor)
+    return ChatFactory(
+        reactor,
+        history=config["chat-history"],
+        sendq=config["chat-sendq"],
+        rate=config["chat-rate"],
+        **_framing(config),
+    )
 
 
 def _doctorFactory(config: Options, reactor) -> Factory:
     from netlab.doctor.service import DoctorFactory
 
-    return DoctorFactory.fromOptions(config, reactor)
+    return DoctorFactory(reactor, config["doctor-script"], **_framing(config))
 
 
 def _simpleFactory(name: str) -> Callable[[Options, object], Factory]:
@@ -463,6 +480,13 @@ def _simpleFactory(name: str) -> Callable[[Options, object], Factory]:
         return SimpleFactory(PROTOCOLS[name], reactor, idleTimeout=config["idle-timeout"])
 
     return build
+
+
+def serviceFactory(name: str, config: Options, reactor) -> Factory:
+    """
+    The factory of stream service C{name}, configured from C{config}.
+    """
+    return _FACTORIES[name](config, reactor)
 
 
 _FACTORIES = {
@@ -487,9 +511,10 @@ def makeService(config: Options, reactor=None) -> IService:
     # One address's share of each reactor turn, over all its connections to
     # all the conversational services (netlab.fairness).
     budget = TurnBudget(reactor)
+    factories = {}
     for name in config.services():
         faults = config.labFaults(name)
-        factory = _FACTORIES[name](config, reactor)
+        factory = factories[name] = serviceFactory(name, config, reactor)
         if hasattr(factory, "turnBudget"):
             factory.turnBudget = budget
         guarded = GuardFactory(
@@ -509,11 +534,9 @@ def makeService(config: Options, reactor=None) -> IService:
             listeners.add(f"--{name} {typed}", endpoint, description)
         listeners.setServiceParent(top)
     if config["chat"] and config["chat-operator"] is not None:
-        from netlab.chat import operatorService
+        from netlab.console import operatorService
 
-        operatorService(
-            config["chat-operator"], top.getServiceNamed("chat"), reactor
-        ).setServiceParent(top)
+        operatorService(config["chat-operator"], factories["chat"], reactor).setServiceParent(top)
     _addUDP(config, reactor, top)
     if probe:
         top.probe()

@@ -17,7 +17,8 @@ from twisted.logger import Logger
 
 from netlab.doctor.doctor import Doctor
 from netlab.doctor.model import Script
-from netlab.framing import MessageFactory, MessageReceiver, scrub
+from netlab.framing import MessageFactory, MessageReceiver
+from netlab.text import scrub
 
 log = Logger(namespace="netlab")
 
@@ -33,11 +34,16 @@ EXCERPT = 60
 class DoctorProtocol(MessageReceiver):
     """
     A therapy session: the greeting on connect, exactly one reply per message.
+
+    @ivar doctor: this connection's conversation, made on connect.
     """
 
     doctor: Doctor
 
     def connectionMade(self) -> None:
+        """
+        Start this connection's conversation and send the greeting.
+        """
         super().connectionMade()
         self.doctor = Doctor(self.factory.script)
         self.sendMessage(self.doctor.greeting())
@@ -77,6 +83,12 @@ class DoctorFactory(MessageFactory):
     protocol = DoctorProtocol
 
     def __init__(self, clock: IReactorTime, script: Script | None = None, **framing) -> None:
+        """
+        @param clock: the time source for the framing's timers and the log throttle.
+        @param script: the script every connection talks with; the project's
+            default script if C{None}.
+        @param framing: passed on to L{MessageFactory}.
+        """
         super().__init__(clock, **framing)
         self.script = script if script is not None else Doctor().script
         self._loopedAt: float | None = None

@@ -8,8 +8,9 @@ from __future__ import annotations
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
 
-from netlab import chat
 from netlab.chat import (
     ANNOUNCE_LIMIT,
     DROP_GRACE,
@@ -17,13 +18,15 @@ from netlab.chat import (
     HINT,
     WHO_LIMIT,
     ChatFactory,
+    IChatMember,
+    IChatRoom,
     OperatorFactory,
     nameKey,
-    writeThrough,
 )
+from netlab.chat import protocol as member
 from netlab.guard import GuardFactory
 from netlab.ratelimit import Rate
-from netlab.tap import Options
+from netlab.tap import Options, serviceFactory
 from netlab.testing import FakeChatRoom, FakeClient
 
 
@@ -594,15 +597,19 @@ class TurnTests(SynchronousTestCase):
 
     def test_budget(self) -> None:
         """
-        Past C{TURN_BUDGET} deliveries in one turn, a client's further lines
-        wait (and it is not read) until the next turn; nothing is lost or
-        reordered.
+        A relayed line costs its sender's address one unit of the turn's
+        budget, and one more per C{DELIVERIES_PER_UNIT} people it reached;
+        once the share is spent, the sender's further lines wait (and it is
+        not read) until the next turn; nothing is lost or reordered.
         """
-        self.patch(chat, "TURN_BUDGET", 10)
+        self.patch(member, "DELIVERIES_PER_UNIT", 1)
         room = FakeChatRoom(rate=None)
+        room.factory.turnBudget.perTurn = 10
         alice, bob = chatter(room, 2)
+        room.flush()
         alice.send(*[f"m{n}" for n in range(12)])
-        self.assertEqual(len(bob.protocol._pending), 5)
+        # 3 units a line (1 + 2 members): the 4th line spends the 10th unit.
+        self.assertEqual(len(bob.protocol._pending), 4)
         self.assertEqual(alice.transport.producerState, "paused")
         self.assertEqual(bob.lines(), [f"<guest-1> m{n}" for n in range(12)])
         self.assertEqual(alice.transport.producerState, "producing")
@@ -766,7 +773,7 @@ class FactoryTests(SynchronousTestCase):
             ["--chat", "1", "--chat-history", "3", "--chat-sendq", "64K", "--chat-rate", "2/s,4"]
             + ["--max-line", "100", "--bare-delay", "0.5", "--idle-timeout", "0"]
         )
-        factory = ChatFactory.fromOptions(config, FakeChatRoom().clock)
+        factory = serviceFactory("chat", config, FakeChatRoom().clock)
         self.assertEqual(factory.room.history.maxlen, 3)
         self.assertEqual(factory.sendq, 65536)
         self.assertEqual(factory.rate, Rate(2.0, 4))
@@ -782,10 +789,87 @@ class FactoryTests(SynchronousTestCase):
         self.assertIs(nameKey(name), name)
         self.assertEqual(nameKey("Bob"), "bob")
 
-    def test_writeThroughFallsBack(self) -> None:
+
+@implementer(IChatMember)
+class RecordingMember:
+    """
+    A member that is not a stream connection (as a WebSocket member would
+    be): it only records what the room gives it.
+    """
+
+    terminator = b""
+    lastHeard = None
+
+    def __init__(self) -> None:
+        self.name: str | None = None
+        self.received: list[bytes] = []
+        self.flushes = 0
+        self.closedWith: list[str | None] = []
+
+    def deliver(self, line: bytes) -> None:
+        self.received.append(line)
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+    def sendMessage(self, text: str) -> None:
+        self.received.append(text.encode("utf-8"))
+
+    def sendError(self, text: str) -> None:
+        self.sendMessage("ERR " + text)
+
+    def close(self, reason: str | None = None) -> None:
+        self.closedWith.append(reason)
+
+    def timedOut(self) -> None:
+        self.close("idle timeout")
+
+
+class InterfaceTests(SynchronousTestCase):
+    """
+    The room and its members meet only through L{IChatRoom} and
+    L{IChatMember}, so either side can be replaced.
+    """
+
+    def test_providers(self) -> None:
         """
-        Anything but a plain TCP connection is written to as usual.
+        The room, the stream member and the operator console provide their
+        interfaces.
         """
-        transport = StringTransport()
-        writeThrough(transport, b"hello")
-        self.assertEqual(transport.value(), b"hello")
+        room = FakeChatRoom()
+        (alice,) = room.connect(1)
+        (console,) = room.connect(1, factory=OperatorFactory(room.factory))
+        verifyObject(IChatRoom, room.room)
+        verifyObject(IChatMember, alice.protocol)
+        verifyObject(IChatMember, console.protocol)
+        verifyObject(IChatMember, RecordingMember())
+
+    def test_otherMember(self) -> None:
+        """
+        A member of another kind joins the same room as stream clients: it
+        gets their lines (unterminated, as its terminator says), they get its,
+        and commands such as C{/msg} and C{/kick} reach it.
+        """
+        room = FakeChatRoom(rate=None)
+        (alice,) = chatter(room, 1)
+        other = RecordingMember()
+        other.name = room.room.join(other, "web")
+        alice.send("hello", "/msg web psst")
+        room.room.broadcast("<web> hi", exclude=other)
+        expected = [f"<{alice.name}> hello", f"[private] <{alice.name}> psst"]
+        self.assertEqual(other.received, [line.encode() for line in expected])
+        self.assertIn("<web> hi", alice.lines())
+        (console,) = room.connect(1, factory=OperatorFactory(room.factory))
+        console.send("/kick web")
+        self.assertEqual(other.closedWith, ["kicked by operator"])
+
+    def test_otherRoom(self) -> None:
+        """
+        The factory takes any L{IChatRoom}; its members use nothing else.
+        """
+        room = FakeChatRoom(rate=None)
+        second = FakeChatRoom(factory=ChatFactory(room.clock, room=room.room, rate=None))
+        (alice,) = chatter(room, 1)
+        (bob,) = chatter(second, 1)
+        alice.send("one room")
+        self.assertIn(f"<{alice.name}> one room", bob.lines())

@@ -11,7 +11,8 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.fairness import TURN_MESSAGES, TurnBudget
-from netlab.framing import READ_AHEAD, MessageReceiver, decode, scrub
+from netlab.framing import READ_AHEAD, MessageReceiver
+from netlab.text import decode, scrub
 
 
 class Recorder(MessageReceiver):

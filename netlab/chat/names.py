@@ -1,0 +1,38 @@
+"""
+Names in the chat room: what a name may be, which are reserved, and when two
+names are the same.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: The name every operator console starts with; no network client may take it.
+OPERATOR = "operator"
+
+#: A name: 1-24 ASCII letters, digits, C{_} or C{-}.
+NAME = re.compile(r"[A-Za-z0-9_-]{1,24}", re.ASCII)
+
+#: Names no network client may take, compared by their skeleton (L{reserved}):
+#: the operator's, and words that would pass for the server's own.
+_RESERVED = frozenset({OPERATOR, "err", "error", "server", "netlab", "admin", "system"})
+_LOOKALIKE = str.maketrans("0134578", "oieastb", "_-")
+
+
+def reserved(name: str) -> bool:
+    """
+    Whether C{name} is, or looks like, a reserved name: case, C{_} and C{-},
+    trailing digits and digits standing for letters (C{0perat0r}, C{operator_2})
+    do not make a new name.
+    """
+    skeleton = name.lower().rstrip("0123456789_-").translate(_LOOKALIKE)
+    return skeleton in _RESERVED or skeleton.startswith(OPERATOR)
+
+
+def nameKey(name: str) -> str:
+    """
+    How names are compared: C{Alice} and C{alice} are the same person.  (A name
+    that is already lower case is its own key, which saves a string per client.)
+    """
+    key = name.lower()
+    return name if key == name else key

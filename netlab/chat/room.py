@@ -1,0 +1,229 @@
+"""
+The chat room of one process: who is here, what was said lately, and the
+fan-out of every room message to its members (L{IChatRoom}).
+
+Fan-out is the hot path, so it is built for a room of thousands:
+
+  - a relayed line is encoded once (once per line terminator in use, at most
+    three) and the same C{bytes} object is delivered to every member;
+  - members are flushed once per reactor turn (one timer for all of them),
+    however many lines they got in between;
+  - one timer looks for idle members, however many there are.
+
+Join and leave lines go out only while the room is small (L{ANNOUNCE_LIMIT}).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from zope.interface import implementer
+
+from netlab.chat.interfaces import IChatMember, IChatRoom
+from netlab.chat.names import nameKey
+
+#: Room messages replayed to a newcomer by default.
+HISTORY = 20
+
+#: Join and leave lines are sent while the room has at most this many people.
+#: Announcing every arrival to everyone costs O(N^2) deliveries: 10,000 people
+#: connecting would mean 50 million lines, most of them to people who are not
+#: reading.  (Large IRC channels and chat rooms hide joins for the same reason.)
+ANNOUNCE_LIMIT = 250
+
+#: The longest interval between two looks for idle members, in seconds.
+IDLE_SWEEP = 30.0
+
+
+@implementer(IChatRoom)
+class ChatRoom:
+    """
+    A room kept in this process's memory.
+
+    @ivar members: the members by L{nameKey}, in order of arrival.
+    @ivar history: the remembered messages (UTF-8, no terminator).
+    @ivar idleTimeout: seconds after which a silent member is timed out, or L{None}.
+    """
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        history: int = HISTORY,
+        announceLimit: int = ANNOUNCE_LIMIT,
+        idleTimeout: float | None = None,
+    ) -> None:
+        self.clock = clock
+        self.members: dict[str, IChatMember] = {}
+        self.history: deque[bytes] = deque(maxlen=history)
+        self.announceLimit = announceLimit
+        self.idleTimeout = idleTimeout or None
+        self.closed = False
+        self._guests = 0
+        self._dirty: list[IChatMember] = []
+        self._flushCall: IDelayedCall | None = None
+        self._idleCall: IDelayedCall | None = None
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    # Membership
+
+    def join(self, member: IChatMember, name: str | None = None) -> str:
+        """
+        Add C{member} under C{name} (made unique) or a fresh guest name; return
+        the name it got.  The others are told it has joined.
+        """
+        name = self._uniqueName(name) if name else self._guestName()
+        self.members[nameKey(name)] = member
+        self.announce(f"* {name} has joined", exclude=member)
+        return name
+
+    def leave(self, member: IChatMember, reason: str | None = None) -> None:
+        """
+        Remove C{member} (if it is still here) and tell the others.
+        """
+        name = member.name
+        if name is None or self.members.get(nameKey(name)) is not member:
+            return
+        suffix = f" ({reason})" if reason else ""
+        self.announce(f"* {name} has left{suffix}", exclude=member)
+        del self.members[nameKey(name)]
+
+    def rename(self, member: IChatMember, new: str) -> str | None:
+        """
+        Give C{member} the name C{new}; return why not, or L{None} on success.
+        """
+        old = member.name
+        if old is None or self.members.get(nameKey(old)) is not member:
+            return "you are not in the room"
+        if self.members.get(nameKey(new), member) is not member:
+            return f"the name {new} is taken"
+        del self.members[nameKey(old)]
+        self.members[nameKey(new)] = member
+        if new != old:
+            self.broadcast(f"* {old} is now known as {new}", exclude=member, remember=False)
+        return None
+
+    def find(self, name: str) -> IChatMember | None:
+        """
+        The member called C{name} (in any case), if there is one.
+        """
+        return self.members.get(nameKey(name))
+
+    def names(self) -> list[str]:
+        """
+        Everyone's name, in order of arrival.
+        """
+        return [member.name for member in self.members.values() if member.name]
+
+    def recent(self) -> list[bytes]:
+        """
+        The remembered messages, oldest first.
+        """
+        return list(self.history)
+
+    def _guestName(self) -> str:
+        while True:
+            self._guests += 1
+            name = f"guest-{self._guests}"
+            if nameKey(name) not in self.members:
+                return name
+
+    def _uniqueName(self, name: str) -> str:
+        candidate, number = name, 1
+        while nameKey(candidate) in self.members:
+            number += 1
+            candidate = f"{name}-{number}"
+        return candidate
+
+    # Fan-out
+
+    def broadcast(
+        self, text: str, exclude: IChatMember | None = None, remember: bool = True
+    ) -> None:
+        """
+        Deliver one room message to every member but C{exclude}.
+
+        The text is encoded once, and once more for each line terminator in use
+        (C{\\r\\n}, C{\\n}, none); every recipient gets the same C{bytes}.
+        Remembered messages are replayed to newcomers.
+        """
+        if self.closed:
+            return
+        body = text.encode("utf-8")
+        if remember and self.history.maxlen:
+            self.history.append(body)
+        lines: dict[bytes, bytes] = {}
+        for member in self.members.values():
+            if member is not exclude:
+                terminator = member.terminator
+                line = lines.get(terminator)
+                if line is None:
+                    line = lines[terminator] = body + terminator
+                member.deliver(line)
+
+    def announce(self, text: str, exclude: IChatMember | None = None) -> None:
+        """
+        Send a join/leave line, unless the room is too big for that to be sane.
+        """
+        if len(self.members) <= self.announceLimit:
+            self.broadcast(text, exclude, remember=False)
+
+    def markDirty(self, member: IChatMember) -> None:
+        """
+        C{member} has output to write: flush it (with everyone else's) at the
+        start of the next reactor turn, so that however many lines arrive in this
+        turn, each member gets one write.
+        """
+        self._dirty.append(member)
+        if self._flushCall is None:
+            self._flushCall = self.clock.callLater(0, self.flush)
+
+    def flush(self) -> None:
+        """
+        Flush every member that asked, now.
+        """
+        if self._flushCall is not None:
+            if self._flushCall.active():
+                self._flushCall.cancel()
+            self._flushCall = None
+        dirty, self._dirty = self._dirty, []
+        for member in dirty:
+            member.flush()
+
+    def close(self) -> None:
+        """
+        The server is shutting down: nothing more is relayed or announced.
+        """
+        self.closed = True
+        if self._idleCall is not None and self._idleCall.active():
+            self._idleCall.cancel()
+        self._idleCall = None
+
+    # Idle members
+
+    def watchIdle(self) -> None:
+        """
+        Make sure silent members are looked for.  One timer serves the whole
+        room: a timer per member would cost more memory than the member itself.
+        A member is timed out between C{idleTimeout} and C{idleTimeout} plus one
+        sweep interval (an eighth of it, at most 30 s) after it was last heard.
+        """
+        if self._idleCall is None and self.idleTimeout is not None and not self.closed:
+            interval = min(self.idleTimeout / 8, IDLE_SWEEP)
+            self._idleCall = self.clock.callLater(interval, self._sweepIdle)
+
+    def _sweepIdle(self) -> None:
+        self._idleCall = None
+        assert self.idleTimeout is not None
+        deadline = self.clock.seconds() - self.idleTimeout
+        idle = [
+            member
+            for member in self.members.values()
+            if member.lastHeard is not None and member.lastHeard <= deadline
+        ]
+        for member in idle:
+            member.timedOut()
+        if self.members:
+            self.watchIdle()
