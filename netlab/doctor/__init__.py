@@ -1,4 +1,5 @@
-"""ELIZA's DOCTOR: a pure-Python 1966 ELIZA engine (no Twisted here).
+"""
+ELIZA's DOCTOR: a pure-Python 1966 ELIZA engine (no Twisted here).
 
 Usage::
 
@@ -7,10 +8,13 @@ Usage::
     doctor.greeting()              # presented form; greeting(raw=True) for the 1966 form
     doctor.reply("I am unhappy")   # presented; reply(text, raw=True) or respond(text).raw
 
-Scripts in the 1966 notation are read with :func:`loadScript` or
-:func:`parseScript`; an invalid script raises :class:`ScriptError` naming the line.
-The algorithm follows Hay's reconstruction (see ``netlab/doctor/engine.py``).
+Scripts in the 1966 notation are read with L{loadScript} or L{parseScript}; an
+invalid script raises L{ScriptError} naming the line.  The algorithm follows
+Hay's reconstruction (see L{netlab.doctor.engine}).  Only
+L{netlab.doctor.service} puts the engine on the network.
 """
+
+from __future__ import annotations
 
 from netlab.doctor.doctor import FAREWELL, Doctor, Reply, defaultScript
 from netlab.doctor.engine import BUILT_IN, MAX_MEMORIES, MAX_STEPS, Session

@@ -1,13 +1,14 @@
-"""Replay conversation files against a script and compare the raw replies.
+"""
+Replay conversation files against a script and compare the raw replies.
 
 Usage::
 
     python -m netlab.doctor.check SCRIPT CONVERSATION [CONVERSATION ...]
 
-A conversation file holds exchanges: a ``> input`` line, then the expected reply
-on the following line(s) up to the next ``> `` line (lines of one reply are
+A conversation file holds exchanges: a C{> input} line, then the expected reply
+on the following line(s) up to the next C{> } line (lines of one reply are
 joined with spaces).  Each CONVERSATION argument starts a fresh session;
-``a.txt+b.txt`` replays both files in one session.  Every mismatch is reported
+C{a.txt+b.txt} replays both files in one session.  Every mismatch is reported
 with its exchange number, input, expected and actual reply.
 
 Exit status: 0 when every reply matches, 1 when any does not, 2 when the script
@@ -30,12 +31,21 @@ from netlab.doctor.script import loadScript
 
 
 class CheckError(Exception):
-    """A problem that stops the check: unreadable or malformed input files."""
+    """
+    A problem that stops the check: unreadable or malformed input files.
+    """
 
 
 @dataclass(frozen=True)
 class Exchange:
-    """One ``> input`` line and the reply expected for it."""
+    """
+    One C{> input} line and the reply expected for it.
+
+    @ivar source: the conversation file.
+    @ivar line: the line of the file the input is on.
+    @ivar text: the input.
+    @ivar expected: the expected reply, its lines joined with spaces.
+    """
 
     source: str
     line: int
@@ -44,7 +54,12 @@ class Exchange:
 
 
 def readConversation(path: str) -> list[Exchange]:
-    """Parse a conversation file; refuse text before the first ``> `` line or no exchanges."""
+    """
+    Parse a conversation file.
+
+    @raise CheckError: if the file cannot be read, has text before the first
+        C{> } line or has no exchanges.
+    """
     try:
         with open(path, encoding="utf-8") as handle:
             lines = handle.read().splitlines()
@@ -66,14 +81,18 @@ def readConversation(path: str) -> list[Exchange]:
 
 
 def _reason(exc: Exception) -> str:
-    """A short human reason for an I/O or decoding error."""
+    """
+    A short human reason for an I/O or decoding error.
+    """
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)
 
 
 def sessionFiles(argument: str) -> list[str]:
-    """Split ``a.txt+b.txt`` into files replayed in one session (an existing path wins)."""
+    """
+    Split C{a.txt+b.txt} into files replayed in one session (an existing path wins).
+    """
     if os.path.exists(argument) or "+" not in argument:
         return [argument]
     return [part for part in argument.split("+") if part]
@@ -81,19 +100,30 @@ def sessionFiles(argument: str) -> list[str]:
 
 @dataclass
 class Tally:
-    """Counts for the summary line."""
+    """
+    Counts for the summary line.
+
+    @ivar exchanges: the exchanges replayed.
+    @ivar matched: the exchanges whose reply was the expected one.
+    """
 
     exchanges: int = 0
     matched: int = 0
 
     @property
     def mismatched(self) -> int:
-        """Exchanges whose reply differed."""
+        """
+        Exchanges whose reply differed.
+        """
         return self.exchanges - self.matched
 
 
 def replay(script: Script, exchanges: Sequence[Exchange], tally: Tally, out: TextIO) -> None:
-    """Run one session over ``exchanges``, reporting every mismatch to ``out``."""
+    """
+    Run one session over C{exchanges}, reporting every mismatch to C{out}.
+
+    @param tally: counts the exchanges and matches.
+    """
     session = Session(script)
     for number, exchange in enumerate(exchanges, start=1):
         got = session.respond(exchange.text).raw
@@ -110,7 +140,9 @@ def replay(script: Script, exchanges: Sequence[Exchange], tally: Tally, out: Tex
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
+    """
+    The command-line interface.
+    """
     result = argparse.ArgumentParser(
         prog="python -m netlab.doctor.check",
         description="Replay ELIZA conversation files against a script and compare raw replies.",
@@ -129,7 +161,14 @@ def parser() -> argparse.ArgumentParser:
 def main(
     argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
-    """Run the check; return the exit status."""
+    """
+    Run the check.
+
+    @param argv: the command-line arguments, C{sys.argv[1:]} if C{None}.
+    @param out: where the report goes, standard output if C{None}.
+    @param err: where errors go, standard error if C{None}.
+    @return: the exit status.
+    """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     args = parser().parse_args(argv)

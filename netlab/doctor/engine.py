@@ -1,16 +1,17 @@
-"""One conversation with 1966 ELIZA: per-session state and the reply algorithm.
+"""
+One conversation with 1966 ELIZA: per-session state and the reply algorithm.
 
-The parsed :class:`~netlab.doctor.model.Script` is shared and immutable; a
-:class:`Session` holds what belongs to one conversation (docs/ALGORITHM.md 2.2):
-LIMIT, the memory queue and the rotation position of every decomposition rule.
-:meth:`Session.respond` returns the raw upper-case 1966 reply.
+The parsed L{netlab.doctor.model.Script} is shared and immutable; a L{Session}
+holds what belongs to one conversation (docs/ALGORITHM.md 2.2): LIMIT, the
+memory queue and the rotation position of every decomposition rule.
+L{Session.respond} returns the raw upper-case 1966 reply.
 
 Guards for a public server, beyond 1966 behaviour:
 
-* at most :data:`MAX_STEPS` keystack pops per reply, so that scripts whose links
-  loop (``(=A)`` -> ``(=B)`` -> ``(=A)``) or very long keyword-heavy lines finish;
-  past the cap the reply is the built-in message for LIMIT;
-* at most :data:`MAX_MEMORIES` queued memories; further ones are not queued.
+  - at most L{MAX_STEPS} keystack pops per reply, so that scripts whose links
+    loop (C{(=A)} -> C{(=B)} -> C{(=A)}) or very long keyword-heavy lines
+    finish; past the cap the reply is the built-in message for LIMIT;
+  - at most L{MAX_MEMORIES} queued memories; further ones are not queued.
 """
 
 from __future__ import annotations
@@ -33,24 +34,31 @@ from netlab.doctor.model import (
 )
 from netlab.doctor.text import DELIMITERS, readLine
 
+#: Keystack pops allowed per reply (each link, NEWKEY or PRE step costs one).
 MAX_STEPS = 64
-"""Keystack pops allowed per reply (each link, NEWKEY or PRE step costs one)."""
 
+#: Longest memory queue a session keeps.
 MAX_MEMORIES = 64
-"""Longest memory queue a session keeps."""
 
+#: Characters all of a session's queued memories may hold together (one memory
+#: of a 4 KiB line is about that long); further ones are not queued, so a
+#: connection costs at most this much however it talks.
 MAX_MEMORY_CHARS = 16_384
-"""Characters all of a session's queued memories may hold together (one memory
-of a 4 KiB line is about that long); further ones are not queued, so a
-connection costs at most this much however it talks."""
 
+#: Built-in messages for LIMIT 1..4, used when no decomposition of a keyword matches.
 BUILT_IN = ("PLEASE CONTINUE", "HMMM", "GO ON , PLEASE", "I SEE")
-"""Built-in messages for LIMIT 1..4, used when no decomposition of a keyword matches."""
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """A raw reply plus what the guards did, so the caller can log it."""
+    """
+    A raw reply plus what the guards did, so the caller can log it.
+
+    @ivar raw: the 1966 reply.
+    @ivar truncated: whether the input was cut to the length cap.
+    @ivar stepCapped: whether the step cap was hit, so that C{raw} is the
+        built-in message.
+    """
 
     raw: str
     truncated: bool = False
@@ -58,14 +66,19 @@ class Outcome:
 
 
 def scan(script: Script, words: Sequence[str]) -> tuple[list[str], deque[str]]:
-    """Find the first clause with a keyword, substitute it and build the keystack.
+    """
+    Find the first clause with a keyword, substitute it and build the keystack.
 
-    Returns the working word list W and the keystack (top at the left).
-    Implements docs/ALGORITHM.md 2.4: delimiters, single-pass substitution and the
-    "strictly higher precedence goes on top, the rest to the bottom" rule.
-    W is the clause around the first keyword, or the last clause when there is
-    none.  Every search runs in C (set operations, ``filter``, ``list.index``), so
-    the clauses skipped on a long line cost no Python step per word.
+    Implements docs/ALGORITHM.md 2.4: delimiters, single-pass substitution and
+    the "strictly higher precedence goes on top, the rest to the bottom" rule.
+    Every search runs in C (set operations, C{filter}, C{list.index}), so the
+    clauses skipped on a long line cost no Python step per word.
+
+    @param script: the script whose keywords and substitutions apply.
+    @param words: the user's line, as tokens.
+    @return: the working word list W and the keystack (top at the left).  W is
+        the clause around the first keyword, or the last clause when there is
+        none.
     """
     lexicon = script.lexicon
     keywords = lexicon.keywords
@@ -78,10 +91,11 @@ def scan(script: Script, words: Sequence[str]) -> tuple[list[str], deque[str]]:
 
 
 def _clauseEnd(words: Sequence[str], at: int) -> int:
-    """The index of the first delimiter from ``at`` on, or the length of ``words``.
+    """
+    The index of the first delimiter from C{at} on, or the length of C{words}.
 
     A set test over a copy of the tail rules out a delimiter fast; otherwise
-    ``filter`` finds the first one, stopping there.
+    C{filter} finds the first one, stopping there.
     """
     tail = words[at:]
     if DELIMITERS.isdisjoint(tail):
@@ -90,7 +104,9 @@ def _clauseEnd(words: Sequence[str], at: int) -> int:
 
 
 def _clauseStart(words: Sequence[str], at: int) -> int:
-    """The index just after the last delimiter before ``at``, or 0 if there is none."""
+    """
+    The index just after the last delimiter before C{at}, or 0 if there is none.
+    """
     if not at:
         return 0
     before = words[at - 1 :: -1]
@@ -100,7 +116,8 @@ def _clauseStart(words: Sequence[str], at: int) -> int:
 
 
 def _keystack(lexicon: Lexicon, clause: Sequence[str]) -> deque[str]:
-    """The keystack of a clause: its keywords in order, the rest at the bottom.
+    """
+    The keystack of a clause: its keywords in order, the rest at the bottom.
 
     A keyword of strictly higher precedence than every one before it goes on top
     instead (the latest on top).  Only the first occurrence of a word can be such
@@ -121,7 +138,9 @@ def _keystack(lexicon: Lexicon, clause: Sequence[str]) -> deque[str]:
 
 
 def assemble(template: Template, components: Components) -> list[str]:
-    """Build a reassembly: words as written, numbers replaced by their component's words."""
+    """
+    Build a reassembly: words as written, numbers replaced by their component's words.
+    """
     result: list[str] = []
     for item in template:
         if isinstance(item, int):
@@ -132,7 +151,15 @@ def assemble(template: Template, components: Components) -> list[str]:
 
 
 class Session:
-    """The state of one conversation over a shared script."""
+    """
+    The state of one conversation over a shared script.
+
+    @ivar script: the shared, parsed script.
+    @ivar limit: LIMIT, 1 to 4, stepped on every line.
+    @ivar memories: the queued memories, oldest first.
+    @ivar memoryChars: the characters C{memories} hold together.
+    @ivar positions: the rotation position of every decomposition rule, by slot.
+    """
 
     def __init__(self, script: Script) -> None:
         self.script = script
@@ -142,7 +169,9 @@ class Session:
         self.positions = [0] * script.slots
 
     def respond(self, text: str) -> Outcome:
-        """Read one line of user input and return ELIZA's raw reply."""
+        """
+        Read one line of user input and return ELIZA's raw reply.
+        """
         words, truncated = readLine(text)
         self.limit = self.limit % 4 + 1
         clause, stack = scan(self.script, words)
@@ -156,11 +185,17 @@ class Session:
         return Outcome(raw, truncated, capped)
 
     def builtIn(self) -> str:
-        """The built-in message for the current LIMIT."""
+        """
+        The built-in message for the current LIMIT.
+        """
         return BUILT_IN[self.limit - 1]
 
     def process(self, clause: list[str], stack: deque[str]) -> tuple[str, bool]:
-        """Work through the keystack (docs/ALGORITHM.md 2.6); return the reply, whether capped."""
+        """
+        Work through the keystack (docs/ALGORITHM.md 2.6).
+
+        @return: the reply, and whether the step cap was hit.
+        """
         entries = self.script.entries
         memoryKey = self.script.memory.keyword
         matches: dict[int, Components | None] = {}  # by rule slot, valid while W is unchanged
@@ -196,10 +231,13 @@ class Session:
         clause: list[str],
         matches: dict[int, Components | None] | None = None,
     ) -> tuple[Decomposition, Components] | None:
-        """The first decomposition rule, in script order, whose pattern matches W.
+        """
+        The first decomposition rule, in script order, whose pattern matches W.
 
-        ``matches`` memoises results by rule slot for one W, so that a keyword popped
-        again (NEWKEY chains, repeated words) does not rescan a long line.
+        @param matches: results memoised by rule slot for one W, so that a
+            keyword popped again (NEWKEY chains, repeated words) does not
+            rescan a long line.
+        @return: the rule and the components it matched, or C{None}.
         """
         for rule in rules:
             if matches is None:
@@ -213,13 +251,17 @@ class Session:
         return None
 
     def take(self, rule: Decomposition) -> Plain | Link | NewKey | Pre:
-        """The rule's reassembly at its rotation position; the position then advances."""
+        """
+        The rule's reassembly at its rotation position; the position then advances.
+        """
         position = self.positions[rule.slot]
         self.positions[rule.slot] = (position + 1) % len(rule.actions)
         return rule.actions[position]
 
     def none(self, clause: list[str]) -> str:
-        """The next content-free remark of the NONE rule (docs/ALGORITHM.md 2.9)."""
+        """
+        The next content-free remark of the NONE rule (docs/ALGORITHM.md 2.9).
+        """
         found = self.decompose(self.script.none, clause)
         if found is None:
             return self.builtIn()
@@ -230,7 +272,9 @@ class Session:
         return " ".join(assemble(action.template, components))
 
     def remember(self, clause: list[str]) -> None:
-        """Lay down a memory from W, choosing the entry by SLIP HASH of its last word."""
+        """
+        Lay down a memory from W, choosing the entry by SLIP HASH of its last word.
+        """
         entries = self.script.memory.entries
         last = clause[-1] if clause else ""
         pattern, template = entries[slipHash(last, 2) % len(entries)]

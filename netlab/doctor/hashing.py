@@ -1,7 +1,8 @@
-"""The SLIP ``HASH`` function that 1966 ELIZA used to pick a MEMORY entry.
+"""
+The SLIP C{HASH} function that 1966 ELIZA used to pick a MEMORY entry.
 
 The CACM paper says the memory transformation is "randomly selected", but the
-MAD-SLIP source computes ``HASH(last word, 2)``: a mid-square hash of the last
+MAD-SLIP source computes C{HASH(last word, 2)}: a mid-square hash of the last
 six-character BCD cell of the word.  Reproducing it exactly is what makes the
 memories in the reference conversations come out the same (docs/ALGORITHM.md 2.8).
 """
@@ -33,7 +34,9 @@ _BCD_GROUPS = (
 
 
 def _buildTable() -> tuple[int, ...]:
-    """Map every byte value to its 6-bit code; bytes outside BCD keep their low 6 bits."""
+    """
+    Map every byte value to its 6-bit code; bytes outside BCD keep their low 6 bits.
+    """
     table = [byte & 0o77 for byte in range(256)]
     for chars, first in _BCD_GROUPS:
         for offset, char in enumerate(chars):
@@ -45,9 +48,10 @@ _BCD_TABLE = _buildTable()
 
 
 def lastCell(word: str) -> bytes:
-    """Return the last 6-byte SLIP cell of ``word``, padded on the right with spaces.
+    """
+    Return the last 6-byte SLIP cell of C{word}, padded on the right with spaces.
 
-    Hay chunks UTF-8 *bytes*, so non-ASCII words count their encoded length.
+    Hay chunks UTF-8 I{bytes}, so non-ASCII words count their encoded length.
     """
     data = word.encode("utf-8", "replace")
     start = ((len(data) - 1) // _CELL_CHARS) * _CELL_CHARS if data else 0
@@ -55,7 +59,9 @@ def lastCell(word: str) -> bytes:
 
 
 def bcdValue(cell: bytes) -> int:
-    """Pack six bytes as 6-bit BCD codes, most significant first, into a 36-bit int."""
+    """
+    Pack six bytes as 6-bit BCD codes, most significant first, into a 36-bit int.
+    """
     value = 0
     for byte in cell:
         value = (value << 6) | _BCD_TABLE[byte]
@@ -63,10 +69,15 @@ def bcdValue(cell: bytes) -> int:
 
 
 def slipHash(word: str, bits: int) -> int:
-    """Return SLIP ``HASH(word, bits)``: the 7094 mid-square hash of the word's last cell.
+    """
+    Return SLIP C{HASH(word, bits)}: the 7094 mid-square hash of the word's last cell.
 
-    Clear the sign bit, square exactly, shift right by ``35 - bits // 2`` and keep
-    the low ``bits`` bits.  ``slipHash("ALWAYS", 7) == 14`` (CACM paper, p.38).
+    Clear the sign bit, square exactly, shift right by C{35 - bits // 2} and keep
+    the low C{bits} bits.  C{slipHash("ALWAYS", 7) == 14} (CACM paper, p.38).
+
+    @param word: the word to hash.
+    @param bits: how many bits the hash has, 1 to 35.
+    @raise ValueError: if C{bits} is out of range.
     """
     if not 0 < bits <= 35:
         raise ValueError("bits must be between 1 and 35")

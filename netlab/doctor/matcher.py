@@ -1,23 +1,24 @@
-"""Decomposition patterns: compiled once at parse time, matched without backtracking.
+"""
+Decomposition patterns: compiled once at parse time, matched without backtracking.
 
 A pattern is a tuple of elements:
 
-* ``0`` matches any number of words, none included;
-* a positive ``int`` n matches exactly n words;
-* a ``str`` matches one word equal to it;
-* a ``frozenset`` matches one word that is in it (``(*A B)`` and ``(/TAG)``, the
-  latter resolved to the words of the class when the script is read).
+  - C{0} matches any number of words, none included;
+  - a positive C{int} n matches exactly n words;
+  - a C{str} matches one word equal to it;
+  - a C{frozenset} matches one word that is in it (C{(*A B)} and C{(/TAG)}, the
+    latter resolved to the words of the class when the script is read).
 
-Matching is anchored at both ends and every ``0`` takes as few words as
+Matching is anchored at both ends and every C{0} takes as few words as
 possible, left to right (docs/ALGORITHM.md 2.7).  Plain depth-first backtracking
-costs about O(n^k) for k ``0``s; instead the pattern is cut into segments at
-each ``0``.  The first segment is anchored at the start, the last at the end,
+costs about O(n^k) for k C{0}s; instead the pattern is cut into segments at
+each C{0}.  The first segment is anchored at the start, the last at the end,
 and each middle segment is placed at the earliest position where it fits.
 That is the same answer the backtracking search gives: every later segment
-starts after a ``0``, which can absorb any shift, so if the rest cannot match
+starts after a C{0}, which can absorb any shift, so if the rest cannot match
 after the earliest placement it cannot match after a later one either.  The
 earliest placement is found by leapfrogging between the segment's literals and
-word classes with C-level searches (:func:`_earliest`), so the cost is at most
+word classes with C-level searches (L{_earliest}), so the cost is at most
 O(n * m) steps for n words and a pattern of m elements, and usually a few.
 """
 
@@ -32,7 +33,11 @@ Components = tuple[tuple[str, ...], ...]
 
 
 class StepCounter:
-    """Counts word comparisons so tests can check the matcher's cost structurally."""
+    """
+    Counts word comparisons so tests can check the matcher's cost structurally.
+
+    @ivar steps: the comparisons counted so far.
+    """
 
     __slots__ = ("steps",)
 
@@ -42,12 +47,14 @@ class StepCounter:
 
 @dataclass(frozen=True)
 class Segment:
-    """A run of fixed-width elements between two ``0``s.
+    """
+    A run of fixed-width elements between two C{0}s.
 
-    ``items`` holds ``(element index, word offset, element)`` for each element and
-    ``width`` is the number of words the run covers.  ``anchors`` holds
-    ``(word offset, element)`` for the elements that test a word (a ``str`` or a
-    ``frozenset``); a width element fits any words, so it needs no test.
+    @ivar items: C{(element index, word offset, element)} for each element.
+    @ivar width: the number of words the run covers.
+    @ivar anchors: C{(word offset, element)} for the elements that test a word
+        (a C{str} or a C{frozenset}); a width element fits any words, so it
+        needs no test.
     """
 
     items: tuple[tuple[int, int, Element], ...]
@@ -56,7 +63,9 @@ class Segment:
 
 
 def _segment(elements: Sequence[tuple[int, Element]]) -> Segment:
-    """Build a :class:`Segment` from ``(index, element)`` pairs that contain no ``0``."""
+    """
+    Build a L{Segment} from C{(index, element)} pairs that contain no C{0}.
+    """
     items = []
     anchors = []
     offset = 0
@@ -72,7 +81,13 @@ def _segment(elements: Sequence[tuple[int, Element]]) -> Segment:
 
 @dataclass(frozen=True)
 class Pattern:
-    """A compiled decomposition pattern (see the module docstring)."""
+    """
+    A compiled decomposition pattern (see the module docstring).
+
+    @ivar elements: the pattern as written.
+    @ivar segments: the runs between the C{0}s, in order.
+    @ivar zeros: the index in C{elements} of every C{0}.
+    """
 
     elements: tuple[Element, ...]
     segments: tuple[Segment, ...]
@@ -80,7 +95,11 @@ class Pattern:
 
     @classmethod
     def compile(cls, elements: Sequence[Element]) -> Pattern:
-        """Cut ``elements`` into segments at each ``0``; refuse an empty pattern."""
+        """
+        Cut C{elements} into segments at each C{0}.
+
+        @raise ValueError: if the pattern is empty or has a negative word count.
+        """
         elements = tuple(elements)
         if not elements:
             raise ValueError("empty decomposition pattern")
@@ -100,7 +119,12 @@ class Pattern:
         return cls(elements, tuple(segments), tuple(zeros))
 
     def match(self, words: Sequence[str], counter: StepCounter | None = None) -> Components | None:
-        """Return one tuple of words per element, or ``None`` if the pattern fails."""
+        """
+        Match C{words} against the pattern.
+
+        @param counter: if given, counts the word comparisons made.
+        @return: one tuple of words per element, or C{None} if the pattern fails.
+        """
         spans = _place(self.segments, words, counter)
         if spans is None:
             return None
@@ -108,7 +132,9 @@ class Pattern:
 
 
 def _fits(segment: Segment, words: Sequence[str], start: int, counter: StepCounter | None) -> bool:
-    """Whether ``segment`` matches ``words`` beginning at ``start`` (bounds already checked)."""
+    """
+    Whether C{segment} matches C{words} beginning at C{start} (bounds already checked).
+    """
     for offset, element in segment.anchors:
         if counter is not None:
             counter.steps += 1
@@ -119,9 +145,10 @@ def _fits(segment: Segment, words: Sequence[str], start: int, counter: StepCount
 
 
 def _find(element: str | frozenset, words: Sequence[str], low: int, high: int) -> int:
-    """Index of the first word in ``words[low:high]`` that ``element`` accepts, else -1.
+    """
+    Index of the first word in C{words[low:high]} that C{element} accepts, else -1.
 
-    Both searches run in C (``list.index``, ``filter`` over a set's ``__contains__``),
+    Both searches run in C (C{list.index}, C{filter} over a set's C{__contains__}),
     so skipping a long stretch of non-matching words costs no Python loop.
     """
     if isinstance(element, str):
@@ -139,12 +166,13 @@ def _find(element: str | frozenset, words: Sequence[str], low: int, high: int) -
 def _earliest(
     segment: Segment, words: Sequence[str], low: int, high: int, counter: StepCounter | None
 ) -> int | None:
-    """Earliest start in ``low..high`` (inclusive) where ``segment`` fits, else ``None``.
+    """
+    Earliest start in C{low..high} (inclusive) where C{segment} fits, else C{None}.
 
-    Leapfrog search: each anchor in turn jumps ``start`` to the next position where
+    Leapfrog search: each anchor in turn jumps C{start} to the next position where
     that anchor's word fits; no start skipped over can fit, because some anchor fails
     there.  It stops when every anchor agrees on one start.  A literal absent from
-    the line fails after one scan, and a rare one moves ``start`` in one jump.
+    the line fails after one scan, and a rare one moves C{start} in one jump.
     """
     anchors = segment.anchors
     if low > high or not anchors:
@@ -171,7 +199,9 @@ def _earliest(
 def _place(
     segments: tuple[Segment, ...], words: Sequence[str], counter: StepCounter | None
 ) -> list[int] | None:
-    """Return the start position of every segment, or ``None`` if they cannot be placed."""
+    """
+    Return the start position of every segment, or C{None} if they cannot be placed.
+    """
     if not isinstance(words, (list, tuple)):
         words = list(words)
     total = len(words)
@@ -197,7 +227,9 @@ def _place(
 
 
 def _components(pattern: Pattern, starts: list[int], words: Sequence[str]) -> Components:
-    """Slice ``words`` into one component per pattern element given the segment starts."""
+    """
+    Slice C{words} into one component per pattern element given the segment starts.
+    """
     result: list[tuple[str, ...]] = [()] * len(pattern.elements)
     for segment, start in zip(pattern.segments, starts, strict=True):
         for index, offset, element in segment.items:

@@ -1,15 +1,16 @@
-"""Presenting a raw 1966 reply to a modern reader.
+"""
+Presenting a raw 1966 reply to a modern reader.
 
 ELIZA's raw output is upper case, words joined by single spaces, no closing
-punctuation (``GO ON , PLEASE``).  :func:`present` turns it into sentence case
-with a closing mark (``Go on, please.``) and otherwise keeps the engine's words:
+punctuation (C{GO ON , PLEASE}).  L{present} turns it into sentence case with a
+closing mark (C{Go on, please.}) and otherwise keeps the engine's words:
 
-* every letter is lower-cased, then the first letter of each sentence is
-  capitalised, and so are the pronoun ``I`` and its contractions (``I'm``);
-* a space before ``,`` or ``.`` is dropped;
-* a reply without closing punctuation gets ``?`` when its last sentence opens
-  with a question word or auxiliary verb, or ends in a tag question
-  (``... - DON'T YOU``), and ``.`` otherwise.
+  - every letter is lower-cased, then the first letter of each sentence is
+    capitalised, and so are the pronoun C{I} and its contractions (C{I'm});
+  - a space before C{,} or C{.} is dropped;
+  - a reply without closing punctuation gets C{?} when its last sentence opens
+    with a question word or auxiliary verb, or ends in a tag question
+    (C{... - DON'T YOU}), and C{.} otherwise.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+#: First words that make the last sentence of a reply a question.
 QUESTION_OPENERS = frozenset(
     """
     WHY WHAT HOW WHO WHOM WHOSE WHEN WHERE WHICH DO DOES DID DON'T DOESN'T DIDN'T
@@ -25,22 +27,23 @@ QUESTION_OPENERS = frozenset(
     MUST
     """.split()
 )
-"""First words that make the last sentence of a reply a question."""
 
+#: Endings that make a reply a tag question (C{... - DON'T YOU}).
 TAG_QUESTIONS = (" DON'T YOU", " AREN'T YOU", " - ARE YOU", ", ARE YOU", " ISN'T IT")
-"""Endings that make a reply a tag question (``... - DON'T YOU``)."""
 
+#: Words that keep a capital letter wherever they appear.
 PROPER_WORDS = {"I": "I", "ENGLISH": "English", "ELIZA": "Eliza"}
-"""Words that keep a capital letter wherever they appear."""
 
 _SENTENCE_ENDS = (".", "?", "!")
 
+#: The space before a C{,} or C{.} token, which the presented reply drops.
 _ATTACHED = re.compile(r" (?=[,.](?: |$))")
-"""The space before a ``,`` or ``.`` token, which the presented reply drops."""
 
 
 def _word(token: str, startsSentence: bool) -> str:
-    """Case one raw token for the presented reply."""
+    """
+    Case one raw token for the presented reply.
+    """
     if token in PROPER_WORDS:
         return PROPER_WORDS[token]
     lower = token.lower()
@@ -54,7 +57,9 @@ def _word(token: str, startsSentence: bool) -> str:
 
 
 def _found(text: str, needle: str, shift: int) -> Iterator[int]:
-    """Every position of ``needle`` in ``text`` (overlaps included), plus ``shift``."""
+    """
+    Every position of C{needle} in C{text} (overlaps included), plus C{shift}.
+    """
     at = text.find(needle)
     while at >= 0:
         yield at + shift
@@ -62,12 +67,15 @@ def _found(text: str, needle: str, shift: int) -> Iterator[int]:
 
 
 def _specialStarts(padded: str) -> set[int]:
-    """Where the tokens start that :func:`_word` cases other than by lower-casing.
+    """
+    Where the tokens start that L{_word} cases other than by lower-casing.
 
-    ``padded`` is the line with a space at each end.  These are the first token,
-    tokens after a sentence end, ``I'...`` contractions and ``ENGLISH``/``ELIZA``;
-    ``I`` itself is left to :func:`_case` unless a lower-case ``i`` token is about.
-    Each search is skipped when a one-character test (``memchr`` fast) rules it out.
+    These are the first token, tokens after a sentence end, C{I'...}
+    contractions and C{ENGLISH}/C{ELIZA}; C{I} itself is left to L{_case}
+    unless a lower-case C{i} token is about.  Each search is skipped when a
+    one-character test (C{memchr} fast) rules it out.
+
+    @param padded: the line with a space at each end.
     """
     starts = {1}
     for end in _SENTENCE_ENDS:
@@ -85,16 +93,19 @@ def _specialStarts(padded: str) -> set[int]:
 
 
 def _hasLowerI(padded: str) -> bool:
-    """Whether the padded line has a lower-case ``i`` token (raw replies never do)."""
+    """
+    Whether the padded line has a lower-case C{i} token (raw replies never do).
+    """
     return "i" in padded and " i " in padded
 
 
 def _case(line: str) -> str:
-    """Case every token of ``line`` (tokens joined by single spaces) as :func:`_word` does.
+    """
+    Case every token of C{line} (tokens joined by single spaces) as L{_word} does.
 
     A long reply is mostly plain words, so the text between the few special tokens is
     lower-cased a whole stretch at a time (spaces end any case context, so that equals
-    lower-casing word by word), and the ``I`` tokens are restored with ``str.replace``.
+    lower-casing word by word), and the C{I} tokens are restored with C{str.replace}.
     """
     padded = f" {line} "
     pieces = []
@@ -113,7 +124,9 @@ def _case(line: str) -> str:
 
 
 def _isQuestion(line: str) -> bool:
-    """Whether the last sentence of the raw tokens (joined by single spaces) is a question."""
+    """
+    Whether the last sentence of the raw tokens (joined by single spaces) is a question.
+    """
     cut = max((line.rfind(end + " ") for end in _SENTENCE_ENDS if end in line), default=-1)
     sentence = line[cut + 2 :] if cut >= 0 else line
     head = [token.strip("'\",") for token in sentence.split(" ", 2)[:2]]
@@ -123,9 +136,10 @@ def _isQuestion(line: str) -> bool:
 
 
 def _singleSpaced(raw: str) -> str:
-    """The tokens of ``raw`` joined by single spaces: usually ``raw`` itself, as checked.
+    """
+    The tokens of C{raw} joined by single spaces: usually C{raw} itself, as checked.
 
-    ``str.isprintable`` is false for every whitespace character but the space.
+    C{str.isprintable} is false for every whitespace character but the space.
     """
     if raw.isprintable() and "  " not in raw and raw[:1] != " " and raw[-1:] != " ":
         return raw
@@ -133,7 +147,11 @@ def _singleSpaced(raw: str) -> str:
 
 
 def present(raw: str) -> str:
-    """Return ``raw`` in sentence case with closing punctuation; ``""`` stays ``""``."""
+    """
+    Return C{raw} in sentence case with closing punctuation; C{""} stays C{""}.
+
+    @param raw: a raw 1966 reply.
+    """
     line = _singleSpaced(raw)
     if not line:
         return ""

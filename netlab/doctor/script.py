@@ -1,9 +1,11 @@
-"""Read and validate a script in the 1966 notation (docs/ALGORITHM.md 2.1).
+"""
+Read and validate a script in the 1966 notation (docs/ALGORITHM.md 2.1).
 
-:func:`parseScript` turns text into an immutable :class:`~netlab.doctor.model.Script`
-or raises :class:`ScriptError` naming the line and the problem.  It performs every
-check of Hay's reader listed in docs/ALGORITHM.md 2.1, and also refuses an empty file,
-non-text data, unbalanced parentheses, stray tokens and unknown word classes.
+L{parseScript} turns text into an immutable L{netlab.doctor.model.Script} or
+raises L{ScriptError} naming the line and the problem.  It performs every check
+of Hay's reader listed in docs/ALGORITHM.md 2.1, and also refuses an empty
+file, non-text data, unbalanced parentheses, stray tokens and unknown word
+classes.
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ _CONTROL_OK = frozenset("\t\n\r\f\v")
 
 
 def decodeScript(data: bytes | str, source: str = "<script>") -> str:
-    """Return the script as text; refuse NUL bytes, control characters and bad UTF-8."""
+    """
+    Return the script as text.
+
+    @param source: the script's file name, for error messages.
+    @raise ScriptError: if the script holds NUL bytes, control characters or
+        bad UTF-8.
+    """
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")
@@ -55,10 +63,15 @@ MAX_SCRIPT_BYTES = 1 << 20
 
 
 def loadScript(path: str | os.PathLike[str]) -> Script:
-    """Read and parse the script file at ``path``.  I/O errors propagate as ``OSError``.
+    """
+    Read and parse the script file at C{path}.
 
-    Only a regular file of at most :data:`MAX_SCRIPT_BYTES` is read, so that a
-    device (``/dev/zero``) or a FIFO cannot hang or exhaust the daemon at start-up.
+    Only a regular file of at most L{MAX_SCRIPT_BYTES} is read, so that a
+    device (C{/dev/zero}) or a FIFO cannot hang or exhaust the daemon at start-up.
+
+    @raise OSError: if the file cannot be read.
+    @raise ScriptError: if the file is not a regular file, is too large or
+        holds an invalid script.
     """
     source = os.fspath(path)
     # O_NONBLOCK: opening a FIFO would otherwise wait for a writer.
@@ -72,7 +85,13 @@ def loadScript(path: str | os.PathLike[str]) -> Script:
 
 
 def parseScript(text: str | bytes, source: str = "<script>") -> Script:
-    """Parse and validate a whole script; raise :class:`ScriptError` if it is invalid."""
+    """
+    Parse and validate a whole script.
+
+    @param text: the script, as text or as UTF-8 bytes.
+    @param source: the script's file name, for error messages.
+    @raise ScriptError: if the script is invalid.
+    """
     text = decodeScript(text, source)
     nodes = readNodes(text, source)
     if not nodes:
@@ -81,7 +100,18 @@ def parseScript(text: str | bytes, source: str = "<script>") -> Script:
 
 
 class _Reader:
-    """One parse: collects entries, rotation slots and links to check at the end."""
+    """
+    One parse: collects entries, rotation slots and links to check at the end.
+
+    @ivar source: the script's file name, for error messages.
+    @ivar lastLine: the script's last line, where whole-script problems are reported.
+    @ivar entries: the ordinary entries read so far, by word.
+    @ivar classes: the words of each word class (C{DLIST}), by tag.
+    @ivar links: every link target with the line it is on, checked at the end.
+    @ivar slots: the rotation slots handed out so far.
+    @ivar memory: the MEMORY rule, once read.
+    @ivar none: the NONE rule's decompositions, once read.
+    """
 
     def __init__(self, source: str, lastLine: int) -> None:
         self.source = source
@@ -94,13 +124,17 @@ class _Reader:
         self.none: tuple[Decomposition, ...] | None = None
 
     def fail(self, line: int, problem: str) -> ScriptError:
-        """Build the error to raise for ``problem`` at ``line``."""
+        """
+        Build the error to raise for C{problem} at C{line}.
+        """
         return ScriptError(line, problem, self.source)
 
     # -- top level ---------------------------------------------------------------
 
     def read(self, nodes: list[Node]) -> Script:
-        """Read greeting, optional START and rule lists, then cross-check the whole."""
+        """
+        Read greeting, optional START and rule lists, then cross-check the whole.
+        """
         greeting = self.greeting(nodes[0])
         rest = nodes[1:]
         if rest and isinstance(rest[0], Atom) and rest[0].text == "START":
@@ -113,7 +147,9 @@ class _Reader:
         return self.finish(greeting)
 
     def greeting(self, node: Node) -> tuple[str, ...]:
-        """The first list: greeting words, printed joined by spaces."""
+        """
+        The first list: greeting words, printed joined by spaces.
+        """
         if not isinstance(node, SList):
             raise self.fail(node.line, f"expected the greeting list first, found {node.text}")
         if not node.items:
@@ -124,7 +160,9 @@ class _Reader:
         return tuple(item.text for item in node.items)
 
     def ruleList(self, node: Node) -> SList:
-        """A top-level rule must be a list starting with a word (``()`` is the end marker)."""
+        """
+        A top-level rule must be a list starting with a word (C{()} is the end marker).
+        """
         if isinstance(node, Atom):
             raise self.fail(node.line, f"unexpected {node.text} outside a rule list")
         if node.items:
@@ -134,7 +172,9 @@ class _Reader:
         return node
 
     def collectClasses(self, rules: Iterable[SList]) -> None:
-        """First pass: gather every ``DLIST(/TAG ...)`` so patterns can name any class."""
+        """
+        First pass: gather every C{DLIST(/TAG ...)} so patterns can name any class.
+        """
         for rule in rules:
             items = rule.items
             for index, item in enumerate(items[:-1]):
@@ -144,7 +184,9 @@ class _Reader:
                         self.classes.setdefault(tag, set()).add(items[0].text)
 
     def rule(self, rule: SList) -> None:
-        """Dispatch one rule list to MEMORY, NONE or an ordinary entry."""
+        """
+        Dispatch one rule list to MEMORY, NONE or an ordinary entry.
+        """
         word = rule.items[0].text
         if word == "MEMORY":
             self.memoryRule(rule)
@@ -154,7 +196,9 @@ class _Reader:
             self.entry(rule)
 
     def finish(self, greeting: tuple[str, ...]) -> Script:
-        """Check what needs the whole script: NONE, MEMORY and every link target."""
+        """
+        Check what needs the whole script: NONE, MEMORY and every link target.
+        """
         if self.none is None:
             raise self.fail(self.lastLine, "the script has no NONE rule")
         if self.memory is None:
@@ -182,7 +226,9 @@ class _Reader:
     # -- special rules -----------------------------------------------------------
 
     def memoryRule(self, rule: SList) -> None:
-        """``(MEMORY KEY (pattern = reassembly) x4)``."""
+        """
+        C{(MEMORY KEY (pattern = reassembly) x4)}.
+        """
         if self.memory is not None:
             raise self.fail(rule.line, f"second MEMORY rule (first at line {self.memory.line})")
         items = rule.items[1:]
@@ -197,7 +243,9 @@ class _Reader:
         self.memory = MemoryRule(items[0].text, entries, rule.line)
 
     def memoryEntry(self, node: Node) -> tuple[Pattern, Template]:
-        """One ``(pattern = reassembly)`` entry of the MEMORY rule."""
+        """
+        One C{(pattern = reassembly)} entry of the MEMORY rule.
+        """
         if not isinstance(node, SList):
             raise self.fail(node.line, f"MEMORY entry must be a list, found {node.text}")
         equals = [
@@ -211,7 +259,9 @@ class _Reader:
         return pattern, template
 
     def noneRule(self, rule: SList) -> None:
-        """``(NONE ((0) remark ...))``: content-free remarks, plain reassemblies only."""
+        """
+        C{(NONE ((0) remark ...))}: content-free remarks, plain reassemblies only.
+        """
         if self.none is not None:
             raise self.fail(rule.line, "second NONE rule")
         body = rule.items[1:]
@@ -230,7 +280,9 @@ class _Reader:
     # -- ordinary entries ----------------------------------------------------------
 
     def entry(self, rule: SList) -> None:
-        """``(KEY [= SUBST] [DLIST(/TAGS)] [precedence] [transformations] [(=LINK)])``."""
+        """
+        C{(KEY [= SUBST] [DLIST(/TAGS)] [precedence] [transformations] [(=LINK)])}.
+        """
         word = rule.items[0].text
         if word in self.entries:
             first = self.entries[word].line
@@ -254,7 +306,11 @@ class _Reader:
     def entryItem(
         self, word: str, body: tuple[Node, ...], index: int, fields: dict, found: list
     ) -> int:
-        """Read the body item at ``index`` into ``fields``/``found``; return the next index."""
+        """
+        Read the body item at C{index} into C{fields} or C{found}.
+
+        @return: the index of the next body item.
+        """
         item = body[index]
         following = body[index + 1] if index + 1 < len(body) else None
         if isinstance(item, Atom):
@@ -283,20 +339,26 @@ class _Reader:
         )
 
     def setOnce(self, fields: dict, name: str, value: object, line: int) -> None:
-        """Store a field of an entry, refusing to set it twice."""
+        """
+        Store a field of an entry, refusing to set it twice.
+        """
         if name in fields:
             raise self.fail(line, f"{name} given twice")
         fields[name] = value
 
     def tags(self, node: SList) -> tuple[str, ...]:
-        """``(/TAG1 TAG2)`` or ``(/ TAG1 TAG2)`` -> ``("TAG1", "TAG2")``."""
+        """
+        C{(/TAG1 TAG2)} or C{(/ TAG1 TAG2)} -> C{("TAG1", "TAG2")}.
+        """
         words = self.wordsOf(node, "/")
         if words is None:
             raise self.fail(node.line, f"expected (/TAG ...), found {describe(node)}")
         return words
 
     def wordsOf(self, node: SList, mark: str) -> tuple[str, ...] | None:
-        """Words of a ``(*...)``/``(/...)`` list, or ``None`` if it does not start with ``mark``."""
+        """
+        Words of a C{(*...)}/C{(/...)} list, or C{None} if it does not start with C{mark}.
+        """
         texts = []
         for item in node.items:
             if not isinstance(item, Atom) or item.text == "=":
@@ -311,7 +373,9 @@ class _Reader:
         return words
 
     def linkTarget(self, node: SList) -> str:
-        """``(=KEY)`` -> ``"KEY"``; the target is checked once the whole script is read."""
+        """
+        C{(=KEY)} -> C{"KEY"}; the target is checked once the whole script is read.
+        """
         items = node.items
         if len(items) != 2 or not isinstance(items[1], Atom) or items[1].isNumber:
             raise self.fail(node.line, f"malformed link {describe(node)}, expected (=KEY)")
@@ -321,7 +385,9 @@ class _Reader:
     # -- transformations ----------------------------------------------------------
 
     def decomposition(self, node: SList) -> Decomposition:
-        """``((pattern) reassembly ...)`` with its own rotation slot."""
+        """
+        C{((pattern) reassembly ...)} with its own rotation slot.
+        """
         pattern = self.pattern(node.items[0])
         if len(node.items) < 2:
             raise self.fail(node.line, f"decomposition {describe(node.items[0])} has no reassembly")
@@ -331,13 +397,17 @@ class _Reader:
         return Decomposition(pattern, actions, slot, node.line)
 
     def pattern(self, node: SList) -> Pattern:
-        """Compile a decomposition pattern; refuse an empty one."""
+        """
+        Compile a decomposition pattern; refuse an empty one.
+        """
         if not node.items:
             raise self.fail(node.line, "empty decomposition pattern")
         return Pattern.compile(tuple(self.element(item) for item in node.items))
 
     def element(self, item: Node) -> Element:
-        """One pattern element: word, number, ``(*A B)`` or ``(/TAG)``."""
+        """
+        One pattern element: word, number, C{(*A B)} or C{(/TAG)}.
+        """
         if isinstance(item, Atom):
             if item.text == "=":
                 raise self.fail(item.line, "unexpected '=' in a decomposition pattern")
@@ -356,7 +426,9 @@ class _Reader:
         return frozenset(members)
 
     def action(self, node: Node, size: int) -> Action:
-        """One reassembly: plain words, ``(=KEY)``, ``(NEWKEY)`` or ``(PRE (...) (=KEY))``."""
+        """
+        One reassembly: plain words, C{(=KEY)}, C{(NEWKEY)} or C{(PRE (...) (=KEY))}.
+        """
         if not isinstance(node, SList):
             raise self.fail(node.line, f"a reassembly must be a list, found {node.text}")
         items = node.items
@@ -370,7 +442,9 @@ class _Reader:
         return Plain(self.template(items, size, node.line))
 
     def pre(self, node: SList, size: int) -> Pre:
-        """``(PRE (reassembly) (=KEY))``."""
+        """
+        C{(PRE (reassembly) (=KEY))}.
+        """
         items = node.items
         ok = (
             len(items) == 3
@@ -388,7 +462,9 @@ class _Reader:
         return Pre(template, self.linkTarget(items[2]))
 
     def template(self, items: Iterable[Node], size: int, line: int) -> Template:
-        """Reassembly words; numbers must name a pattern element (1..size)."""
+        """
+        Reassembly words; numbers must name a pattern element (1..size).
+        """
         result: list[str | int] = []
         for item in items:
             if not isinstance(item, Atom) or item.text == "=":

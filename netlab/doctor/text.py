@@ -1,33 +1,36 @@
-"""Reading the user's line: length cap, Hay's normalisation and tokenising (docs/ALGORITHM.md 2.3).
+"""
+Reading the user's line: length cap, Hay's normalisation and tokenising (docs/ALGORITHM.md 2.3).
 
 Normalisation follows Hay's mapping, which the reference conversations depend on:
 
-* ``?`` and ``!`` become ``.`` (so they end a clause);
-* ``:``, ``;``, EN DASH and EM DASH become ``,``;
-* RIGHT SINGLE QUOTATION MARK becomes an apostrophe;
-* the other quote marks, ``¡`` and ``¿`` become a space;
-* everything is upper-cased (Python's ``str.upper`` also spells out ``ß`` and the
-  ``ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ`` ligatures, as Hay does).
+  - C{?} and C{!} become C{.} (so they end a clause);
+  - C{:}, C{;}, EN DASH and EM DASH become C{,};
+  - RIGHT SINGLE QUOTATION MARK becomes an apostrophe;
+  - the other quote marks, C{¡} and C{¿} become a space;
+  - everything is upper-cased (Python's C{str.upper} also spells out C{ß} and the
+    C{ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ} ligatures, as Hay does).
 
 netlab adds two things for a public server: control characters become spaces, and
 lone surrogates (which cannot be encoded) become U+FFFD.  Input longer than
-:data:`MAX_INPUT_CHARS` is cut at the last whitespace before the limit.
+L{MAX_INPUT_CHARS} is cut at the last whitespace before the limit.
 """
 
 from __future__ import annotations
 
 import re
 
+#: Longest input the engine reads.  The network layer caps lines at 4096 bytes anyway;
+#: this cap also protects direct callers.  Longer text is truncated at a word boundary.
 MAX_INPUT_CHARS = 4096
-"""Longest input the engine reads.  The network layer caps lines at 4096 bytes anyway;
-this cap also protects direct callers.  Longer text is truncated at a word boundary."""
 
+#: Tokens that end a clause (docs/ALGORITHM.md 2.4).  BUT comes from the MAD-SLIP source.
 DELIMITERS = frozenset({",", ".", "BUT"})
-"""Tokens that end a clause (docs/ALGORITHM.md 2.4).  BUT comes from the MAD-SLIP source."""
 
 
 def _mapping() -> dict[int, str]:
-    """The ``str.translate`` table for the character mappings above."""
+    """
+    The C{str.translate} table for the character mappings above.
+    """
     table: dict[int, str] = {}
     for char in "?!":
         table[ord(char)] = "."
@@ -45,20 +48,23 @@ def _mapping() -> dict[int, str]:
 
 _MAPPING = _mapping()
 
+#: The mappings of printable characters, as C{(character, replacement)} pairs.
 _PRINTABLE_MAPPING = tuple(
     (chr(code), target) for code, target in _MAPPING.items() if chr(code).isprintable()
 )
-"""The mappings of printable characters, as ``(character, replacement)`` pairs."""
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def truncate(text: str, limit: int = MAX_INPUT_CHARS) -> tuple[str, bool]:
-    """Cut ``text`` to at most ``limit`` characters, at whitespace when there is some.
+    """
+    Cut C{text} to at most C{limit} characters, at whitespace when there is some.
 
-    Returns the text and whether it was cut.  The cut falls on the last whitespace
-    before the limit unless that would lose more than half the text.
+    The cut falls on the last whitespace before the limit unless that would
+    lose more than half the text.
+
+    @return: the text, and whether it was cut.
     """
     if len(text) <= limit:
         return text, False
@@ -70,11 +76,12 @@ def truncate(text: str, limit: int = MAX_INPUT_CHARS) -> tuple[str, bool]:
 
 
 def normalise(text: str) -> str:
-    """Apply Hay's character mapping and upper-case the result.
+    """
+    Apply Hay's character mapping and upper-case the result.
 
-    ``str.translate`` is fast on ASCII text only; on other text it costs a dict
+    C{str.translate} is fast on ASCII text only; on other text it costs a dict
     lookup per character, so the few mapped characters are replaced one by one
-    with ``str.replace`` (each a C scan), and control characters and surrogates,
+    with C{str.replace} (each a C scan), and control characters and surrogates,
     which printable text lacks, with a regular expression.  No replacement makes a
     character that another one maps, so the order does not matter.
     """
@@ -89,11 +96,17 @@ def normalise(text: str) -> str:
 
 
 def tokenise(text: str) -> list[str]:
-    """Split normalised text on whitespace; every ``,`` and ``.`` is a token of its own."""
+    """
+    Split normalised text on whitespace; every C{,} and C{.} is a token of its own.
+    """
     return text.replace(",", " , ").replace(".", " . ").split()
 
 
 def readLine(text: str) -> tuple[list[str], bool]:
-    """Truncate, normalise and tokenise a user's line; also say whether it was truncated."""
+    """
+    Truncate, normalise and tokenise a user's line.
+
+    @return: the tokens, and whether the line was truncated.
+    """
     text, cut = truncate(text)
     return tokenise(normalise(text)), cut

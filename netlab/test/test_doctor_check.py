@@ -1,4 +1,6 @@
-"""``python -m netlab.doctor.check``: replay, mismatch report, exit codes."""
+"""
+C{python -m netlab.doctor.check}: replay, mismatch report, exit codes.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Conformance with Hay's 1966 ELIZA: replay the reference conversations reply for reply.
+"""
+Conformance with Hay's 1966 ELIZA: replay the reference conversations reply for reply.
 
-The reference data is not part of netlab.  Set ``NETLAB_ELIZA_REFERENCE`` to the
-folder holding ``doctor-1966.script`` and the conversation files to run these
+The reference data is not part of netlab.  Set C{NETLAB_ELIZA_REFERENCE} to the
+folder holding C{doctor-1966.script} and the conversation files to run these
 tests; without it they are skipped.  Sessions follow the reference README: the
 CACM conversation and Hay's continuation share one session, the others are fresh.
 """

@@ -1,4 +1,6 @@
-"""The project's own default DOCTOR script: loads, greets and covers the usual topics."""
+"""
+The project's own default DOCTOR script: loads, greets and covers the usual topics.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from netlab.doctor.model import Plain
 
 
 def firstReply(text: str, raw: bool = True) -> str:
-    """The reply of a fresh default Doctor to ``text``."""
+    """
+    The reply of a fresh default Doctor to C{text}.
+    """
     return Doctor().reply(text, raw=raw)
 
 

@@ -1,4 +1,6 @@
-"""Every rule of the 1966 algorithm (docs/ALGORITHM.md 2.2-2.9), on small inline scripts."""
+"""
+Every rule of the 1966 algorithm (docs/ALGORITHM.md 2.2-2.9), on small inline scripts.
+"""
 
 from __future__ import annotations
 
@@ -24,18 +26,24 @@ TRAILER = """
 
 
 def session(body: str) -> Session:
-    """A fresh session over a script made of ``body`` and the MEMORY/NONE/MY trailer."""
+    """
+    A fresh session over a script made of C{body} and the MEMORY/NONE/MY trailer.
+    """
     return Session(parseScript("(HELLO)\nSTART\n" + body + TRAILER))
 
 
 def replies(body: str, *lines: str) -> list[str]:
-    """Raw replies of one fresh session to ``lines``."""
+    """
+    Raw replies of one fresh session to C{lines}.
+    """
     talk = session(body)
     return [talk.respond(line).raw for line in lines]
 
 
 class InputTests(SynchronousTestCase):
-    """Normalisation, tokenising and the length cap (2.3)."""
+    """
+    Normalisation, tokenising and the length cap (2.3).
+    """
 
     def test_hayMapping(self) -> None:
         self.assertEqual(normalise('Why? No! "Quoted" a:b;c'), "WHY. NO.  QUOTED  A,B,C")
@@ -72,7 +80,9 @@ class InputTests(SynchronousTestCase):
 
 
 class LimitAndBuiltInTests(SynchronousTestCase):
-    """LIMIT steps 2,3,4,1,... and picks the built-in message when nothing matches."""
+    """
+    LIMIT steps 2,3,4,1,... and picks the built-in message when nothing matches.
+    """
 
     def test_builtInMessagesFollowLimit(self) -> None:
         body = "(K ((0 NEVER MATCHES 0) (X)))\n"
@@ -91,7 +101,9 @@ class LimitAndBuiltInTests(SynchronousTestCase):
 
 
 class ScanTests(SynchronousTestCase):
-    """Clause delimiters, single-pass substitution and the keystack (2.4)."""
+    """
+    Clause delimiters, single-pass substitution and the keystack (2.4).
+    """
 
     BODY = """
 (I = YOU ((0) (I-RULE 1)))
@@ -171,7 +183,9 @@ class ScanTests(SynchronousTestCase):
 
 
 class ProcessingTests(SynchronousTestCase):
-    """Decomposition order, rotation, links, NEWKEY and PRE (2.6)."""
+    """
+    Decomposition order, rotation, links, NEWKEY and PRE (2.6).
+    """
 
     def test_patternsTriedInScriptOrder(self) -> None:
         body = "(K ((0 K 0 A) (FIRST 3)) ((0 K 0) (SECOND 3)))\n"
@@ -244,7 +258,9 @@ class ProcessingTests(SynchronousTestCase):
 
 
 class MemoryTests(SynchronousTestCase):
-    """Memories are made when MY is processed and recalled at LIMIT 4 only (2.5, 2.8)."""
+    """
+    Memories are made when MY is processed and recalled at LIMIT 4 only (2.5, 2.8).
+    """
 
     def test_memoryEntryChosenByHashOfLastWord(self) -> None:
         for text, expected in [
@@ -309,7 +325,9 @@ class MemoryTests(SynchronousTestCase):
         self.assertEqual(len(talk.memories), MAX_MEMORIES)
 
     def test_memoryCharactersAreCapped(self) -> None:
-        """However long the lines, a session's memories hold at most MAX_MEMORY_CHARS."""
+        """
+        However long the lines, a session's memories hold at most MAX_MEMORY_CHARS.
+        """
         talk = session("")
         for n in range(40):
             talk.respond("my " + f"word{n} " * 500)
@@ -324,7 +342,9 @@ class MemoryTests(SynchronousTestCase):
 
 
 class NoneTests(SynchronousTestCase):
-    """NONE rotates with its own counter and cannot be triggered by typing NONE (2.9)."""
+    """
+    NONE rotates with its own counter and cannot be triggered by typing NONE (2.9).
+    """
 
     def test_noneRotation(self) -> None:
         self.assertEqual(replies("", "a", "b", "c", "d"), ["N1 A", "N2 B", "N3 C", "N1 D"])
@@ -337,7 +357,9 @@ class NoneTests(SynchronousTestCase):
 
 
 class GuardTests(SynchronousTestCase):
-    """Looping links and hostile lines finish, with the built-in message."""
+    """
+    Looping links and hostile lines finish, with the built-in message.
+    """
 
     def test_reassemblyLinkLoopIsCapped(self) -> None:
         talk = session("(A ((0) (=B)))\n(B ((0) (=A)))\n")

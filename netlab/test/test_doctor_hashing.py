@@ -1,4 +1,6 @@
-"""SLIP HASH check values from docs/ALGORITHM.md 2.8 (the CACM paper and Hay's emulator runs)."""
+"""
+SLIP HASH check values from docs/ALGORITHM.md 2.8 (the CACM paper and Hay's emulator runs).
+"""
 
 from __future__ import annotations
 

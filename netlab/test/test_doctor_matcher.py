@@ -1,4 +1,6 @@
-"""Decomposition matching: anchoring, leftmost-shortest 0s, classes, and linear cost."""
+"""
+Decomposition matching: anchoring, leftmost-shortest 0s, classes, and linear cost.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +10,17 @@ from netlab.doctor.matcher import Pattern, StepCounter
 
 
 def parts(pattern: list, text: str) -> list[str] | None:
-    """Match ``text`` and render each component as a string (None if no match)."""
+    """
+    Match C{text} and render each component as a string (None if no match).
+    """
     result = Pattern.compile(pattern).match(text.split())
     return None if result is None else [" ".join(component) for component in result]
 
 
 class AmbiguityTests(SynchronousTestCase):
-    """Every 0 takes as few words as possible, left to right (Hay's match_test cases)."""
+    """
+    Every 0 takes as few words as possible, left to right (Hay's match_test cases).
+    """
 
     def test_twoZerosBetweenLiterals(self) -> None:
         self.assertEqual(
@@ -44,7 +50,9 @@ class AmbiguityTests(SynchronousTestCase):
 
 
 class ElementTests(SynchronousTestCase):
-    """Each kind of element and the anchoring at both ends."""
+    """
+    Each kind of element and the anchoring at both ends.
+    """
 
     def test_zeroAloneMatchesAnythingEvenNothing(self) -> None:
         self.assertEqual(parts([0], ""), [""])
@@ -85,7 +93,9 @@ class ElementTests(SynchronousTestCase):
 
 
 class CostTests(SynchronousTestCase):
-    """No exponential backtracking: comparisons grow about linearly with the line."""
+    """
+    No exponential backtracking: comparisons grow about linearly with the line.
+    """
 
     def steps(self, pattern: list, words: list[str]) -> tuple[int, object]:
         counter = StepCounter()

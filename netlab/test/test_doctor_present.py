@@ -1,4 +1,6 @@
-"""Presentation of raw replies, and the Doctor's public interface."""
+"""
+Presentation of raw replies, and the Doctor's public interface.
+"""
 
 from __future__ import annotations
 
@@ -58,7 +60,9 @@ class PresentTests(SynchronousTestCase):
 
 
 class LongReplyPresentTests(SynchronousTestCase):
-    """The tokens that keep or gain a capital, wherever they stand in a reply."""
+    """
+    The tokens that keep or gain a capital, wherever they stand in a reply.
+    """
 
     def test_pronounIThroughoutALongReply(self) -> None:
         raw = "YOU SAY I ARE " * 300 + "NOW"

@@ -1,4 +1,6 @@
-"""The script reader: every legal rule shape, and every refusal with its line number."""
+"""
+The script reader: every legal rule shape, and every refusal with its line number.
+"""
 
 from __future__ import annotations
 
@@ -22,12 +24,16 @@ TRAILER = """
 
 
 def script(body: str, greeting: str = "(HI THERE)\nSTART\n") -> str:
-    """A complete script: greeting, ``body`` and the MEMORY/NONE/MY trailer."""
+    """
+    A complete script: greeting, C{body} and the MEMORY/NONE/MY trailer.
+    """
     return greeting + body + TRAILER
 
 
 class LegalShapeTests(SynchronousTestCase):
-    """Everything docs/ALGORITHM.md 2.1 says a loader must accept."""
+    """
+    Everything docs/ALGORITHM.md 2.1 says a loader must accept.
+    """
 
     def test_greetingJoinedWithSingleSpaces(self) -> None:
         parsed = parseScript(script("", "(HOW DO YOU DO.   PLEASE  TELL ME)\n"))
@@ -125,7 +131,9 @@ class LegalShapeTests(SynchronousTestCase):
 
 
 class RefusalTests(SynchronousTestCase):
-    """Each invalid script is refused, naming the line and the problem."""
+    """
+    Each invalid script is refused, naming the line and the problem.
+    """
 
     def refuse(self, text: str | bytes, line: int, words: str) -> None:
         with self.assertRaises(ScriptError) as caught:

@@ -2,12 +2,16 @@
 Tests for L{netlab.doctor.service}: the Doctor over a (fake) connection.
 """
 
+from __future__ import annotations
+
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.doctor import Doctor, parseScript
-from netlab.doctor.service import DoctorFactory
+from netlab.doctor.service import DoctorFactory, DoctorProtocol
+from netlab.test.test_doctor_engine import TRAILER
 
 #: A tiny script, so the expected replies are obvious.
 SCRIPT = b"""
@@ -22,22 +26,28 @@ START
 
 
 class DoctorProtocolTests(SynchronousTestCase):
-    def setUp(self):
+    def setUp(self) -> None:
         self.clock = Clock()
         self.factory = DoctorFactory(self.clock, parseScript(SCRIPT), idleTimeout=60)
 
-    def connect(self):
+    def connect(self) -> tuple[DoctorProtocol, StringTransport]:
+        """
+        Connect a new client to the factory.
+        """
         protocol = self.factory.buildProtocol(None)
         transport = StringTransport()
         protocol.makeConnection(transport)
         return protocol, transport
 
-    def exchange(self, protocol, transport, data):
+    def exchange(self, protocol: DoctorProtocol, transport: StringTransport, data: bytes) -> bytes:
+        """
+        Send C{data} from the client and return what the server wrote back.
+        """
         transport.clear()
         protocol.dataReceived(data)
         return transport.value()
 
-    def test_greeting(self):
+    def test_greeting(self) -> None:
         """
         The greeting goes out before the client has shown what it is: with no
         terminator, so that the course's client prints it as the lecture does.
@@ -45,7 +55,7 @@ class DoctorProtocolTests(SynchronousTestCase):
         _, transport = self.connect()
         self.assertEqual(transport.value(), b"Hello patient.")
 
-    def test_greetingEndedForLineClient(self):
+    def test_greetingEndedForLineClient(self) -> None:
         """
         A line client is sent the greeting's line end before its first reply,
         so the greeting and the reply never run together.
@@ -54,7 +64,7 @@ class DoctorProtocolTests(SynchronousTestCase):
         protocol.dataReceived(b"so sad\r\n")
         self.assertEqual(transport.value(), b"Hello patient.\r\nWhy sad?\r\n")
 
-    def test_onePerLine(self):
+    def test_onePerLine(self) -> None:
         """
         Every line gets exactly one reply, ended as the client ends its lines.
         """
@@ -64,7 +74,7 @@ class DoctorProtocolTests(SynchronousTestCase):
         )
         self.assertEqual(self.exchange(protocol, transport, b"so sad\r\n"), b"Why sad?\r\n")
 
-    def test_bareMessage(self):
+    def test_bareMessage(self) -> None:
         """
         A course-style client's bare message is answered after the bare delay,
         with no terminator.
@@ -74,14 +84,14 @@ class DoctorProtocolTests(SynchronousTestCase):
         self.clock.advance(self.factory.bareDelay)
         self.assertEqual(transport.value(), b"Why sad?")
 
-    def test_blankIgnored(self):
+    def test_blankIgnored(self) -> None:
         """
         Blank lines get no reply (only the greeting's line end).
         """
         protocol, transport = self.connect()
         self.assertEqual(self.exchange(protocol, transport, b"\n  \r\n\x1b[2J\n"), b"\n")
 
-    def test_goodbyes(self):
+    def test_goodbyes(self) -> None:
         for word in (b"bye", b"Quit", b"GOODBYE!", b"bye."):
             protocol, transport = self.connect()
             self.assertEqual(
@@ -89,7 +99,7 @@ class DoctorProtocolTests(SynchronousTestCase):
             )
             self.assertTrue(transport.disconnecting)
 
-    def test_ownState(self):
+    def test_ownState(self) -> None:
         """
         Each connection has its own Doctor: one patient's memory is not another's.
         """
@@ -99,7 +109,7 @@ class DoctorProtocolTests(SynchronousTestCase):
         self.assertIsNot(first.doctor, second.doctor)
         self.assertIs(first.doctor.script, second.doctor.script)
 
-    def test_lineTooLong(self):
+    def test_lineTooLong(self) -> None:
         """
         An over-long line gets one error, no reply; the next line is answered.
         """
@@ -107,7 +117,7 @@ class DoctorProtocolTests(SynchronousTestCase):
         reply = self.exchange(protocol, transport, b"x" * 5000 + b"\nsad\n")
         self.assertEqual(reply, b"\nERR line too long (max 4096 bytes)\nWhy sad?\n")
 
-    def test_idleTimeout(self):
+    def test_idleTimeout(self) -> None:
         protocol, transport = self.connect()
         transport.clear()
         self.clock.advance(59)
@@ -118,14 +128,14 @@ class DoctorProtocolTests(SynchronousTestCase):
         self.assertTrue(transport.value().endswith(b"ERR idle timeout\n"))
         self.assertTrue(transport.disconnecting)
 
-    def test_shutdown(self):
+    def test_shutdown(self) -> None:
         protocol, transport = self.connect()
         transport.clear()
         protocol.serverShutdown()
         self.assertEqual(transport.value(), b"\n* server shutting down")
         self.assertTrue(transport.disconnecting)
 
-    def test_defaultScript(self):
+    def test_defaultScript(self) -> None:
         """
         Without a script, the project's default script is used.
         """
@@ -142,15 +152,11 @@ class ScriptLoopLogTests(SynchronousTestCase):
     a minute at most, with a short excerpt (it once logged every whole input).
     """
 
-    def test_throttledExcerpt(self):
-        from twisted.logger import globalLogPublisher
-
-        seen = []
+    def test_throttledExcerpt(self) -> None:
+        seen: list[dict] = []
         globalLogPublisher.addObserver(seen.append)
         self.addCleanup(globalLogPublisher.removeObserver, seen.append)
         clock = Clock()
-        from netlab.test.test_doctor_engine import TRAILER
-
         looping = "(HELLO)\nSTART\n(A ((0) (=B)))\n(B ((0) (=A)))\n" + TRAILER
         factory = DoctorFactory(clock, parseScript(looping))
         protocol = factory.buildProtocol(None)
@@ -162,4 +168,3 @@ class ScriptLoopLogTests(SynchronousTestCase):
         lines = [e for e in seen if "looped" in e.get("log_format", "")]
         self.assertEqual([e["count"] for e in lines], [1, 600, 600, 600, 600])
         self.assertTrue(all(len(e["excerpt"]) <= 63 for e in lines))
-
