@@ -13,12 +13,14 @@ import functools
 from dataclasses import dataclass
 from importlib import resources
 
+from netlab.daytime import FAREWELL
 from netlab.doctor.engine import Session
 from netlab.doctor.model import Script
 from netlab.doctor.present import present
 from netlab.doctor.script import parseScript
 
-FAREWELL = "Have a nice day!"
+__all__ = ["DEFAULT_SCRIPT_NAME", "FAREWELL", "Doctor", "Reply", "defaultScript"]
+
 DEFAULT_SCRIPT_NAME = "default.script"
 
 
@@ -97,6 +99,7 @@ class Doctor:
 
     def farewell(self) -> str:
         """
-        What the Doctor says when the patient leaves.
+        What the Doctor says when the patient leaves: the Day/Time service's
+        farewell, L{netlab.daytime.FAREWELL}.
         """
         return FAREWELL
