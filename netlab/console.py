@@ -137,8 +137,8 @@ class StdioConsole(Service):
         Join the room on C{stdin}/C{stdout}.
         """
         super().startService()
-        console = StdioOperator()
-        console.factory = self.factory
+        self.factory.protocol = StdioOperator
+        console = self.factory.buildProtocol(None)
         self.console = console
         StandardIO(console, stdin=self.stdin, stdout=self.stdout, reactor=self.reactor)
         if self.logOff:
