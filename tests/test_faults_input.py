@@ -16,13 +16,11 @@ import socket
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.doctor import Doctor
-from netlab.test.test_fuzz import CONTROLS, TELNET_REPLY, nastyPayloads
+from netlab.test.nasty import CONTROLS, TELNET_REPLY, nastyPayloads
 from tests.daemon import Daemon, recvAll
 from tests.faults import (
     CHAT_WELCOME,
-    HAVE_CHAT,
     MIB,
-    NO_CHAT,
     Pump,
     Scenario,
     attackConnect,
@@ -98,8 +96,6 @@ class HostileBytesTests(SynchronousTestCase):
         Everything one client sends reaches another only as clean lines: valid
         UTF-8, no control characters or escape sequences.
         """
-        if not HAVE_CHAT:
-            self.skipTest(NO_CHAT)
         with Scenario(self, 1, "hostile-bytes-chat", self.daemon):
             observer, _ = joinChat(self.daemon, 0)
             attacker, name = joinChat(self.daemon, 1)
@@ -146,8 +142,6 @@ class LongLineTests(SynchronousTestCase):
         A chat client sending 10 MiB without a newline is told the line is too
         long; nothing of it reaches the room; its next message does.
         """
-        if not HAVE_CHAT:
-            self.skipTest(NO_CHAT)
         with Scenario(self, 2, "10MiB-chat", self.daemon):
             observer, _ = joinChat(self.daemon, 0)
             attacker, name = joinChat(self.daemon, 1)
@@ -196,8 +190,6 @@ class BurstTests(SynchronousTestCase):
         trickle through, in order, to the others; every other line is refused
         with C{ERR slow down}: each line is either relayed or refused.
         """
-        if not HAVE_CHAT:
-            self.skipTest(NO_CHAT)
         with Scenario(self, 2, "burst-chat", self.daemon) as scenario:
             observer, _ = joinChat(self.daemon, 0)
             attacker, name = joinChat(self.daemon, 1)
@@ -242,7 +234,7 @@ class VanishingPeerTests(SynchronousTestCase):
         with a reset, half with a plain close; the daemon carries on.
         """
         with Scenario(self, 6, "vanish-mid-line", self.daemon):
-            for service in ("doctor", "chat") if HAVE_CHAT else ("doctor",):
+            for service in ("doctor", "chat"):
                 for index in range(50):
                     sock = lineClient(attackConnect(self.daemon, service, index))
                     recvLines(sock, 1)
@@ -276,8 +268,6 @@ class VanishingPeerTests(SynchronousTestCase):
         A chat client that half-closes after a line: the room gets the line, then
         the client leaves, and its connection ends cleanly.
         """
-        if not HAVE_CHAT:
-            self.skipTest(NO_CHAT)
         with Scenario(self, 6, "half-close-chat", self.daemon):
             observer, _ = joinChat(self.daemon, 0)
             with observer:

@@ -16,129 +16,97 @@ Properties, for every input:
   - the framing's buffer never holds more than C{maxLineLength} bytes while the
     protocol is reading, and no message is longer than that.
 
-L{NASTY} and L{nastyPayloads} are shared with the same scenario over real
-sockets (C{tests/test_faults.py}).
+The hostile pieces are in L{netlab.test.nasty}.  Without C{hypothesis} (a
+plain install) these tests skip, saying so.
 """
 
 from __future__ import annotations
 
-import random
 import re
+import unittest
+from collections.abc import Callable
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab import testing
+from netlab.chat import ChatFactory
 from netlab.doctor.service import DoctorFactory
 from netlab.framing import MessageFactory, MessageReceiver
 from netlab.ratelimit import Rate
+from netlab.test.nasty import CONTROLS, NASTY, TELNET_REPLY
 
 try:
-    from netlab.chat import ChatFactory
-except ImportError:  # netlab/chat.py is being written
-    ChatFactory = None
+    import hypothesis
+    from hypothesis import strategies as st
+except ImportError:  # not in a plain install: these tests skip
+    hypothesis = None
 
-#: Pieces that hostile or broken clients send.
-NASTY: list[bytes] = [
-    b"\x00",
-    b"\r",
-    b"\n",
-    b"\r\n",
-    b"\n\r",
-    b"\t",
-    b"\x07",
-    b"\x08",
-    b"\x7f",
-    b"\x1b",
-    b"\x1b[",
-    b"\x1b[31m",
-    b"\x1b[2J\x1b[H",
-    b"\x1b[?1049h",
-    b"\x1b]0;pwned\x07",
-    b"\x1b]8;;http://x\x1b\\",
-    b"\x1bP+q\x1b\\",
-    b"\x1bc",
-    b"\x9b",
-    b"\x9b31m",
-    b"\xc2\x9b31m",  # U+009B: the 8-bit CSI, validly encoded
-    b"\xc2\x85",  # U+0085: NEL
-    b"\xc2\x90",  # U+0090: DCS
-    b"\xe2\x80\xae",  # U+202E: right-to-left override (printable? no; not C0/C1)
-    b"\xff",
-    b"\xff\xff",
-    b"\xff\xf4\xff\xfd\x06",  # telnet: IP, DO TIMING-MARK (Ctrl-C)
-    b"\xff\xfb\x01",  # WILL ECHO
-    b"\xff\xfa\x18\x00xterm\xff\xf0",  # subnegotiation
-    b"\xff\xfa",  # unfinished subnegotiation
-    b"\xc3",  # truncated two-byte sequence
-    b"\xe2\x82",  # truncated three-byte sequence
-    b"\xed\xa0\x80",  # an encoded surrogate
-    b"\xf4\x90\x80\x80",  # beyond U+10FFFF
-    b"\xc0\xaf",  # over-long encoding of /
-    "héllo wörld ✓".encode(),
-    b"I am sad",
-    b"bye",
-    b"/nick ",
-    b"/nick \x1b[31mred",
-    b"/me ",
-    b"/msg guest-2 ",
-    b"/who",
-    b"/help",
-    b"/nosuch\x1b[2J",
-    b"//",
-    b"x" * 70,
-]
+#: Why the tests here skip without hypothesis.
+NO_HYPOTHESIS = "hypothesis is not installed (pip install 'netlab[test]' brings it)"
 
 #: The line limit in these tests: small, so that over-long lines are common.
 MAX_LINE = 64
 
-#: C0 and C1 controls, DEL, and ESC: what must never reach another person.
-CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
 #: How many inputs each property is tried with: fixed, so the run time is too.
 EXAMPLES = 300
 
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,  # no wall-clock limits in unit tests
-    database=None,  # nothing written into the working tree
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
-chunks = st.lists(
-    st.one_of(st.sampled_from(NASTY), st.binary(max_size=24)), min_size=1, max_size=10
-).map(b"".join)
-
-#: One step of a client's life: bytes arrive, time passes, the client reads
-#: (or stops reading) what the server sent.
-steps = st.lists(
-    st.one_of(
-        st.tuples(st.just("data"), chunks),
-        st.tuples(st.just("advance"), st.sampled_from([0.0, 0.05, 0.11, 1.0, 5.0])),
-        st.tuples(st.just("read"), st.booleans()),
-    ),
-    min_size=1,
-    max_size=30,
-)
 
 
-def nastyPayloads(count: int, seed: int = 6) -> list[bytes]:
+def chunks():
     """
-    C{count} hostile messages built from L{NASTY} and random bytes (for the
-    same scenario over real sockets), reproducibly.
+    What arrives in one read: pieces of L{NASTY} and random bytes.
     """
-    rng = random.Random(seed)
-    payloads = []
-    for _ in range(count):
-        parts = [
-            rng.choice(NASTY) if rng.random() < 0.7 else rng.randbytes(rng.randrange(1, 24))
-            for _ in range(rng.randrange(1, 10))
-        ]
-        payloads.append(b"".join(parts))
-    return payloads
+    pieces = st.one_of(st.sampled_from(NASTY), st.binary(max_size=24))
+    return st.lists(pieces, min_size=1, max_size=10).map(b"".join)
+
+
+def steps():
+    """
+    A client's life: bytes arrive, time passes, the client reads (or stops
+    reading) what the server sent.
+    """
+    return st.lists(
+        st.one_of(
+            st.tuples(st.just("data"), chunks()),
+            st.tuples(st.just("advance"), st.sampled_from([0.0, 0.05, 0.11, 1.0, 5.0])),
+            st.tuples(st.just("read"), st.booleans()),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+
+
+def booleans():
+    """
+    True or false.
+    """
+    return st.booleans()
+
+
+def fuzz(*strategies: Callable):
+    """
+    Run the decorated test as a hypothesis property over what C{strategies}
+    (functions returning strategies) draw, L{EXAMPLES} times; skip it, with
+    L{NO_HYPOTHESIS}, when hypothesis is not installed.
+    """
+
+    def decorate(method):
+        if hypothesis is None:
+            return unittest.skip(NO_HYPOTHESIS)(method)
+        settings = hypothesis.settings(
+            max_examples=EXAMPLES,
+            deadline=None,  # no wall-clock limits in unit tests
+            database=None,  # nothing written into the working tree
+            suppress_health_check=[
+                hypothesis.HealthCheck.too_slow,
+                hypothesis.HealthCheck.data_too_large,
+            ],
+        )
+        return settings(hypothesis.given(*[strategy() for strategy in strategies])(method))
+
+    return decorate
 
 
 class ClientTransport(testing.ClientTransport):
@@ -196,11 +164,6 @@ def run(test, protocol, transport, clock, actions) -> None:
             transport.read()
 
 
-#: The telnet negotiation replies the server sends to a client that negotiated
-#: (WILL/WONT/DO/DONT and an option byte); everything else must be UTF-8.
-TELNET_REPLY = re.compile(rb"\xff[\xfb-\xfe][\x00-\xff]")
-
-
 def assertUTF8(test, data: bytes) -> str:
     try:
         return TELNET_REPLY.sub(b"", data).decode("utf-8")
@@ -223,8 +186,7 @@ class Recorder(MessageReceiver):
 
 
 class FramingFuzzTests(SynchronousTestCase):
-    @FUZZ
-    @given(steps)
+    @fuzz(steps)
     def test_framing(self, actions):
         """
         The framing never raises, never keeps more than a line's worth, and
@@ -245,8 +207,7 @@ class FramingFuzzTests(SynchronousTestCase):
 
 
 class DoctorFuzzTests(SynchronousTestCase):
-    @FUZZ
-    @given(steps)
+    @fuzz(steps)
     def test_doctor(self, actions):
         """
         The Doctor never raises and answers in valid UTF-8 without control
@@ -264,12 +225,7 @@ class DoctorFuzzTests(SynchronousTestCase):
 
 
 class ChatFuzzTests(SynchronousTestCase):
-    def setUp(self):
-        if ChatFactory is None:
-            self.skipTest("netlab/chat.py does not exist yet")
-
-    @FUZZ
-    @given(steps, st.booleans())
+    @fuzz(steps, booleans)
     def test_chat(self, actions, limited):
         """
         Whatever one chat client sends, the others receive only clean lines of
