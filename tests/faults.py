@@ -20,7 +20,6 @@ guards against a hung test, no test relies on time passing.
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import re
 import resource
@@ -50,12 +49,6 @@ RSS_GROWTH_LIMIT = 8 * MIB
 #: A guard against hanging tests, not a performance expectation.
 WAIT = 10.0
 
-#: Whether the Chat service exists yet (netlab/chat.py is being written).
-HAVE_CHAT = importlib.util.find_spec("netlab.chat") is not None
-
-#: Why the chat parts of a scenario are skipped while it does not.
-NO_CHAT = "netlab/chat.py does not exist yet: the Chat parts of the fault suite cannot run"
-
 #: What the course's Chat server says first.
 CHAT_WELCOME = b"Welcome to my chat room!"
 
@@ -65,11 +58,11 @@ CTIME = re.compile(rb"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$
 
 def services(*extra: str, chat: bool = True) -> list[str]:
     """
-    Daemon options for every TCP service (Chat only once it exists) on free
-    loopback ports, followed by C{extra}.
+    Daemon options for the Day/Time, Doctor and (unless C{chat} is false) Chat
+    services on free loopback ports, followed by C{extra}.
     """
     options = ["--daytime", "{port}", "--doctor", "{port}"]
-    if chat and HAVE_CHAT:
+    if chat:
         options += ["--chat", "{port}"]
     return [*options, *extra]
 

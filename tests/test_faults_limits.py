@@ -16,8 +16,6 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.daemon import Daemon, recvAll
 from tests.faults import (
-    HAVE_CHAT,
-    NO_CHAT,
     WAIT,
     Scenario,
     attackAddress,
@@ -155,8 +153,6 @@ class IdleTimeoutTests(SynchronousTestCase):
         """
         The same for a chat client (after the welcome and hint lines).
         """
-        if not HAVE_CHAT:
-            self.skipTest(NO_CHAT)
         with Scenario(self, "limits", "idle-chat", self.daemon):
             self.assertTimesOut("chat", b"Welcome to my chat room!")
 

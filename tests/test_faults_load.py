@@ -21,8 +21,6 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.daemon import Daemon, recvAll
 from tests.faults import (
-    HAVE_CHAT,
-    NO_CHAT,
     WAIT,
     Pump,
     Scenario,
@@ -74,7 +72,7 @@ SHUTDOWN = b"* server shutting down"
 
 
 def conversational() -> list[str]:
-    return ["doctor", "chat"] if HAVE_CHAT else ["doctor"]
+    return ["doctor", "chat"]
 
 
 class SlowlorisTests(SynchronousTestCase):
@@ -191,8 +189,6 @@ class StuckReaderTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        if not HAVE_CHAT:
-            self.skipTest(NO_CHAT)
         options = ["--chat-sendq", str(SENDQ), "--chat-rate", "0"]
         self.daemon = Daemon.start(services(*options))
         self.addCleanup(self.daemon.close)

@@ -18,7 +18,6 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.tap import PARAMETERS
 from tests.daemon import freePort, run
-from tests.faults import HAVE_CHAT, NO_CHAT
 
 #: One invalid value for every option of the plugin (the test fails for an
 #: option that has none here, so a new option must come with its bad value).
@@ -95,8 +94,6 @@ class BadStartTests(SynchronousTestCase):
         self.assertEqual(sorted(BAD_VALUES), sorted(PARAMETERS))
         cases = []
         for name, value in BAD_VALUES.items():
-            if name in NEEDS_CHAT and not HAVE_CHAT:
-                continue
             options = [f"--{name}", value]
             if name in NEEDS_CHAT:
                 options += ["--chat", "tcp:0:interface=127.0.0.1"]
@@ -111,8 +108,6 @@ class BadStartTests(SynchronousTestCase):
             (name, outcome) for (name, _), outcome in zip(cases, outcomes, strict=True) if outcome
         ]
         self.assertEqual(failures, [])
-        if not HAVE_CHAT:
-            self.skipTest(NO_CHAT + " (--chat-operator was not tried)")
 
     def _verdict(self, case: str, options: list[str], *fragments: str) -> str | None:
         """
@@ -134,7 +129,7 @@ class BadStartTests(SynchronousTestCase):
             busy.bind(("127.0.0.1", 0))
             busy.listen()
             taken = busy.getsockname()[1]
-            others = [] if not HAVE_CHAT else ["--chat", f"tcp:{freePort()}:interface=127.0.0.1"]
+            others = ["--chat", f"tcp:{freePort()}:interface=127.0.0.1"]
             line = self.assertOneLineFailure(
                 "port-in-use",
                 [*others, "--doctor", f"tcp:{taken}:interface=127.0.0.1"],
