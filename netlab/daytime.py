@@ -20,7 +20,8 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import ServerFactory
 from twisted.protocols.wire import QOTD
 
-FAREWELL = "Have a nice day!"
+from netlab.course import FAREWELL
+
 
 def formatter(spec: str) -> Callable[[float], str]:
     """

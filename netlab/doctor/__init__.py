@@ -12,8 +12,7 @@ Scripts in the 1966 notation are read with L{loadScript} or L{parseScript}; an
 invalid script raises L{ScriptError} naming the line.  The algorithm follows
 Hay's reconstruction (see L{netlab.doctor.engine}).  Only
 L{netlab.doctor.service} puts the engine on the network; the engine itself uses
-no Twisted (importing it loads some, through L{netlab.daytime}, which defines
-the farewell the Doctor shares with the Day/Time service).
+no Twisted, and importing it loads none.
 """
 
 from __future__ import annotations

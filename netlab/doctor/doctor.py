@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass
 from importlib import resources
 
-from netlab.daytime import FAREWELL
+from netlab.course import FAREWELL
 from netlab.doctor.engine import Session
 from netlab.doctor.model import Script
 from netlab.doctor.present import present
@@ -100,6 +100,6 @@ class Doctor:
     def farewell(self) -> str:
         """
         What the Doctor says when the patient leaves: the Day/Time service's
-        farewell, L{netlab.daytime.FAREWELL}.
+        farewell, L{netlab.course.FAREWELL}.
         """
         return FAREWELL
