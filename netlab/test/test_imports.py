@@ -7,8 +7,10 @@ hide -- is an edge of the graph, and the graph has no cycle.
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -122,7 +124,9 @@ class ImportCycleTests(SynchronousTestCase):
         An import inside a function is an edge too (that is where a cycle
         hides), and so is a relative one.
         """
-        root = Path(self.mktemp()).resolve() / "netlab"
+        top = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, top)
+        root = top / "netlab"
         (root / "sub").mkdir(parents=True)
         (root / "__init__.py").write_text("")
         (root / "sub" / "__init__.py").write_text("")
