@@ -111,10 +111,3 @@ class DoctorFactory(MessageFactory):
             count=count,
             excerpt=text[:EXCERPT] + ("..." if len(text) > EXCERPT else ""),
         )
-
-    @classmethod
-    def fromOptions(cls, config, reactor: IReactorTime) -> DoctorFactory:
-        """
-        Build the factory from the plugin's options.
-        """
-        return cls(reactor, config["doctor-script"], **cls.framingOptions(config))

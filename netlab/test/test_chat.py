@@ -767,7 +767,7 @@ class FactoryTests(SynchronousTestCase):
     Building the service from the plugin's options.
     """
 
-    def test_fromOptions(self) -> None:
+    def test_builtFromOptions(self) -> None:
         config = Options()
         config.parseOptions(
             ["--chat", "1", "--chat-history", "3", "--chat-sendq", "64K", "--chat-rate", "2/s,4"]

@@ -11,6 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.doctor import Doctor, parseScript
 from netlab.doctor.service import DoctorFactory, DoctorProtocol
+from netlab.tap import Options, serviceFactory
 from netlab.test.test_doctor_engine import TRAILER
 
 #: A tiny script, so the expected replies are obvious.
@@ -168,3 +169,28 @@ class ScriptLoopLogTests(SynchronousTestCase):
         lines = [e for e in seen if "looped" in e.get("log_format", "")]
         self.assertEqual([e["count"] for e in lines], [1, 600, 600, 600, 600])
         self.assertTrue(all(len(e["excerpt"]) <= 63 for e in lines))
+
+
+class FromOptionsTests(SynchronousTestCase):
+    """
+    The daemon builds the factory from its options (L{netlab.tap} is the only
+    module that knows their names).
+    """
+
+    def test_options(self) -> None:
+        """
+        The script and the framing limits reach the factory.
+        """
+        path = self.mktemp()
+        with open(path, "wb") as script:
+            script.write(SCRIPT)
+        config = Options()
+        config.parseOptions(
+            ["--doctor", "1", "--doctor-script", path, "--max-line", "100"]
+            + ["--bare-delay", "0.5", "--idle-timeout", "90"]
+        )
+        factory = serviceFactory("doctor", config, Clock())
+        self.assertIsInstance(factory, DoctorFactory)
+        self.assertEqual(factory.script.greetingText(), "HELLO PATIENT")
+        self.assertEqual((factory.maxLineLength, factory.bareDelay), (100, 0.5))
+        self.assertEqual(factory.idleTimeout, 90)
