@@ -4,6 +4,10 @@ Tests for L{netlab.doctor.service}: the Doctor over a (fake) connection.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
@@ -181,7 +185,9 @@ class FromOptionsTests(SynchronousTestCase):
         """
         The script and the framing limits reach the factory.
         """
-        path = self.mktemp()
+        directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, directory)
+        path = os.path.join(directory, "tiny.script")
         with open(path, "wb") as script:
             script.write(SCRIPT)
         config = Options()
