@@ -1,3 +1,5 @@
-"""netlab: the classic course servers as Twisted services."""
+"""
+netlab: the classic course servers as Twisted services.
+"""
 
 __version__ = "0.1.0"

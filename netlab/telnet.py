@@ -67,10 +67,14 @@ class TelnetReceiver(Protocol):
     paused: bool
 
     def telnetDataReceived(self, data: bytes) -> None:
-        """Data bytes (commands removed, C{IAC IAC} made one 0xFF)."""
+        """
+        Data bytes (commands removed, C{IAC IAC} made one 0xFF).
+        """
 
     def telnetCommandReceived(self, name: str) -> None:
-        """A command such as C{IP} or C{AYT} (see L{_NAMES}); C{?} for unknown ones."""
+        """
+        A command such as C{IP} or C{AYT} (see L{_NAMES}); C{?} for unknown ones.
+        """
 
 
 class TelnetFilter(telnet.Telnet):
