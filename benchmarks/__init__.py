@@ -1,6 +1,7 @@
-"""netlab's benchmark harness: netlab measured side by side with its baselines.
+"""
+netlab's benchmark harness: netlab measured side by side with its baselines.
 
-Run ``python -m benchmarks`` (full run, results committed under ``benchmarks/results/``)
-or ``python -m benchmarks --quick`` (smoke run of every scenario, output under
-``benchmarks/results/quick/``). See ``benchmarks/README.md``.
+Run C{python -m benchmarks} (full run, results committed under C{benchmarks/results/})
+or C{python -m benchmarks --quick} (smoke run of every scenario, output under
+C{benchmarks/results/quick/}). See C{benchmarks/README.md}.
 """

@@ -1,4 +1,6 @@
-"""Entry point for ``python -m benchmarks``."""
+"""
+Entry point for C{python -m benchmarks}.
+"""
 
 import sys
 

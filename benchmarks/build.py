@@ -1,4 +1,6 @@
-"""Compile the C load generators with the system ``cc`` into ``benchmarks/build/``."""
+"""
+Compile the C load generators with the system C{cc} into C{benchmarks/build/}.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +14,14 @@ BUILD = HERE / "build"
 PROGRAMS = ("daytime_storm", "chat_fanout", "idle_hold", "doctor_rr")
 
 
-def build_all(force: bool = False) -> dict[str, Path]:
-    """Build every generator whose binary is missing or older than its sources.
+def buildAll(force: bool = False) -> dict[str, Path]:
+    """
+    Build every generator whose binary is missing or older than its sources.
 
-    Returns program name -> path. Raises ``RuntimeError`` with the compiler's message if
-    ``cc`` is missing or a build fails.
+    @param force: rebuild every generator, even those that are up to date.
+    @return: program name -> path of its binary.
+    @raise RuntimeError: with the compiler's message, if C{cc} is missing or a build
+        fails.
     """
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:

@@ -1,4 +1,6 @@
-"""Command line: ``python -m benchmarks [--quick] [--install] [--only ...]``."""
+"""
+Command line: C{python -m benchmarks [--quick] [--install] [--only ...]}.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +20,12 @@ SCENARIOS = ("daytime", "chat", "idle", "doctor")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line."""
+    """
+    Parse the command line.
+
+    @param argv: the arguments, or L{None} for C{sys.argv[1:]}.
+    @return: the options.
+    """
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument("--quick", action="store_true",
                    help="smoke run of every scenario (< 2 min), results in results/quick/")
@@ -42,9 +49,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 NETNS_ENV = "NETLAB_BENCH_NETNS"
 
 
-def netns_argv(argv: list[str]) -> list[str] | None:
-    """The command that re-runs us in a private network namespace with loopback up, or
-    None when that is not possible here (not root, no unshare/ip, or unshare refused)."""
+def netnsArgv(argv: list[str]) -> list[str] | None:
+    """
+    The command that re-runs us in a private network namespace with loopback up.
+
+    @param argv: our own arguments, passed on to the new run.
+    @return: the command, or L{None} when that is not possible here (not root, no
+        C{unshare}/C{ip}, or C{unshare} refused).
+    """
     if os.environ.get(NETNS_ENV) or os.geteuid() != 0:
         return None
     if not (shutil.which("unshare") and shutil.which("ip")):
@@ -58,7 +70,13 @@ def netns_argv(argv: list[str]) -> list[str] | None:
 
 
 def _ngircd(args: argparse.Namespace, log) -> str:
-    """Detect ngircd, installing it when allowed; returns a note for the report."""
+    """
+    Detect ngircd, installing it when allowed.
+
+    @param args: the options (C{--install}, C{--no-install}, C{--quick}).
+    @param log: called with each line of progress.
+    @return: a note for the report: ngircd's version, or why it is missing.
+    """
     if ngircd.find():
         return ngircd.version()
     allowed = (args.install or not args.quick) and not args.no_install
@@ -71,7 +89,13 @@ def _ngircd(args: argparse.Namespace, log) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the selected scenarios and write the report; returns the exit status."""
+    """
+    Run the selected scenarios and write the report.
+
+    @param argv: the arguments, or L{None} for C{sys.argv[1:]}.
+    @return: the exit status: 0 when every scenario ran, 1 when one crashed, 2 when
+        the load generators could not be built.
+    """
     args = parse(argv)
     started = time.monotonic()
     out = args.out or (HERE / "results" / ("quick" if args.quick else ""))
@@ -79,16 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(f"[{time.monotonic() - started:6.1f}s] {msg}", flush=True)
 
-    limits = system.raise_nofile()
+    limits = system.raiseOpenFilesLimit()
     log(f"open files limit {limits[0]}/{limits[1]}")
     try:
-        bins = build.build_all()
+        bins = build.buildAll()
     except RuntimeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    ngircd_note = _ngircd(args, log)  # before the move: installing needs the network
+    ngircdNote = _ngircd(args, log)  # before the move: installing needs the network
     argv = sys.argv[1:] if argv is None else argv
-    if not args.no_netns and (cmd := netns_argv(argv)):
+    if not args.no_netns and (cmd := netnsArgv(argv)):
         log("moving into a private network namespace (loopback only)")
         sys.stdout.flush()
         os.execvpe(cmd[0], cmd, dict(os.environ, **{NETNS_ENV: "1"}))
@@ -98,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         quick=args.quick,
         rounds=args.rounds or (1 if args.quick else 3),
         seconds=args.seconds or (0.4 if args.quick else 2.0),
-        bins=bins, log=log, out=out, ngircd_note=ngircd_note,
+        bins=bins, log=log, out=out, ngircdNote=ngircdNote,
     )
     from benchmarks.scenarios import chat, daytime, doctor, idle
 
@@ -114,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  scenario {name} failed: {e!r}")
             results.append(ScenarioResult(name, f"{name}: failed", notes=[repr(e)]))
     machine = system.describe({
-        "ngircd": ngircd_note,
+        "ngircd": ngircdNote,
         "network namespace": netns,
         "rounds": str(ctx.rounds),
         "seconds per run": str(ctx.seconds),

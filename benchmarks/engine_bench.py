@@ -1,4 +1,5 @@
-"""Time one ELIZA engine on one workload, in a process of its own.
+"""
+Time one ELIZA engine on one workload, in a process of its own.
 
 usage: python -m benchmarks.engine_bench ENGINE WORKLOAD SECONDS
   ENGINE    netlab (netlab.doctor.Doctor) or nltk (nltk.chat.eliza)
@@ -63,8 +64,14 @@ def _fill(pattern: str, size: int) -> str:
     return (pattern * (size // len(pattern) + 1))[:size]
 
 
-def hostile_lines(size: int, count: int = 12) -> list[str]:
-    """Deterministic adversarial lines of exactly ``size`` characters."""
+def hostileLines(size: int, count: int = 12) -> list[str]:
+    """
+    Deterministic adversarial lines of exactly C{size} characters.
+
+    @param size: the length of every line.
+    @param count: how many lines.
+    @return: the lines, the same ones on every call.
+    """
     rng = random.Random(1966)
     lines = []
     while len(lines) < count:
@@ -83,16 +90,28 @@ def hostile_lines(size: int, count: int = 12) -> list[str]:
 
 
 def workload(name: str) -> list[str]:
-    """The input lines for a workload name."""
+    """
+    The input lines for a workload name.
+
+    @param name: C{conversation}, C{hostile-1k} or C{hostile-4k}.
+    @return: the lines to answer, in order.
+    @raise SystemExit: for an unknown workload.
+    """
     if name == "conversation":
         return CONVERSATION
     if name.startswith("hostile-"):
-        return hostile_lines({"1k": 1024, "4k": 4096}[name.split("-", 1)[1]])
+        return hostileLines({"1k": 1024, "4k": 4096}[name.split("-", 1)[1]])
     raise SystemExit(f"unknown workload {name}")
 
 
 def engine(name: str) -> Callable[[str], str]:
-    """A reply function for the engine name; one session for the whole run."""
+    """
+    A reply function for the engine name; one session for the whole run.
+
+    @param name: C{netlab} (L{netlab.doctor.Doctor}) or C{nltk} (C{nltk.chat.eliza}).
+    @return: a function from one input line to the engine's reply.
+    @raise SystemExit: for an unknown engine.
+    """
     if name == "netlab":
         from netlab.doctor import Doctor
 
@@ -107,7 +126,16 @@ def engine(name: str) -> Callable[[str], str]:
 
 
 def measure(reply: Callable[[str], str], lines: list[str], seconds: float) -> dict:
-    """Reply to ``lines`` in a cycle until ``seconds`` of CPU time have passed."""
+    """
+    Reply to C{lines} in a cycle until C{seconds} of CPU time have passed.
+
+    The first three lines are answered once beforehand as a warm-up, not counted.
+
+    @param reply: the engine, from L{engine}.
+    @param lines: the workload, from L{workload}.
+    @param seconds: CPU seconds to spend.
+    @return: C{replies}, C{cpu_s}, C{wall_s} and C{chars} (input characters).
+    """
     for line in lines[:3]:
         reply(line)
     n = chars = 0
@@ -124,7 +152,12 @@ def measure(reply: Callable[[str], str], lines: list[str], seconds: float) -> di
 
 
 def main(argv: list[str]) -> int:
-    """Run one measurement and print it as JSON."""
+    """
+    Run one measurement and print it as JSON.
+
+    @param argv: ENGINE, WORKLOAD and SECONDS.
+    @return: the exit status, 0.
+    """
     eng, wl, seconds = argv[0], argv[1], float(argv[2])
     result = measure(engine(eng), workload(wl), seconds)
     result.update(engine=eng, workload=wl)

@@ -1,8 +1,9 @@
-"""Run a C load generator and pair its figures with the server's CPU over the same window.
+"""
+Run a C load generator and pair its figures with the server's CPU over the same window.
 
-The generators print ``START phase`` / ``END phase`` around each measured window; at
+The generators print C{START phase} / C{END phase} around each measured window; at
 each marker this module samples the server's CPU time (/proc/PID/stat) and the kernel's
-ListenOverflows counter, then attaches the deltas to that phase's ``RESULT`` line.
+ListenOverflows counter, then attaches the deltas to that phase's C{RESULT} line.
 """
 
 from __future__ import annotations
@@ -20,11 +21,20 @@ from benchmarks.servers import RunningServer
 
 
 class GeneratorError(RuntimeError):
-    """The generator failed (FATAL line, crash or time-out)."""
+    """
+    The generator failed (FATAL line, crash or time-out).
+    """
 
 
 class LineProcess:
-    """A child process whose stdout is read line by line with time-outs."""
+    """
+    A child process whose stdout is read line by line with time-outs.
+
+    @ivar proc: the child process.
+    @ivar fd: its stdout's file descriptor.
+    @ivar sel: a selector watching C{fd}.
+    @ivar buf: what has been read of a line not yet complete.
+    """
 
     def __init__(self, argv: list[str], stdin: int | None = subprocess.DEVNULL) -> None:
         self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
@@ -36,7 +46,13 @@ class LineProcess:
         self.buf = b""
 
     def readline(self, timeout: float) -> str | None:
-        """The next line, or None at end of stream; raises GeneratorError on time-out."""
+        """
+        The next line of the child's stdout.
+
+        @param timeout: seconds to wait for it.
+        @return: the line without its C{\\n}, or L{None} at end of stream.
+        @raise GeneratorError: if no line comes within C{timeout} (the child is killed).
+        """
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buf:
             left = deadline - time.monotonic()
@@ -54,21 +70,32 @@ class LineProcess:
         line, self.buf = self.buf.split(b"\n", 1)
         return line.decode(errors="replace")
 
-    def stderr_tail(self) -> str:
-        """Whatever the generator wrote to stderr (after it exited)."""
+    def stderrTail(self) -> str:
+        """
+        Whatever the generator wrote to stderr (after it exited).
+
+        @return: its last 300 characters, or nothing while the child still runs.
+        """
         if self.proc.stderr is None or self.proc.poll() is None:
             return ""
         return self.proc.stderr.read().decode(errors="replace").strip()[-300:]
 
     def kill(self) -> None:
-        """Kill the child if it still runs and reap it."""
+        """
+        Kill the child if it still runs and reap it.
+        """
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
         self.sel.close()
 
     def wait(self, timeout: float = 30) -> int:
-        """Wait for exit; returns the exit status."""
+        """
+        Wait for exit.
+
+        @param timeout: seconds to wait.
+        @return: the exit status.
+        """
         try:
             return self.proc.wait(timeout)
         finally:
@@ -76,12 +103,18 @@ class LineProcess:
 
 
 def run(argv: list[str], server: RunningServer, timeout: float = 120,
-        on_line: Callable[[str], None] | None = None) -> list[dict]:
-    """Run ``argv`` to completion; returns one dict per phase.
+        onLine: Callable[[str], None] | None = None) -> list[dict]:
+    """
+    Run C{argv} to completion.
 
-    Each dict is the generator's RESULT plus ``server_cpu_us`` (server CPU between START
-    and END), ``listen_overflows`` (kernel counter delta over the same window) and
-    ``server_alive``. Raises ``GeneratorError`` on a FATAL line, crash or time-out.
+    @param argv: the generator's command line.
+    @param server: the server under test, whose CPU is sampled at START and END.
+    @param timeout: the longest the generator may stay silent, in seconds.
+    @param onLine: if given, called with every line the generator prints.
+    @return: one dict per phase: the generator's RESULT plus C{server_cpu_us} (server
+        CPU between START and END), C{listen_overflows} (kernel counter delta over the
+        same window) and C{server_alive}.
+    @raise GeneratorError: on a FATAL line, crash or time-out.
     """
     if not Path(argv[0]).exists():
         raise GeneratorError(f"{argv[0]} is not built")
@@ -93,10 +126,10 @@ def run(argv: list[str], server: RunningServer, timeout: float = 120,
         while (line := child.readline(timeout)) is not None:
             word, _, rest = line.partition(" ")
             if word == "START":
-                marks[rest] = (server.cpu_us(), system.listen_overflows())
+                marks[rest] = (server.cpuMicroseconds(), system.listenOverflows())
             elif word == "END":
-                cpu0, ovf0 = marks.pop(rest, (server.cpu_us(), system.listen_overflows()))
-                spans[rest] = (server.cpu_us() - cpu0, system.listen_overflows() - ovf0)
+                cpu0, ovf0 = marks.pop(rest, (server.cpuMicroseconds(), system.listenOverflows()))
+                spans[rest] = (server.cpuMicroseconds() - cpu0, system.listenOverflows() - ovf0)
             elif word == "RESULT":
                 res = json.loads(rest)
                 cpu, ovf = spans.get(res["phase"], (0, 0))
@@ -105,12 +138,12 @@ def run(argv: list[str], server: RunningServer, timeout: float = 120,
             elif word == "FATAL":
                 child.kill()
                 raise GeneratorError(f"{Path(argv[0]).name}: {rest}")
-            if on_line:
-                on_line(line)
+            if onLine:
+                onLine(line)
         status = child.wait()
     except BaseException:
         child.kill()
         raise
     if status != 0:
-        raise GeneratorError(f"{Path(argv[0]).name} exited {status}: {child.stderr_tail()}")
+        raise GeneratorError(f"{Path(argv[0]).name} exited {status}: {child.stderrTail()}")
     return results

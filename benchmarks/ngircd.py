@@ -1,6 +1,7 @@
-"""ngircd, Debian's C IRC server, as the native reference for the chat scenarios.
+"""
+ngircd, Debian's C IRC server, as the native reference for the chat scenarios.
 
-The harness finds ``ngircd`` on the PATH (or in /usr/sbin), optionally installs it with
+The harness finds C{ngircd} on the PATH (or in /usr/sbin), optionally installs it with
 apt when running as root and allowed to, and writes its configuration at run time:
 one pre-defined channel, penalties (flood throttling) off, no DNS/IDENT/PAM look-ups,
 loopback only, no connection limits.
@@ -47,14 +48,22 @@ CONFIG = """\
 
 
 def find() -> str | None:
-    """Path of the ngircd binary, or None."""
+    """
+    Where the ngircd binary is.
+
+    @return: its path, or L{None} when it is not installed.
+    """
     return shutil.which("ngircd") or (
         "/usr/sbin/ngircd" if os.access("/usr/sbin/ngircd", os.X_OK) else None
     )
 
 
 def install() -> str:
-    """Install ngircd with apt (root only); returns a one-line account of what happened."""
+    """
+    Install ngircd with apt (root only).
+
+    @return: a one-line account of what happened.
+    """
     if os.geteuid() != 0:
         return "not root: cannot apt-get install ngircd"
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -71,7 +80,11 @@ def install() -> str:
 
 
 def version() -> str:
-    """ngircd's version line, or "not installed"."""
+    """
+    ngircd's version.
+
+    @return: the first line of C{ngircd --version}, or C{"not installed"}.
+    """
     path = find()
     if not path:
         return "not installed"

@@ -1,4 +1,5 @@
-"""Summarise a py-spy raw (collapsed stack) profile: the functions with the most samples.
+"""
+Summarise a py-spy raw (collapsed stack) profile: the functions with the most samples.
 
 usage: python -m benchmarks.pyspy_summary PROFILE.raw [TOP]
 Record one with: py-spy record -r 500 -d 6 -f raw -o PROFILE.raw -p SERVER_PID
@@ -14,9 +15,15 @@ from pathlib import Path
 
 
 def summarise(path: Path, top: int = 25) -> str:
-    """The table as text."""
-    self_ct: Counter[str] = Counter()
-    total_ct: Counter[str] = Counter()
+    """
+    The table as text.
+
+    @param path: a py-spy C{raw} profile.
+    @param top: how many functions each half of the table lists.
+    @return: the table.
+    """
+    selfCounts: Counter[str] = Counter()
+    totalCounts: Counter[str] = Counter()
     n = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -26,15 +33,15 @@ def summarise(path: Path, top: int = 25) -> str:
         n += c
         frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1]
                   + ")" if " (" in f else f for f in stack.split(";")]
-        self_ct[frames[-1]] += c
+        selfCounts[frames[-1]] += c
         for f in set(frames):
-            total_ct[f] += c
+            totalCounts[f] += c
     rows = [f"{n} samples", f"{'self %':>7} {'total %':>7}  function"]
-    for name, _ in total_ct.most_common(top):
-        rows.append(f"{100 * self_ct[name] / n:7.1f} {100 * total_ct[name] / n:7.1f}  {name}")
+    for name, _ in totalCounts.most_common(top):
+        rows.append(f"{100 * selfCounts[name] / n:7.1f} {100 * totalCounts[name] / n:7.1f}  {name}")
     rows.append("-- by self time --")
-    for name, c in self_ct.most_common(top):
-        rows.append(f"{100 * c / n:7.1f} {100 * total_ct[name] / n:7.1f}  {name}")
+    for name, c in selfCounts.most_common(top):
+        rows.append(f"{100 * c / n:7.1f} {100 * totalCounts[name] / n:7.1f}  {name}")
     return "\n".join(rows)
 
 

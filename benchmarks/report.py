@@ -1,5 +1,7 @@
-"""Write the results: one Markdown file (machine, targets, a table per scenario) and a
-PNG plot of throughput and p99 latency against concurrency / readers."""
+"""
+Write the results: one Markdown file (machine, targets, a table per scenario) and a
+PNG plot of throughput and p99 latency against concurrency / readers.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +18,13 @@ PLOTS = [
 ]
 
 
-def table_md(table: Table) -> str:
-    """One table as Markdown, its notes below it."""
+def tableMarkdown(table: Table) -> str:
+    """
+    One table as Markdown, its notes below it.
+
+    @param table: the table.
+    @return: its Markdown.
+    """
     lines = [f"### {table.title}", "", "| " + " | ".join(table.headers) + " |",
              "|" + "|".join("---" for _ in table.headers) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in table.rows]
@@ -27,7 +34,16 @@ def table_md(table: Table) -> str:
 
 def markdown(results: list[ScenarioResult], machine: dict[str, str], command: str,
              plot: str | None, elapsed: float) -> str:
-    """The whole report."""
+    """
+    The whole report.
+
+    @param results: every scenario's results.
+    @param machine: the machine description, from L{benchmarks.system.describe}.
+    @param command: the command line that produced the results.
+    @param plot: the plot's file name, or L{None} when there is none.
+    @param elapsed: the run's wall-clock seconds.
+    @return: the Markdown.
+    """
     out = ["# netlab benchmark results", "",
            f"Command: `{command}` — wall-clock {elapsed:.0f} s.", "", "## Machine", ""]
     out += [f"- **{k}**: {v}" for k, v in machine.items()]
@@ -43,14 +59,21 @@ def markdown(results: list[ScenarioResult], machine: dict[str, str], command: st
     for res in results:
         out += [f"## {res.title}", ""]
         for table in res.tables:
-            out.append(table_md(table))
+            out.append(tableMarkdown(table))
         out += [f"- {n}" for n in res.notes]
         out.append("")
     return "\n".join(out)
 
 
-def plot_png(results: list[ScenarioResult], path: Path) -> str | None:
-    """Draw the four panels; returns a note instead when matplotlib is missing."""
+def plotPng(results: list[ScenarioResult], path: Path) -> str | None:
+    """
+    Draw the four panels.
+
+    @param results: every scenario's results; their C{series} are plotted.
+    @param path: where to write the PNG.
+    @return: L{None}, or a note saying why nothing was drawn (matplotlib missing,
+        nothing to plot).
+    """
     try:
         import matplotlib
 
@@ -96,10 +119,19 @@ def plot_png(results: list[ScenarioResult], path: Path) -> str | None:
 
 def write(results: list[ScenarioResult], machine: dict[str, str], out: Path, command: str,
           elapsed: float) -> Path:
-    """Write results.md, results.png, machine.json and raw.json into ``out``."""
+    """
+    Write C{results.md}, C{results.png}, C{machine.json} and C{raw.json} into C{out}.
+
+    @param results: every scenario's results.
+    @param machine: the machine description.
+    @param out: the output directory, created when missing.
+    @param command: the command line that produced the results.
+    @param elapsed: the run's wall-clock seconds.
+    @return: the path of C{results.md}.
+    """
     out.mkdir(parents=True, exist_ok=True)
     png = out / "results.png"
-    note = plot_png(results, png)
+    note = plotPng(results, png)
     if note and results:
         results[-1].notes.append(note)
     md = out / "results.md"

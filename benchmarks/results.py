@@ -1,4 +1,6 @@
-"""The result model shared by scenarios and the report, plus small statistics helpers."""
+"""
+The result model shared by scenarios and the report, plus small statistics helpers.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +12,15 @@ from pathlib import Path
 
 @dataclass
 class Target:
-    """One of issue 7's targets, evaluated on ratios from this run.
+    """
+    One of issue 7's targets, evaluated on ratios from this run.
 
-    ``met`` is None when the figure could not be measured (for example ngircd missing).
+    @ivar name: what is measured.
+    @ivar rule: what the target asks for.
+    @ivar value: the measured figure, formatted.
+    @ivar met: whether the target is met; L{None} when the figure could not be
+        measured (for example ngircd missing).
+    @ivar note: a remark shown beside the figure.
     """
 
     name: str
@@ -24,7 +32,11 @@ class Target:
 
 @dataclass
 class Table:
-    """A Markdown table: a title, column headers, rows of already-formatted cells."""
+    """
+    A Markdown table: a title, column headers, rows of already-formatted cells.
+
+    @ivar notes: lines printed below the table.
+    """
 
     title: str
     headers: list[str]
@@ -34,7 +46,13 @@ class Table:
 
 @dataclass
 class ScenarioResult:
-    """Everything one scenario reports."""
+    """
+    Everything one scenario reports.
+
+    @ivar key: the scenario's name, its key in C{raw.json}.
+    @ivar title: the heading of its section in the report.
+    @ivar series: plot name -> series label -> list of (x, y).
+    """
 
     key: str
     title: str
@@ -47,7 +65,17 @@ class ScenarioResult:
 
 @dataclass
 class Context:
-    """What every scenario needs: run size, generator binaries, a logger, output dir."""
+    """
+    What every scenario needs: run size, generator binaries, a logger, output dir.
+
+    @ivar quick: whether this is the smoke run.
+    @ivar rounds: how many interleaved rounds.
+    @ivar seconds: measured seconds per run.
+    @ivar bins: load generator name -> path of its binary.
+    @ivar log: called with each line of progress.
+    @ivar out: the output directory.
+    @ivar ngircdNote: ngircd's version, or why it is missing.
+    """
 
     quick: bool
     rounds: int
@@ -55,24 +83,37 @@ class Context:
     bins: dict[str, Path]
     log: Callable[[str], None]
     out: Path
-    ngircd_note: str = ""
+    ngircdNote: str = ""
 
 
 def median(values: Iterable[float]) -> float:
-    """Median of the values, NaN when there are none."""
+    """
+    The median of C{values}, NaNs left out.
+
+    @return: the median, NaN when there are no values.
+    """
     vals = [v for v in values if v == v]
     return statistics.median(vals) if vals else float("nan")
 
 
 def ratio(a: float, b: float) -> float:
-    """a / b, NaN when either is missing or b is zero."""
+    """
+    C{a / b}.
+
+    @return: the ratio, NaN when either is missing (NaN) or C{b} is zero.
+    """
     if a != a or b != b or b == 0:
         return float("nan")
     return a / b
 
 
 def fmt(value: float, digits: int = 0) -> str:
-    """A number for a table cell: thousands separators, '–' for missing."""
+    """
+    A number for a table cell: thousands separators, C{–} for missing.
+
+    @param value: the number; NaN for missing.
+    @param digits: digits after the decimal point.
+    """
     if value != value:
         return "–"
     if digits == 0:
@@ -80,18 +121,28 @@ def fmt(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
-def fmt_ratio(value: float) -> str:
-    """A ratio for a table cell, e.g. ``0.93×``."""
+def fmtRatio(value: float) -> str:
+    """
+    A ratio for a table cell, for example C{0.93×}; C{–} for missing (NaN).
+    """
     return "–" if value != value else f"{value:.2f}×"
 
 
 def verdict(met: bool | None) -> str:
-    """The met/missed cell."""
+    """
+    The met/missed cell.
+
+    @param met: L{Target.met}.
+    """
     return {True: "**met**", False: "**missed**", None: "not measured"}[met]
 
 
 def rotated(items: list, k: int) -> list:
-    """``items`` rotated by ``k``, so each round starts with a different server."""
+    """
+    C{items} rotated by C{k}, so each round starts with a different server.
+
+    @return: a new list (empty for no items).
+    """
     if not items:
         return []
     k %= len(items)

@@ -1,4 +1,6 @@
-"""Start, watch and stop the servers under test (netlab and every baseline)."""
+"""
+Start, watch and stop the servers under test (netlab and every baseline).
+"""
 
 from __future__ import annotations
 
@@ -20,19 +22,27 @@ BASELINES = HERE / "baselines"
 TWISTD = ["-c", "import sys; from twisted.scripts.twistd import run; sys.argv[0] = 'twistd'; run()"]
 
 
-class ServerUnavailable(RuntimeError):
-    """The server cannot run here (not installed, failed to start); the reason says why."""
+class ServerUnavailableError(RuntimeError):
+    """
+    The server cannot run here (not installed, failed to start); the reason says why.
+    """
 
 
 @dataclass
 class ServerSpec:
-    """How to run one server under test.
+    """
+    How to run one server under test.
 
-    ``argv(port, workdir)`` returns the command line; ``protocol`` is "line" or "irc"
-    for chat servers; ``greets`` says whether a chat server writes a line on connect;
-    ``opens_blank`` whether a line client should start with an empty line (netlab ends the
-    greeting's line, and sends room lines, once a client shows it is not one of the course's
-    lockstep programs).
+    @ivar key: the server's key in the results (C{netlab}, C{twisted}, ...).
+    @ivar label: its name in the report.
+    @ivar argv: C{argv(port, workdir)} returns the command line.
+    @ivar protocol: C{"line"} or C{"irc"}, for chat servers.
+    @ivar greets: whether a chat server writes a line on connect.
+    @ivar opensBlank: whether a line client should start with an empty line (netlab ends
+        the greeting's line, and sends room lines, once a client shows it is not one of
+        the course's lockstep programs).
+    @ivar available: returns L{None} when the server can run here, else the reason.
+    @ivar env: environment variables added for the server.
     """
 
     key: str
@@ -40,13 +50,21 @@ class ServerSpec:
     argv: Callable[[int, Path], list[str]]
     protocol: str = "line"
     greets: bool = False
-    opens_blank: bool = False
+    opensBlank: bool = False
     available: Callable[[], str | None] = lambda: None  # None = available, else reason
     env: dict[str, str] = field(default_factory=dict)
 
 
 class RunningServer:
-    """A started server process: its pid, CPU and memory, and a clean stop."""
+    """
+    A started server process: its pid, CPU and memory, and a clean stop.
+
+    @ivar spec: how it was started.
+    @ivar port: the loopback port it listens on.
+    @ivar workdir: its temporary working directory, removed by L{stop}.
+    @ivar errlog: where its stdout and stderr go.
+    @ivar proc: the process.
+    """
 
     def __init__(self, spec: ServerSpec, port: int) -> None:
         self.spec = spec
@@ -64,31 +82,48 @@ class RunningServer:
                 env=env,
                 start_new_session=True,
             )
-        if not system.wait_port(port, alive=self.alive) or not self.alive():
+        if not system.waitForPort(port, alive=self.alive) or not self.alive():
             reason = self.tail()
             self.stop()
-            raise ServerUnavailable(f"{spec.label} did not start: {reason}")
+            raise ServerUnavailableError(f"{spec.label} did not start: {reason}")
         self.quiesce()
 
     @property
     def pid(self) -> int:
-        """The server's process id."""
+        """
+        The server's process id.
+        """
         return self.proc.pid
 
-    def cpu_us(self) -> int:
-        """CPU time the server has used so far (µs)."""
-        return system.cpu_us(self.pid)
+    def cpuMicroseconds(self) -> int:
+        """
+        CPU time the server has used so far.
 
-    def rss_kb(self) -> int:
-        """The server's resident memory (KiB)."""
-        return system.rss_kb(self.pid)
+        @return: microseconds.
+        """
+        return system.cpuMicroseconds(self.pid)
+
+    def rssKiB(self) -> int:
+        """
+        The server's resident memory.
+
+        @return: KiB.
+        """
+        return system.rssKiB(self.pid)
 
     def alive(self) -> bool:
-        """True while the process runs."""
+        """
+        True while the process runs.
+        """
         return self.proc.poll() is None
 
     def tail(self, lines: int = 1) -> str:
-        """The last lines the server wrote to stderr/stdout."""
+        """
+        The last lines the server wrote to stderr/stdout.
+
+        @param lines: how many.
+        @return: the lines joined with C{" | "}, or the exit status when there are none.
+        """
         try:
             text = self.errlog.read_text(errors="replace").strip().splitlines()
         except OSError:
@@ -96,21 +131,28 @@ class RunningServer:
         return " | ".join(text[-lines:]) or f"exit status {self.proc.poll()}"
 
     def quiesce(self, limit: float = 10.0, window: float = 0.15) -> float:
-        """Wait until the server stops burning CPU (< 3% of a core over ``window``).
+        """
+        Wait until the server stops burning CPU (< 3% of a core over C{window}).
 
-        Returns the seconds waited. Used between runs so that one run's clean-up (for
-        example a chat room announcing 1,000 departures) never bleeds into the next.
+        Used between runs so that one run's clean-up (for example a chat room announcing
+        1,000 departures) never bleeds into the next.
+
+        @param limit: the longest to wait, in seconds.
+        @param window: the sampling interval, in seconds.
+        @return: the seconds waited.
         """
         start = time.monotonic()
         while time.monotonic() - start < limit and self.alive():
-            before = self.cpu_us()
+            before = self.cpuMicroseconds()
             time.sleep(window)
-            if self.cpu_us() - before < window * 1e6 * 0.03:
+            if self.cpuMicroseconds() - before < window * 1e6 * 0.03:
                 break
         return time.monotonic() - start
 
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 5 s; remove the work directory."""
+        """
+        SIGTERM, then SIGKILL after 5 s; remove the work directory.
+        """
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -122,19 +164,28 @@ class RunningServer:
 
 
 def start(spec: ServerSpec) -> RunningServer:
-    """Start ``spec`` on a free loopback port, or raise ``ServerUnavailable``."""
+    """
+    Start C{spec} on a free loopback port.
+
+    @return: the running server.
+    @raise ServerUnavailableError: if it cannot run here or did not start.
+    """
     reason = spec.available()
     if reason:
-        raise ServerUnavailable(reason)
-    return RunningServer(spec, system.free_port())
+        raise ServerUnavailableError(reason)
+    return RunningServer(spec, system.freePort())
 
 
 def _python(script: str) -> Callable[[int, Path], list[str]]:
     return lambda port, _wd: [sys.executable, str(BASELINES / script), str(port)]
 
 
-def netlab_available() -> str | None:
-    """None when netlab and its twistd plugin can be imported, else the reason."""
+def netlabAvailable() -> str | None:
+    """
+    Whether netlab and its twistd plugin can be imported.
+
+    @return: L{None} when they can, else the reason.
+    """
     try:
         import netlab.tap  # noqa: F401
     except ImportError as e:
@@ -158,16 +209,16 @@ NETLAB_LIMITS = ("--max-connections", "20000", "--max-per-peer", "20000")
 # large enough that a reader 1,000 lines behind is not disconnected.
 NETLAB_CHAT_OPTS = ("--chat-rate", "0", "--chat-sendq", "64M")
 
-NETLAB_DAYTIME = ServerSpec("netlab", "netlab", _netlab("daytime"), available=netlab_available)
+NETLAB_DAYTIME = ServerSpec("netlab", "netlab", _netlab("daytime"), available=netlabAvailable)
 TWISTED_DAYTIME = ServerSpec("twisted", "bare Twisted", _python("twisted_daytime.py"))
 ASYNCIO_DAYTIME = ServerSpec("asyncio", "asyncio", _python("asyncio_daytime.py"))
 COURSE_DAYTIME = ServerSpec("course", "course (blocking, listen 5)", _python("course_daytime.py"))
 
 NETLAB_CHAT = ServerSpec("netlab", "netlab", _netlab("chat", *NETLAB_CHAT_OPTS),
-                         greets=True, available=netlab_available)
+                         greets=True, available=netlabAvailable)
 TWISTED_CHAT = ServerSpec("twisted", "minimal Twisted room", _python("twisted_chat.py"))
 
 NETLAB_DOCTOR = ServerSpec("netlab", "netlab", _netlab("doctor"), greets=True,
-                           opens_blank=True, available=netlab_available)
+                           opensBlank=True, available=netlabAvailable)
 TWISTED_ELIZA = ServerSpec("nltk", "Twisted + nltk eliza", _python("twisted_eliza.py"),
                            greets=True)

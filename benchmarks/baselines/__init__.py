@@ -1,1 +1,3 @@
-"""Baseline servers that netlab is measured against; each runs as ``python FILE PORT``."""
+"""
+Baseline servers that netlab is measured against; each runs as C{python FILE PORT}.
+"""

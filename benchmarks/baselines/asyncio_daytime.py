@@ -1,4 +1,5 @@
-"""A minimal asyncio Day/Time server (``loop.create_server`` defaults, backlog 100).
+"""
+A minimal asyncio Day/Time server (C{loop.create_server} defaults, backlog 100).
 
 usage: python asyncio_daytime.py PORT
 """
@@ -9,7 +10,9 @@ import time
 
 
 class Daytime(asyncio.Protocol):
-    """Write the time and the farewell, then close."""
+    """
+    Write the time and the farewell, then close.
+    """
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.WriteTransport)
@@ -18,7 +21,11 @@ class Daytime(asyncio.Protocol):
 
 
 async def serve(port: int) -> None:
-    """Serve until killed."""
+    """
+    Serve until killed.
+
+    @param port: the loopback port to listen on.
+    """
     loop = asyncio.get_running_loop()
     server = await loop.create_server(Daytime, "127.0.0.1", port)
     async with server:

@@ -1,4 +1,5 @@
-"""The networking course's blocking Day/Time server: ``listen(5)``, one client at a time.
+"""
+The networking course's blocking Day/Time server: C{listen(5)}, one client at a time.
 
 usage: python course_daytime.py PORT
 """
@@ -9,7 +10,9 @@ import time
 
 
 def main(port: int) -> None:
-    """Serve forever, one connection after another, exactly as the lecture shows."""
+    """
+    Serve forever, one connection after another, exactly as the lecture shows.
+    """
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", port))

@@ -1,4 +1,5 @@
-"""A minimal Twisted chat room in the documentation's shape: a set of clients, and each
+"""
+A minimal Twisted chat room in the documentation's shape: a set of clients, and each
 line written to every other client. No history, no limits, no scrubbing.
 
 usage: python twisted_chat.py PORT
@@ -11,7 +12,9 @@ from twisted.protocols.basic import LineReceiver
 
 
 class Chat(LineReceiver):
-    """One room member."""
+    """
+    One room member.
+    """
 
     delimiter = b"\n"
 
@@ -28,7 +31,11 @@ class Chat(LineReceiver):
 
 
 class ChatFactory(protocol.Factory):
-    """Holds the room: the set of connected clients."""
+    """
+    Holds the room: the set of connected clients.
+
+    @ivar clients: every connected L{Chat}.
+    """
 
     protocol = Chat
 
@@ -37,7 +44,11 @@ class ChatFactory(protocol.Factory):
 
 
 def main(port: int) -> None:
-    """Listen on loopback with Twisted's defaults and run the reactor."""
+    """
+    Listen on loopback with Twisted's defaults and run the reactor.
+
+    @param port: the loopback port to listen on.
+    """
     reactor.listenTCP(port, ChatFactory(), interface="127.0.0.1")
     reactor.run()
 

@@ -1,4 +1,5 @@
-"""A minimal bare Twisted Day/Time server with Twisted's defaults (listenTCP backlog 50).
+"""
+A minimal bare Twisted Day/Time server with Twisted's defaults (listenTCP backlog 50).
 
 usage: python twisted_daytime.py PORT
 """
@@ -10,7 +11,9 @@ from twisted.internet import protocol, reactor
 
 
 class Daytime(protocol.Protocol):
-    """Write the time and the farewell, then close."""
+    """
+    Write the time and the farewell, then close.
+    """
 
     def connectionMade(self) -> None:
         self.transport.write((time.ctime() + "\nHave a nice day!\n").encode("ascii"))
@@ -18,7 +21,11 @@ class Daytime(protocol.Protocol):
 
 
 def main(port: int) -> None:
-    """Listen on loopback with the default backlog and run the reactor."""
+    """
+    Listen on loopback with the default backlog and run the reactor.
+
+    @param port: the loopback port to listen on.
+    """
     factory = protocol.Factory()
     factory.protocol = Daytime
     reactor.listenTCP(port, factory, interface="127.0.0.1")

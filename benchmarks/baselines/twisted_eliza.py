@@ -1,4 +1,5 @@
-"""nltk's ELIZA (``nltk.chat.eliza``) served one reply per line by a minimal Twisted
+"""
+nltk's ELIZA (C{nltk.chat.eliza}) served one reply per line by a minimal Twisted
 LineReceiver: the TCP reference for the Doctor scenario.
 
 usage: python twisted_eliza.py PORT
@@ -12,7 +13,9 @@ from twisted.protocols.basic import LineReceiver
 
 
 class Eliza(LineReceiver):
-    """One conversation: a greeting line, then one reply line per line received."""
+    """
+    One conversation: a greeting line, then one reply line per line received.
+    """
 
     delimiter = b"\n"
 
@@ -26,7 +29,11 @@ class Eliza(LineReceiver):
 
 
 def main(port: int) -> None:
-    """Listen on loopback and run the reactor."""
+    """
+    Listen on loopback and run the reactor.
+
+    @param port: the loopback port to listen on.
+    """
     factory = protocol.Factory()
     factory.protocol = Eliza
     reactor.listenTCP(port, factory, interface="127.0.0.1")

@@ -1,4 +1,6 @@
-"""Scenario 2: chat fan-out, R readers x S senders, at a paced rate and at maximum rate."""
+"""
+Scenario 2: chat fan-out, R readers x S senders, at a paced rate and at maximum rate.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ from benchmarks.results import (
     Table,
     Target,
     fmt,
-    fmt_ratio,
+    fmtRatio,
     median,
     ratio,
 )
-from benchmarks.scenarios.common import interleave, start_all, stop_all
+from benchmarks.scenarios.common import interleave, startAll, stopAll
 
 READERS = [10, 100, 1000]
 SENDERS = [1, 10]
@@ -24,18 +26,28 @@ SPECS = [servers.NETLAB_CHAT, servers.TWISTED_CHAT, ngircd.SPEC]
 
 
 def configs(quick: bool) -> list[tuple[int, int]]:
-    """(readers, senders) pairs; the smoke run keeps the corners only."""
+    """
+    The sizes to measure; the smoke run keeps the corners only.
+
+    @param quick: whether this is the smoke run.
+    @return: (readers, senders) pairs.
+    """
     if quick:
         return [(10, 1), (1000, 10)]
     return [(r, s) for r in READERS for s in SENDERS]
 
 
 def run(ctx: Context) -> ScenarioResult:
-    """Measure every chat server; returns tables, targets and plot series."""
+    """
+    Measure every chat server.
+
+    @param ctx: the run's size, generators and logger.
+    @return: tables, targets and plot series.
+    """
     res = ScenarioResult("chat", "Chat: fan-out")
-    if ctx.ngircd_note.startswith("not installed"):
-        res.notes.append(f"ngircd {ctx.ngircd_note}")
-    running = start_all(ctx, SPECS, res.notes)
+    if ctx.ngircdNote.startswith("not installed"):
+        res.notes.append(f"ngircd {ctx.ngircdNote}")
+    running = startAll(ctx, SPECS, res.notes)
     cfgs = configs(ctx.quick)
     phases = f"paced:{PACED_RATE}:{ctx.seconds},max:0:{ctx.seconds}"
     try:
@@ -47,7 +59,7 @@ def run(ctx: Context) -> ScenarioResult:
             res.notes, timeout=180,
         )
     finally:
-        stop_all(running)
+        stopAll(running)
     labels = {s.spec.key: s.spec.label for s in running}
 
     table = Table(
@@ -112,12 +124,12 @@ def _targets(stats: dict, labels: dict[str, str], cfgs: list) -> list[Target]:
         r = ratio(n["rate"], g["rate"]) if n and g else float("nan")
         targets.append(Target(
             f"Chat deliveries/s R={cfg[0]} S={cfg[1]}", "≥ 1.0× ngircd",
-            fmt_ratio(r) + (f" ({fmt(n['rate'])} vs {fmt(g['rate'])})" if n and g else ""),
+            fmtRatio(r) + (f" ({fmt(n['rate'])} vs {fmt(g['rate'])})" if n and g else ""),
             None if r != r else r >= 1.0))
         r = ratio(n["p99"], g["p99"]) if n and g else float("nan")
         targets.append(Target(
             f"Chat p99 @{PACED_RATE}/s R={cfg[0]} S={cfg[1]}", "≤ 1.5× ngircd",
-            fmt_ratio(r) + (f" ({fmt(n['p99'], 2)} ms vs {fmt(g['p99'], 2)} ms)"
+            fmtRatio(r) + (f" ({fmt(n['p99'], 2)} ms vs {fmt(g['p99'], 2)} ms)"
                             if n and g else ""),
             None if r != r else r <= 1.5))
     lost = sum(v["lost"] + v["reordered"] for (k, _c), v in stats.items() if k == "netlab")

@@ -1,4 +1,6 @@
-"""Helpers shared by the scenarios: starting a set of servers, running rounds."""
+"""
+Helpers shared by the scenarios: starting a set of servers, running rounds.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +12,29 @@ from benchmarks.results import Context, rotated
 from benchmarks.servers import RunningServer, ServerSpec
 
 
-def start_all(ctx: Context, specs: Iterable[ServerSpec], notes: list[str]) -> list[RunningServer]:
-    """Start every server that can run; record why the others could not."""
+def startAll(ctx: Context, specs: Iterable[ServerSpec], notes: list[str]) -> list[RunningServer]:
+    """
+    Start every server that can run; record why the others could not.
+
+    @param ctx: the run (its logger).
+    @param specs: the servers to start.
+    @param notes: gets a line for each server that could not start.
+    @return: the servers that started.
+    """
     running = []
     for spec in specs:
         try:
             running.append(servers.start(spec))
-        except servers.ServerUnavailable as e:
+        except servers.ServerUnavailableError as e:
             ctx.log(f"  skipped {spec.label}: {e}")
             notes.append(f"{spec.label} skipped: {e}")
     return running
 
 
-def stop_all(running: Iterable[RunningServer]) -> None:
-    """Stop every server."""
+def stopAll(running: Iterable[RunningServer]) -> None:
+    """
+    Stop every server.
+    """
     for srv in running:
         srv.stop()
 
@@ -34,13 +45,23 @@ Samples = dict[tuple[str, object], list[dict]]
 def interleave(ctx: Context, running: list[RunningServer], configs: list,
                argv: Callable[[RunningServer, object], list[str]],
                notes: list[str], timeout: float = 120, restart: bool = False) -> Samples:
-    """For each round, for each config, run the generator against each server in turn
-    (A B C, then B C A, ...). Returns (server key, config) -> list of phase results.
+    """
+    For each round, for each config, run the generator against each server in turn
+    (A B C, then B C A, ...).
 
-    ``restart`` replaces each server (in ``running``) with a fresh one after its run:
+    C{restart} replaces each server (in C{running}) with a fresh one after its run:
     a listener whose accept queue overflowed keeps retransmitting SYN-ACKs for ~30 s,
     which would add to ListenOverflows during the next server's window; closing the
     listener drops them.
+
+    @param ctx: the run's rounds and logger.
+    @param running: the servers, in their order for the first round.
+    @param configs: the sizes to measure (concurrencies, (readers, senders) pairs, ...).
+    @param argv: returns the generator's command line for a server and a config.
+    @param notes: gets a line for each failed run, dead server or failed restart.
+    @param timeout: the longest a generator may stay silent, in seconds.
+    @param restart: whether to restart each server after each of its runs.
+    @return: (server key, config) -> list of phase results (see L{benchmarks.loadgen.run}).
     """
     samples: Samples = defaultdict(list)
     for rnd in range(ctx.rounds):
@@ -64,7 +85,7 @@ def interleave(ctx: Context, running: list[RunningServer], configs: list,
                     srv.stop()
                     try:
                         running[running.index(srv)] = servers.start(srv.spec)
-                    except servers.ServerUnavailable as e:
+                    except servers.ServerUnavailableError as e:
                         notes.append(f"{srv.spec.label} could not restart: {e}")
         ctx.log(f"  round {rnd + 1}/{ctx.rounds} done")
     return samples

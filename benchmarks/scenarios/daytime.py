@@ -1,4 +1,6 @@
-"""Scenario 1: Day/Time short connections at 1, 16 and 128 concurrent connections."""
+"""
+Scenario 1: Day/Time short connections at 1, 16 and 128 concurrent connections.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ from benchmarks.results import (
     Table,
     Target,
     fmt,
-    fmt_ratio,
+    fmtRatio,
     median,
     ratio,
 )
-from benchmarks.scenarios.common import interleave, start_all, stop_all
+from benchmarks.scenarios.common import interleave, startAll, stopAll
 
 CONCURRENCY = [1, 16, 128]
 TIMEOUT_MS = 3000  # a connection without its reply after 3 s counts as an error
@@ -23,9 +25,14 @@ SPECS = [servers.NETLAB_DAYTIME, servers.TWISTED_DAYTIME, servers.ASYNCIO_DAYTIM
 
 
 def run(ctx: Context) -> ScenarioResult:
-    """Measure every Day/Time server; returns tables, targets and plot series."""
+    """
+    Measure every Day/Time server.
+
+    @param ctx: the run's size, generators and logger.
+    @return: tables, targets and plot series.
+    """
     res = ScenarioResult("daytime", "Day/Time: short connections")
-    running = start_all(ctx, SPECS, res.notes)
+    running = startAll(ctx, SPECS, res.notes)
     try:
         samples = interleave(
             ctx, running, CONCURRENCY,
@@ -34,7 +41,7 @@ def run(ctx: Context) -> ScenarioResult:
             res.notes, restart=True,
         )
     finally:
-        stop_all(running)
+        stopAll(running)
     labels = {s.spec.key: s.spec.label for s in running}
 
     table = Table(
@@ -90,7 +97,7 @@ def run(ctx: Context) -> ScenarioResult:
     return res
 
 
-def _pooled_cpu(stats: dict, key: str) -> float:
+def _pooledCpu(stats: dict, key: str) -> float:
     runs = [v for (k, _c), v in stats.items() if k == key]
     ok = sum(v["ok"] for v in runs)
     return sum(v["cpu_total"] for v in runs) / ok if ok else float("nan")
@@ -100,10 +107,10 @@ def _targets(stats: dict, labels: dict[str, str]) -> list[Target]:
     targets = []
     if "netlab" not in labels:
         return [Target("Day/Time", "all targets", "netlab not running", None)]
-    r = ratio(_pooled_cpu(stats, "netlab"), _pooled_cpu(stats, "twisted"))
+    r = ratio(_pooledCpu(stats, "netlab"), _pooledCpu(stats, "twisted"))
     targets.append(Target(
         "Day/Time CPU per connection", "≤ 1.1× bare Twisted (all concurrencies pooled)",
-        fmt_ratio(r), None if r != r else r <= 1.1))
+        fmtRatio(r), None if r != r else r <= 1.1))
     n128 = stats.get(("netlab", 128))
     if n128:
         clean = n128["errors"] == 0 and n128["overflows"] == 0
@@ -117,6 +124,6 @@ def _targets(stats: dict, labels: dict[str, str]) -> list[Target]:
             r = ratio(b["p999"], n128["p999"])
             targets.append(Target(
                 f"Day/Time p99.9 at 128 vs {labels[base]}", "baseline ≥ 10× netlab's",
-                f"{fmt_ratio(r)} ({fmt(b['p999'], 2)} ms vs {fmt(n128['p999'], 2)} ms)",
+                f"{fmtRatio(r)} ({fmt(b['p999'], 2)} ms vs {fmt(n128['p999'], 2)} ms)",
                 None if r != r else r >= 10))
     return targets

@@ -1,4 +1,6 @@
-"""Scenario 4: the Doctor over TCP, and the ELIZA engine alone beside nltk.chat.eliza."""
+"""
+Scenario 4: the Doctor over TCP, and the ELIZA engine alone beside nltk.chat.eliza.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +15,12 @@ from benchmarks.results import (
     Table,
     Target,
     fmt,
-    fmt_ratio,
+    fmtRatio,
     median,
     ratio,
     rotated,
 )
-from benchmarks.scenarios.common import interleave, start_all, stop_all
+from benchmarks.scenarios.common import interleave, startAll, stopAll
 
 CONCURRENCY = [1, 100]
 SOURCES = 4
@@ -29,7 +31,12 @@ LINEAR_LIMIT = 6.0  # 4 KiB/1 KiB cost per reply: 4 is linear, 16 would be quadr
 
 
 def run(ctx: Context) -> ScenarioResult:
-    """Both parts; returns tables and targets."""
+    """
+    Measure both parts: the Doctor over TCP, and the engine alone.
+
+    @param ctx: the run's size, generators and logger.
+    @return: tables and targets.
+    """
     res = ScenarioResult("doctor", "Doctor: conversations over TCP and the engine alone")
     _tcp(ctx, res)
     _engine(ctx, res)
@@ -37,16 +44,16 @@ def run(ctx: Context) -> ScenarioResult:
 
 
 def _tcp(ctx: Context, res: ScenarioResult) -> None:
-    running = start_all(ctx, SPECS, res.notes)
+    running = startAll(ctx, SPECS, res.notes)
     try:
         samples = interleave(
             ctx, running, CONCURRENCY,
             lambda srv, c: [str(ctx.bins["doctor_rr"]), str(srv.port), str(c),
-                            str(ctx.seconds), str(SOURCES), "1" if srv.spec.opens_blank else "0"],
+                            str(ctx.seconds), str(SOURCES), "1" if srv.spec.opensBlank else "0"],
             res.notes,
         )
     finally:
-        stop_all(running)
+        stopAll(running)
     table = Table(
         "Doctor over TCP: one line sent, one reply awaited, per conversation "
         "(median of rounds)",
@@ -72,7 +79,7 @@ def _tcp(ctx: Context, res: ScenarioResult) -> None:
     res.tables.append(table)
 
 
-def _engine_once(engine: str, workload: str, seconds: float) -> dict | None:
+def _engineOnce(engine: str, workload: str, seconds: float) -> dict | None:
     cmd = [sys.executable, "-m", "benchmarks.engine_bench", engine, workload, str(seconds)]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=60 + 10 * seconds)
@@ -91,7 +98,7 @@ def _engine(ctx: Context, res: ScenarioResult) -> None:
         for wl in WORKLOADS:
             for eng in rotated(engines, rnd):
                 try:
-                    r = _engine_once(eng, wl, seconds)
+                    r = _engineOnce(eng, wl, seconds)
                 except RuntimeError as e:
                     res.notes.append(f"engine run failed: {e}")
                     if eng in engines and len(engines) > 1:
@@ -113,12 +120,12 @@ def _engine(ctx: Context, res: ScenarioResult) -> None:
     for wl in WORKLOADS:
         per = [med.get((e, wl), float("nan")) for e in ENGINES]
         table.rows.append([wl, *[fmt(1e6 / p) for p in per], *[fmt(p, 1) for p in per],
-                           fmt_ratio(ratio(per[1], per[0]))])
+                           fmtRatio(ratio(per[1], per[0]))])
     growth = Table("Engine cost per reply, 4 KiB lines vs 1 KiB lines",
                    ["engine", "µs/reply at 1 KiB", "µs/reply at 4 KiB", "4 KiB / 1 KiB"])
     for e in ENGINES:
         a, b = med.get((e, "hostile-1k"), float("nan")), med.get((e, "hostile-4k"), float("nan"))
-        growth.rows.append([e, fmt(a, 1), fmt(b, 1), fmt_ratio(ratio(b, a))])
+        growth.rows.append([e, fmt(a, 1), fmt(b, 1), fmtRatio(ratio(b, a))])
     table.notes += [
         "conversation: one session answering 30 ordinary lines in a cycle (a long "
         "conversation); hostile-1k/4k: 12 deterministic adversarial lines of exactly "
@@ -131,8 +138,8 @@ def _engine(ctx: Context, res: ScenarioResult) -> None:
     for wl in ("conversation", "hostile-4k"):
         r = ratio(med.get(("nltk", wl), float("nan")), med.get(("netlab", wl), float("nan")))
         res.targets.append(Target(f"Doctor engine replies/s ({wl})", "≥ 1.0× nltk.chat.eliza",
-                                  fmt_ratio(r), None if r != r else r >= 1.0))
+                                  fmtRatio(r), None if r != r else r >= 1.0))
     g = ratio(med.get(("netlab", "hostile-4k"), float("nan")),
               med.get(("netlab", "hostile-1k"), float("nan")))
     res.targets.append(Target("Doctor engine cost 4 KiB / 1 KiB", f"≈ 4× (≤ {LINEAR_LIMIT}×)",
-                              fmt_ratio(g), None if g != g else g <= LINEAR_LIMIT))
+                              fmtRatio(g), None if g != g else g <= LINEAR_LIMIT))

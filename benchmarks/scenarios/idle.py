@@ -1,4 +1,6 @@
-"""Scenario 3: idle capacity, server memory per idle connected chat client."""
+"""
+Scenario 3: idle capacity, server memory per idle connected chat client.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from benchmarks.results import (
     Table,
     Target,
     fmt,
-    fmt_ratio,
+    fmtRatio,
     median,
     ratio,
     rotated,
@@ -26,10 +28,18 @@ TARGET_KIB = 2.0
 
 
 def hold(ctx: Context, srv: RunningServer, n: int) -> dict:
-    """Connect ``n`` idle clients, wait for the server to settle, measure RSS, release."""
+    """
+    Connect C{n} idle clients, wait for the server to settle, measure RSS, release.
+
+    @param ctx: the run's generators.
+    @param srv: the server, freshly started.
+    @param n: how many clients.
+    @return: one measurement (the figures the report reads, by name).
+    @raise GeneratorError: if the generator fails before all clients are held.
+    """
     srv.quiesce()
-    rss0 = srv.rss_kb()
-    cpu0 = srv.cpu_us()
+    rss0 = srv.rssKiB()
+    cpu0 = srv.cpuMicroseconds()
     argv = [str(ctx.bins["idle_hold"]), srv.spec.protocol, str(srv.port), str(n),
             str(SOURCES), "1" if srv.spec.greets else "0"]
     child = LineProcess(argv, stdin=loadgen.subprocess.PIPE)
@@ -37,11 +47,11 @@ def hold(ctx: Context, srv: RunningServer, n: int) -> dict:
         line = child.readline(180) or ""
         if not line.startswith("READY"):
             raise GeneratorError(line or "idle_hold ended early")
-        _, joined, setup_s, lost = line.split()
+        _, joined, setupSeconds, lost = line.split()
         settle = srv.quiesce(limit=120)
         time.sleep(0.2)
-        rss1 = srv.rss_kb()
-        cpu1 = srv.cpu_us()
+        rss1 = srv.rssKiB()
+        cpu1 = srv.cpuMicroseconds()
         assert child.proc.stdin is not None
         child.proc.stdin.close()
         result: dict = {}
@@ -54,7 +64,7 @@ def hold(ctx: Context, srv: RunningServer, n: int) -> dict:
         raise
     held = int(result.get("held", joined))
     return {
-        "clients": n, "held": held, "lost": int(lost), "setup_s": float(setup_s),
+        "clients": n, "held": held, "lost": int(lost), "setup_s": float(setupSeconds),
         "settle_s": settle, "rss0_kb": rss0, "rss1_kb": rss1,
         "kib_per_client": (rss1 - rss0) / held if held else float("nan"),
         "server_cpu_us": cpu1 - cpu0, "gen_cpu_us": result.get("gen_cpu_us", 0),
@@ -62,7 +72,14 @@ def hold(ctx: Context, srv: RunningServer, n: int) -> dict:
 
 
 def run(ctx: Context) -> ScenarioResult:
-    """Each round starts each server fresh, holds N clients, measures the RSS delta."""
+    """
+    Measure memory per idle client.
+
+    Each round starts each server fresh, holds N clients, measures the RSS delta.
+
+    @param ctx: the run's size, generators and logger.
+    @return: tables and targets.
+    """
     res = ScenarioResult("idle", "Idle capacity: memory per idle chat client")
     sizes = SIZES[:1] if ctx.quick else SIZES
     rounds = 1 if ctx.quick else max(1, min(ctx.rounds, 2))
@@ -74,7 +91,7 @@ def run(ctx: Context) -> ScenarioResult:
             for spec in rotated(specs, rnd):
                 try:
                     srv = servers.start(spec)
-                except servers.ServerUnavailable as e:
+                except servers.ServerUnavailableError as e:
                     if rnd == 0 and n == sizes[0]:
                         res.notes.append(f"{spec.label} skipped: {e}")
                         ctx.log(f"  skipped {spec.label}: {e}")
@@ -126,7 +143,7 @@ def run(ctx: Context) -> ScenarioResult:
         if (base, n) in per and kib == kib:
             r = ratio(kib, per[(base, n)])
             targets.append(Target(f"Idle memory vs {labels[base]} at {n:,}", "(for reference)",
-                                  f"{fmt_ratio(r)} ({fmt(per[(base, n)], 2)} KiB)", None))
+                                  f"{fmtRatio(r)} ({fmt(per[(base, n)], 2)} KiB)", None))
     if n != 10000:
         targets[0].note = "smoke size; the target is defined at 10,000"
     res.targets.extend(targets)
