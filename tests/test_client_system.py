@@ -38,25 +38,39 @@ CTIME = re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$"
 ERASE = "\r\x1b[J"
 
 
-def netlab_command() -> list[str]:
-    """The C{netlab} console script of the Python running the tests."""
+def netlabCommand() -> list[str]:
+    """
+    The C{netlab} console script of the Python running the tests.
+
+    @return: its command line: the script, or C{python -m netlab.client} when the
+        script is not next to the interpreter.
+    """
     script = Path(sys.executable).with_name("netlab")
     if script.exists():
         return [str(script)]
     return [sys.executable, "-m", "netlab.client"]
 
 
-def run_client(
+def runClient(
     *args: str, stdin: bytes = b"", timeout: float = GUARD
 ) -> subprocess.CompletedProcess:
-    """Run C{netlab ARGS} with C{stdin} piped in; return the finished process (bytes output)."""
+    """
+    Run C{netlab ARGS} with C{stdin} piped in.
+
+    @param args: the client's arguments.
+    @param stdin: what the client reads.
+    @param timeout: the guard against a hanging client, in seconds.
+    @return: the finished process (bytes output).
+    """
     return subprocess.run(
-        [*netlab_command(), *args], input=stdin, capture_output=True, timeout=timeout
+        [*netlabCommand(), *args], input=stdin, capture_output=True, timeout=timeout
     )
 
 
-def ipv6_available() -> bool:
-    """Whether this machine can listen on C{::1}."""
+def ipv6Available() -> bool:
+    """
+    Whether this machine can listen on C{::1}.
+    """
     if not socket.has_ipv6:
         return False
     try:
@@ -68,14 +82,23 @@ def ipv6_available() -> bool:
 
 
 class OutputReader:
-    """Collects a file descriptor's output and waits, with a bound, for expected text."""
+    """
+    Collects a file descriptor's output and waits, with a bound, for expected text.
+
+    @ivar fd: the file descriptor read.
+    @ivar data: everything read so far.
+    """
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.data = b""
 
-    def read_available(self, wait: float) -> str:
-        """Read whatever arrives within C{wait} seconds: "data", "nothing", or "closed"."""
+    def readAvailable(self, wait: float) -> str:
+        """
+        Read whatever arrives within C{wait} seconds.
+
+        @return: C{"data"}, C{"nothing"}, or C{"closed"}.
+        """
         ready, _, _ = select.select([self.fd], [], [], wait)
         if not ready:
             return "nothing"
@@ -90,11 +113,17 @@ class OutputReader:
         return self.data.decode("utf-8", "replace")
 
     def expect(self, needle: str, timeout: float = GUARD) -> str:
-        """Wait until C{needle} has appeared; fail with everything read so far if it does not."""
+        """
+        Wait until C{needle} has appeared.
+
+        @param timeout: the longest to wait, in seconds.
+        @return: everything read so far.
+        @raise AssertionError: with everything read so far, if C{needle} does not appear.
+        """
         deadline = time.monotonic() + timeout
         while needle not in self.text():
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.read_available(min(remaining, 0.5)) == "closed":
+            if remaining <= 0 or self.readAvailable(min(remaining, 0.5)) == "closed":
                 if needle in self.text():
                     break
                 raise AssertionError(f"{needle!r} did not appear; got {self.text()!r}")
@@ -102,11 +131,13 @@ class OutputReader:
 
 
 class PipeClient:
-    """A long-running C{netlab} with its stdin kept open (a participant in the chat room)."""
+    """
+    A long-running C{netlab} with its stdin kept open (a participant in the chat room).
+    """
 
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
-            [*netlab_command(), *args],
+            [*netlabCommand(), *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -118,7 +149,11 @@ class PipeClient:
         self.process.stdin.flush()
 
     def finish(self) -> tuple[int, str, str]:
-        """Close stdin, wait for the exit; return status, all stdout, stderr."""
+        """
+        Close stdin and wait for the exit.
+
+        @return: the exit status, all stdout, and stderr.
+        """
         self.process.stdin.close()
         try:
             status = self.process.wait(GUARD)
@@ -137,14 +172,16 @@ class PipeClient:
 
 
 class PtyClient:
-    """C{netlab} on a pseudo-terminal, as a person would run it."""
+    """
+    C{netlab} on a pseudo-terminal, as a person would run it.
+    """
 
     def __init__(self, *args: str, columns: int = 80) -> None:
         self.master, self.slave = os.openpty()
         fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
         self.original = termios.tcgetattr(self.slave)
         self.process = subprocess.Popen(
-            [*netlab_command(), *args],
+            [*netlabCommand(), *args],
             stdin=self.slave,
             stdout=self.slave,
             stderr=subprocess.PIPE,
@@ -159,19 +196,25 @@ class PtyClient:
         return self.screen.expect(needle)
 
     def wait(self) -> tuple[int, str]:
-        """Wait for the exit; return status and stderr."""
+        """
+        Wait for the exit.
+
+        @return: the exit status and stderr.
+        """
         try:
             status = self.process.wait(GUARD)
         except subprocess.TimeoutExpired:
             self.close()
             raise
         stderr = self.process.stderr.read().decode("utf-8", "replace")
-        while self.screen.read_available(0) == "data":
+        while self.screen.readAvailable(0) == "data":
             pass
         return status, stderr
 
-    def terminal_restored(self) -> bool:
-        """Whether the client left the terminal as it found it (echo, canonical mode, blocking)."""
+    def terminalRestored(self) -> bool:
+        """
+        Whether the client left the terminal as it found it (echo, canonical mode, blocking).
+        """
         return termios.tcgetattr(self.slave) == self.original and os.get_blocking(self.slave)
 
     def close(self) -> None:
@@ -184,7 +227,9 @@ class PtyClient:
 
 
 class SilentServer:
-    """A loopback listener that completes TCP handshakes (the kernel does) but never says a word."""
+    """
+    A loopback listener that completes TCP handshakes (the kernel does) but never says a word.
+    """
 
     def __init__(self) -> None:
         self.sock = socket.socket()
@@ -197,7 +242,9 @@ class SilentServer:
 
 
 class OneShotServer:
-    """A loopback server that sends C{payload} to each connection and closes it."""
+    """
+    A loopback server that sends C{payload} to each connection and closes it.
+    """
 
     def __init__(self, payload: bytes) -> None:
         self.payload = payload
@@ -223,7 +270,9 @@ class OneShotServer:
 
 
 class ClientAgainstDaemonTests(SynchronousTestCase):
-    """Every command through pipes and a pseudo-terminal, against one daemon."""
+    """
+    Every command through pipes and a pseudo-terminal, against one daemon.
+    """
 
     @classmethod
     def setUpClass(cls):
@@ -250,7 +299,9 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
         return str(self.daemon.port(service))
 
     def assertClean(self, result: subprocess.CompletedProcess) -> None:
-        """Exit 0 and nothing on stderr."""
+        """
+        Exit 0 and nothing on stderr.
+        """
         self.assertEqual(
             (result.returncode, result.stderr.decode("utf-8", "replace")),
             (0, ""),
@@ -260,30 +311,38 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
     # -- daytime ------------------------------------------------------------------------------
 
     def test_daytimeTCP(self):
-        """C{netlab daytime} prints the date and the farewell and exits 0."""
-        result = run_client("daytime", "127.0.0.1", "-p", self.port("daytime"))
+        """
+        C{netlab daytime} prints the date and the farewell and exits 0.
+        """
+        result = runClient("daytime", "127.0.0.1", "-p", self.port("daytime"))
         self.assertClean(result)
         stamp, farewell, end = result.stdout.decode().split("\n")
         self.assertRegex(stamp, CTIME)
         self.assertEqual((farewell, end), ("Have a nice day!", ""))
 
     def test_daytimeHostName(self):
-        """The default host name C{localhost} resolves and connects."""
-        result = run_client("daytime", "-p", self.port("daytime"))
+        """
+        The default host name C{localhost} resolves and connects.
+        """
+        result = runClient("daytime", "-p", self.port("daytime"))
         self.assertClean(result)
         self.assertTrue(result.stdout.decode().endswith("Have a nice day!\n"))
 
     def test_daytimeUDP(self):
-        """C{--udp}: one datagram each way, the same text."""
-        result = run_client("daytime", "127.0.0.1", "-p", self.port("daytime-udp"), "--udp")
+        """
+        C{--udp}: one datagram each way, the same text.
+        """
+        result = runClient("daytime", "127.0.0.1", "-p", self.port("daytime-udp"), "--udp")
         self.assertClean(result)
         stamp, farewell, end = result.stdout.decode().split("\n")
         self.assertRegex(stamp, CTIME)
         self.assertEqual(farewell, "Have a nice day!")
 
     def test_daytimeConnectString(self):
-        """C{--connect tcp:host=...:port=...} instead of HOST/PORT."""
-        result = run_client(
+        """
+        C{--connect tcp:host=...:port=...} instead of HOST/PORT.
+        """
+        result = runClient(
             "daytime", "--connect", f"tcp:host=127.0.0.1:port={self.port('daytime')}"
         )
         self.assertClean(result)
@@ -292,26 +351,32 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
     # -- doctor -------------------------------------------------------------------------------
 
     def test_doctorPipe(self):
-        """C{printf 'I feel sad\\n' | netlab doctor}: greeting and reply, then exit 0."""
-        result = run_client("doctor", "127.0.0.1", "-p", self.port("doctor"), stdin=b"I feel sad\n")
+        """
+        C{printf 'I feel sad\\n' | netlab doctor}: greeting and reply, then exit 0.
+        """
+        result = runClient("doctor", "127.0.0.1", "-p", self.port("doctor"), stdin=b"I feel sad\n")
         self.assertClean(result)
         doctor = Doctor()
         expected = [doctor.greeting(), doctor.reply("I feel sad"), ""]
         self.assertEqual(result.stdout.decode().split("\n"), expected)
 
     def test_doctorPipeSeveralLines(self):
-        """Several lines, a blank one skipped, the last without newline: one reply each."""
+        """
+        Several lines, a blank one skipped, the last without newline: one reply each.
+        """
         messages = ["I am unhappy.", "My mother takes care of me.", "You are like my father"]
         stdin = f"{messages[0]}\n\n{messages[1]}\r\n{messages[2]}".encode()
-        result = run_client("doctor", "127.0.0.1", "-p", self.port("doctor"), stdin=stdin)
+        result = runClient("doctor", "127.0.0.1", "-p", self.port("doctor"), stdin=stdin)
         self.assertClean(result)
         doctor = Doctor()
         expected = [doctor.greeting()] + [doctor.reply(m) for m in messages] + [""]
         self.assertEqual(result.stdout.decode().split("\n"), expected)
 
     def test_doctorByeServerCloses(self):
-        """A piped C{bye}: the farewell, then the server closes: exit 0 with a one-line notice."""
-        result = run_client(
+        """
+        A piped C{bye}: the farewell, then the server closes: exit 0 with a one-line notice.
+        """
+        result = runClient(
             "doctor", "127.0.0.1", "-p", self.port("doctor"), stdin=b"bye\nignored by then\n"
         )
         self.assertEqual(result.returncode, 0)
@@ -319,19 +384,23 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
         self.assertEqual(result.stderr.decode(), "Connection closed by server.\n")
 
     def test_doctorEmptyInput(self):
-        """No input at all: the greeting is still printed, then exit 0."""
-        result = run_client("doctor", "127.0.0.1", "-p", self.port("doctor"))
+        """
+        No input at all: the greeting is still printed, then exit 0.
+        """
+        result = runClient("doctor", "127.0.0.1", "-p", self.port("doctor"))
         self.assertClean(result)
         self.assertEqual(result.stdout.decode(), Doctor().greeting() + "\n")
 
     # -- chat ---------------------------------------------------------------------------------
 
     def test_chatTwoClients(self):
-        """Two chat clients through pipes: one's line reaches the other; both exit 0."""
+        """
+        Two chat clients through pipes: one's line reaches the other; both exit 0.
+        """
         alice = PipeClient("chat", "127.0.0.1", "-p", self.port("chat"), "--nick", "alice_p")
         self.addCleanup(alice.kill)
         alice.out.expect("alice_p")  # the server confirmed the nick: alice is in the room
-        bob = run_client(
+        bob = runClient(
             "chat",
             "127.0.0.1",
             "-p",
@@ -341,9 +410,9 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
             stdin="hello from bob \u2713\n/who\n".encode(),
         )
         self.assertClean(bob)
-        bob_out = bob.stdout.decode()
-        self.assertIn("Welcome to my chat room!", bob_out)
-        self.assertIn("alice_p", bob_out.split("\n", 3)[-1])  # /who lists alice
+        bobOut = bob.stdout.decode()
+        self.assertIn("Welcome to my chat room!", bobOut)
+        self.assertIn("alice_p", bobOut.split("\n", 3)[-1])  # /who lists alice
         alice.out.expect("<bob_p> hello from bob \u2713")
         alice.send("bye bob")
         status, out, err = alice.finish()
@@ -351,13 +420,15 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
         self.assertIn("* bob_p has left", out)
 
     def test_chatUNIXSocket(self):
-        """C{--connect unix:path=...} reaches a chat service on a UNIX socket."""
+        """
+        C{--connect unix:path=...} reaches a chat service on a UNIX socket.
+        """
         with Daemon.start(["--chat", "unix:{tmp}/chat.sock"], wait=False) as daemon:
             path = Path(daemon._tmp.name) / "chat.sock"
             deadline = time.monotonic() + GUARD
             while not path.exists() and daemon.alive() and time.monotonic() < deadline:
                 time.sleep(0.05)
-            result = run_client("chat", "--connect", f"unix:path={path}", stdin=b"/who\n")
+            result = runClient("chat", "--connect", f"unix:path={path}", stdin=b"/who\n")
         self.assertClean(result)
         self.assertIn("Welcome to my chat room!", result.stdout.decode())
 
@@ -369,12 +440,14 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
         return client
 
     def test_interactiveRedraw(self):
-        """A chat line arriving while the user types is printed above; prompt and input redrawn."""
+        """
+        A chat line arriving while the user types is printed above; prompt and input redrawn.
+        """
         carol = self.pty("chat", "127.0.0.1", "-p", self.port("chat"), "--nick", "carol_t")
         carol.expect("carol_t")
         carol.type(b"half-typ")
         carol.expect("> half-typ")
-        sent = run_client(
+        sent = runClient(
             "chat", "127.0.0.1", "-p", self.port("chat"), "--nick", "dave_t", stdin=b"hi carol\n"
         )
         self.assertClean(sent)
@@ -385,10 +458,12 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
         carol.type(b"\r")  # the empty line leaves
         status, stderr = carol.wait()
         self.assertEqual((status, stderr), (0, ""))
-        self.assertTrue(carol.terminal_restored())
+        self.assertTrue(carol.terminalRestored())
 
     def test_interactiveTypedLineDelivered(self):
-        """What the user types and sends with Enter reaches the others."""
+        """
+        What the user types and sends with Enter reaches the others.
+        """
         erin = PipeClient("chat", "127.0.0.1", "-p", self.port("chat"), "--nick", "erin_t")
         self.addCleanup(erin.kill)
         erin.out.expect("erin_t")
@@ -399,11 +474,13 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
         frank.type(b"\x04")  # Ctrl-D leaves politely
         status, stderr = frank.wait()
         self.assertEqual((status, stderr), (0, ""))
-        self.assertTrue(frank.terminal_restored())
+        self.assertTrue(frank.terminalRestored())
         erin.out.expect("* frank_t has left")
 
     def test_interactiveDoctorCtrlD(self):
-        """Doctor at a terminal: a reply per line; Ctrl-D says bye and shows the farewell."""
+        """
+        Doctor at a terminal: a reply per line; Ctrl-D says bye and shows the farewell.
+        """
         doctor = Doctor()
         client = self.pty("doctor", "127.0.0.1", "-p", self.port("doctor"))
         client.expect(doctor.greeting())
@@ -413,19 +490,23 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
         client.expect("Have a nice day!")
         status, stderr = client.wait()
         self.assertEqual((status, stderr), (0, ""))
-        self.assertTrue(client.terminal_restored())
+        self.assertTrue(client.terminalRestored())
 
     def test_interactiveCtrlC(self):
-        """Ctrl-C leaves at once with status 130 and a restored terminal."""
+        """
+        Ctrl-C leaves at once with status 130 and a restored terminal.
+        """
         client = self.pty("chat", "127.0.0.1", "-p", self.port("chat"))
         client.expect("Welcome to my chat room!")
         client.type(b"unfinished\x03")
         status, stderr = client.wait()
         self.assertEqual((status, stderr), (130, ""))
-        self.assertTrue(client.terminal_restored())
+        self.assertTrue(client.terminalRestored())
 
     def test_interactiveServerCloses(self):
-        """The server closing the connection: exit 0, one-line notice, terminal restored."""
+        """
+        The server closing the connection: exit 0, one-line notice, terminal restored.
+        """
         doctor = Doctor()
         client = self.pty("doctor", "127.0.0.1", "-p", self.port("doctor"))
         client.expect(doctor.greeting())
@@ -433,10 +514,12 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
         client.expect("Have a nice day!")
         status, stderr = client.wait()
         self.assertEqual((status, stderr), (0, "Connection closed by server.\n"))
-        self.assertTrue(client.terminal_restored())
+        self.assertTrue(client.terminalRestored())
 
     def test_sigintWhilePiped(self):
-        """SIGINT to a piped client (Ctrl-C in the shell) ends it at once with status 130."""
+        """
+        SIGINT to a piped client (Ctrl-C in the shell) ends it at once with status 130.
+        """
         client = PipeClient("chat", "127.0.0.1", "-p", self.port("chat"))
         self.addCleanup(client.kill)
         client.out.expect("Welcome to my chat room!")
@@ -447,7 +530,12 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
     # -- failures -----------------------------------------------------------------------------
 
     def assertFailure(self, result: subprocess.CompletedProcess, message: str) -> None:
-        """Non-zero exit; exactly one line on stderr, containing C{message}; no traceback."""
+        """
+        Non-zero exit; exactly one line on stderr, containing C{message}; no traceback.
+
+        @param result: the finished client.
+        @param message: what its one line of stderr must contain.
+        """
         stderr = result.stderr.decode("utf-8", "replace")
         self.assertNotEqual(result.returncode, 0)
         self.assertEqual(stderr.count("\n"), 1, stderr)
@@ -455,78 +543,98 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
         self.assertNotIn("Traceback", stderr)
 
     def test_refused(self):
-        """Nobody listening: connection refused, for every command."""
+        """
+        Nobody listening: connection refused, for every command.
+        """
         port = str(freePort())
         for command in (["daytime"], ["chat"], ["doctor"]):
-            result = run_client(*command, "127.0.0.1", "-p", port)
+            result = runClient(*command, "127.0.0.1", "-p", port)
             self.assertFailure(result, f"netlab: connection refused by 127.0.0.1 port {port}")
 
     def test_refusedUDP(self):
-        """Nobody listening on the UDP port: refused (ICMP port unreachable)."""
+        """
+        Nobody listening on the UDP port: refused (ICMP port unreachable).
+        """
         port = str(freePort(socket.SOCK_DGRAM))
-        result = run_client("daytime", "127.0.0.1", "-p", port, "--udp", "--timeout", "5")
+        result = runClient("daytime", "127.0.0.1", "-p", port, "--udp", "--timeout", "5")
         self.assertFailure(result, "connection refused")
 
     def test_unknownHost(self):
-        """A name that cannot resolve (RFC 6761 reserves .invalid)."""
-        result = run_client("chat", "no-such-host.invalid")
+        """
+        A name that cannot resolve (RFC 6761 reserves .invalid).
+        """
+        result = runClient("chat", "no-such-host.invalid")
         self.assertFailure(result, "netlab: unknown host no-such-host.invalid")
 
     def test_daytimeTimeout(self):
-        """A server that accepts but never answers: daytime gives up after --timeout."""
+        """
+        A server that accepts but never answers: daytime gives up after --timeout.
+        """
         server = SilentServer()
         self.addCleanup(server.close)
-        result = run_client("daytime", "127.0.0.1", "-p", str(server.port), "--timeout", "0.5")
+        result = runClient("daytime", "127.0.0.1", "-p", str(server.port), "--timeout", "0.5")
         self.assertFailure(result, "netlab: timed out after 0.5 s waiting for the answer of")
 
     def test_tlsHandshakeTimeout(self):
-        """TLS to a server that never answers: the handshake is bounded by --timeout too."""
+        """
+        TLS to a server that never answers: the handshake is bounded by --timeout too.
+        """
         server = SilentServer()
         self.addCleanup(server.close)
-        result = run_client("chat", "--connect", f"tls:127.0.0.1:{server.port}", "--timeout", "0.5")
+        result = runClient("chat", "--connect", f"tls:127.0.0.1:{server.port}", "--timeout", "0.5")
         self.assertFailure(result, "timed out after 0.5 s connecting to")
 
     def test_tlsToPlainPort(self):
-        """TLS spoken to a plain TCP service: a TLS failure, for a stream and a conversation."""
+        """
+        TLS spoken to a plain TCP service: a TLS failure, for a stream and a conversation.
+        """
         for command, service in (("daytime", "daytime"), ("chat", "chat"), ("doctor", "doctor")):
-            result = run_client(command, "--connect", f"tls:127.0.0.1:{self.port(service)}")
+            result = runClient(command, "--connect", f"tls:127.0.0.1:{self.port(service)}")
             self.assertFailure(result, "netlab: TLS failure with tls:127.0.0.1:")
 
     def test_invalidUTF8AndEscapes(self):
-        """Invalid UTF-8 is shown with replacement characters, escapes are stripped, exit 0."""
+        """
+        Invalid UTF-8 is shown with replacement characters, escapes are stripped, exit 0.
+        """
         server = OneShotServer(b"caf\xe9 \xff\x1b[2J\x1b]0;owned\x07ok\r\nsecond")
         self.addCleanup(server.close)
-        result = run_client("daytime", "127.0.0.1", "-p", str(server.port))
+        result = runClient("daytime", "127.0.0.1", "-p", str(server.port))
         self.assertClean(result)
         self.assertEqual(result.stdout.decode("utf-8"), "caf\ufffd \ufffdok\nsecond\n")
 
     def test_usageErrors(self):
-        """Bad options: status 2 and a usage message, no traceback."""
-        result = run_client("chat", "somehost", "--connect", "tcp:host=x:port=1")
+        """
+        Bad options: status 2 and a usage message, no traceback.
+        """
+        result = runClient("chat", "somehost", "--connect", "tcp:host=x:port=1")
         self.assertEqual(result.returncode, 2)
         self.assertIn(b"--connect replaces HOST", result.stderr)
-        result = run_client("chat", "--connect", "bogus:1")
+        result = runClient("chat", "--connect", "bogus:1")
         self.assertFailure(result, "netlab: invalid endpoint 'bogus:1'")
         self.assertEqual(result.returncode, 2)
 
     def test_helpAndVersion(self):
-        """C{--help} documents the commands; C{--version} prints the version."""
-        result = run_client("--help")
+        """
+        C{--help} documents the commands; C{--version} prints the version.
+        """
+        result = runClient("--help")
         self.assertClean(result)
         for word in (b"daytime", b"chat", b"doctor", b"--connect"):
             self.assertIn(word, result.stdout)
         for command in ("daytime", "chat", "doctor"):
-            self.assertClean(run_client(command, "--help"))
-        result = run_client("--version")
+            self.assertClean(runClient(command, "--help"))
+        result = runClient("--version")
         self.assertClean(result)
         self.assertRegex(result.stdout.decode(), r"^netlab \d+\.\d+")
 
 
 class IPv6Tests(SynchronousTestCase):
-    """The client over IPv6 (C{::1}), where the machine has it."""
+    """
+    The client over IPv6 (C{::1}), where the machine has it.
+    """
 
     def setUp(self):
-        if not ipv6_available():
+        if not ipv6Available():
             self.skipTest("this machine cannot use IPv6 on ::1")
         port = freePort(host="::1")
         udp = freePort(socket.SOCK_DGRAM, host="::1")
@@ -548,12 +656,12 @@ class IPv6Tests(SynchronousTestCase):
             waitForPort(tcp, host="::1")
 
     def test_daytime(self):
-        result = run_client("daytime", "::1", "-p", str(self.ports["daytime"]))
+        result = runClient("daytime", "::1", "-p", str(self.ports["daytime"]))
         self.assertEqual((result.returncode, result.stderr), (0, b""))
         self.assertTrue(result.stdout.decode().endswith("Have a nice day!\n"))
 
     def test_doctorBracketed(self):
-        result = run_client(
+        result = runClient(
             "doctor", "[::1]", "-p", str(self.ports["doctor"]), stdin=b"I feel sad\n"
         )
         self.assertEqual((result.returncode, result.stderr), (0, b""))
@@ -563,6 +671,6 @@ class IPv6Tests(SynchronousTestCase):
         )
 
     def test_daytimeUDP(self):
-        result = run_client("daytime", "::1", "-p", str(self.ports["udp"]), "--udp")
+        result = runClient("daytime", "::1", "-p", str(self.ports["udp"]), "--udp")
         self.assertEqual((result.returncode, result.stderr), (0, b""), self.daemon.log())
         self.assertIn(b"Have a nice day!", result.stdout)

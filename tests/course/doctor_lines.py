@@ -18,7 +18,9 @@ pending = b""
 
 
 def readline():
-    """One whole line from the server; what came after it waits for the next call."""
+    """
+    One whole line from the server; what came after it waits for the next call.
+    """
     global pending
     while b"\n" not in pending:
         chunk = server.recv(BUFSIZE)
