@@ -8,22 +8,26 @@ option may be given more than once; the service then listens on every endpoint
 given.  With no service option, every service starts on its default port; with
 some, only those start.  C{--daytime-udp} adds UDP to whatever else runs.
 
-This is the only module that knows the options' names.
+This is the only module that knows the options' names; what the values mean
+is L{netlab.endpoints} (addresses) and L{netlab.values} (sizes, durations, counts).
 """
 
 from __future__ import annotations
 
-import re
-import socket
 from collections.abc import Callable
-from functools import cache, partial
+from functools import partial
 
 from twisted.application.service import IService
-from twisted.internet import endpoints
+from twisted.internet.endpoints import serverFromString
 from twisted.internet.protocol import Factory
 from twisted.python import usage
 
+from netlab.chat import ChatFactory
+from netlab.console import operatorService
 from netlab.daytime import DaytimeFactory, formatter
+from netlab.doctor import ScriptError, loadScript
+from netlab.doctor.service import DoctorFactory
+from netlab.endpoints import checkEndpoint, endpointDescriptions, parseUDP, udpInterfaces
 from netlab.fairness import TurnBudget
 from netlab.framing import BARE_DELAY, MAX_LINE
 from netlab.guard import GuardFactory
@@ -31,7 +35,9 @@ from netlab.lab import LabFaults, LabProtocol, parseLab
 from netlab.ports import PORTS
 from netlab.ratelimit import Rate
 from netlab.server import NetlabService, ServiceListeners
+from netlab.simple import PROTOCOLS, SimpleFactory
 from netlab.udp import DEFAULT_RATE, GuardedDatagramProtocol, UDPGuard, UDPListener, replies
+from netlab.values import atMost, count, parseDuration, parseSize, positive, zeroOrAtLeast
 
 #: The stream services, their default ports, and what they are.
 SERVICES = {
@@ -69,170 +75,6 @@ REPEATABLE = (*SERVICES, *(f"{name}-udp" for name in UDP_SERVICES), "lab")
 #: The services with a greeting, in which lab faults are announced.
 GREETING = ("chat", "doctor")
 
-_SIZE = re.compile(r"^\s*([0-9]+)\s*([kKmMgG]?)[iI]?[bB]?\s*$")
-_UDP = re.compile(r"^(?:(?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^:]+)):)?(?P<port>\d+)$", re.ASCII)
-_DURATION = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms|[smhd]?)", re.IGNORECASE)
-_UNITS = {"ms": 0.001, "": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-#: Listen queue for stream endpoints whose description does not set one.  With
-#: Twisted's default of 50 the kernel drops connection attempts (ListenOverflows)
-#: as soon as ~128 clients connect at once; Linux caps it at net.core.somaxconn.
-DEFAULT_BACKLOG = 1024
-_BACKLOG_KINDS = ("tcp", "tcp6", "ssl", "unix")
-
-#: Endpoint kinds that need an optional extra, and the module that shows it is there.
-_EXTRAS = {"ssl": ("tls", "OpenSSL"), "tls": ("tls", "OpenSSL")}
-
-
-@cache
-def ipv6Listening() -> tuple[bool, bool]:
-    """
-    Whether this host can listen on IPv6, and whether an IPv6 socket then also
-    takes IPv4 connections (Linux's C{net.ipv6.bindv6only} is 0, the default).
-    """
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::", 0))
-            v6only = probe.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
-    except (OSError, AttributeError):
-        return False, False
-    return True, not v6only
-
-
-def endpointDescriptions(value: str) -> list[str]:
-    """
-    The endpoint descriptions an option value means.  A bare port number is
-    every interface, IPv6 and IPv4 alike where the host has IPv6 (C{tcp6:PORT},
-    dual stack; C{tcp6:PORT} and C{tcp:PORT} where IPv6 sockets are IPv6-only),
-    else C{tcp:PORT}.  Stream endpoints get netlab's listen backlog unless the
-    description sets its own.
-    """
-    value = value.strip()
-    if any(c.isdigit() and not c.isascii() for c in value):
-        raise ValueError(f"{value!r}: write numbers with the digits 0-9")
-    if value.isascii() and value.isdigit():
-        port = int(value)
-        if not 0 <= port <= 65535:
-            raise ValueError(f"port {port} is out of range (0-65535)")
-        v6, dualStack = ipv6Listening()
-        kinds = ["tcp6"] if dualStack else ["tcp6", "tcp"] if v6 else ["tcp"]
-        return [withBacklog(f"{kind}:{port}") for kind in kinds]
-    return [withBacklog(value)]
-
-
-def withBacklog(description: str) -> str:
-    """
-    Give a stream endpoint description netlab's listen backlog unless it sets one.
-    """
-    if description.split(":", 1)[0] in _BACKLOG_KINDS and "backlog=" not in description:
-        description += f":backlog={DEFAULT_BACKLOG}"
-    return description
-
-
-def checkEndpoint(value: str) -> list[str]:
-    """
-    Parse an endpoint option the way the daemon will, so that a bad one is
-    refused before anything starts (this also loads TLS keys and certificates).
-    Messages quote the value as the user typed it.
-    """
-    descriptions = endpointDescriptions(value)
-    kind = value.strip().split(":", 1)[0].lower()
-    if kind in _EXTRAS:
-        extra, module = _EXTRAS[kind]
-        try:
-            __import__(module)
-        except ImportError:
-            raise ValueError(
-                f"{value!r}: {kind}: endpoints need netlab's {extra!r} extra "
-                f"(pip install 'netlab[{extra}]', or pip install '.[{extra}]' in a clone)"
-            ) from None
-    for description in descriptions:
-        try:
-            endpoints.serverFromString(None, description)
-        except Exception as e:
-            if kind == "systemd" and isinstance(e, (IndexError, KeyError)):
-                raise ValueError(
-                    f"{value!r}: systemd handed over no such socket; systemd: endpoints are "
-                    "for a unit started by a .socket unit (LISTEN_FDS, LISTEN_FDNAMES)"
-                ) from None
-            detail = str(e).strip() or type(e).__name__
-            raise ValueError(
-                f"{value!r} is not a port number or server endpoint ({detail})"
-            ) from None
-    return descriptions
-
-
-def parseSize(value: str) -> int:
-    """
-    Parse a byte count with an optional K/M/G suffix (powers of 1024).
-    """
-    match = _SIZE.match(value)
-    if match is None:
-        raise ValueError(f"{value!r} is not a size like 65536, 64K or 1M")
-    number, suffix = match.groups()
-    return int(number) * 1024 ** " kmg".index(suffix.lower() or " ")
-
-
-def parseDuration(value: str) -> float:
-    """
-    Parse a duration in seconds: C{90}, C{90s}, C{1.5}, C{250ms}, C{30m},
-    C{1h}, C{2d}, or several together (C{1h30m}).
-    """
-    text = value.strip()
-    parts = list(_DURATION.finditer(text))
-    if not text or "".join(p.group(0) for p in parts).replace(" ", "") != text.replace(" ", ""):
-        raise ValueError(f"{value!r} is not a duration like 90, 90s, 250ms, 30m or 1h")
-    return sum(float(p.group(1)) * _UNITS[p.group(2).lower()] for p in parts)
-
-
-def parseUDP(value: str) -> tuple[str, int]:
-    """
-    Parse C{PORT}, C{HOST:PORT} or C{[V6HOST]:PORT} for a UDP service.
-    """
-    match = _UDP.match(value.strip())
-    if match is None or not 0 <= int(match["port"]) <= 65535:
-        raise ValueError(f"{value!r} is not PORT, HOST:PORT or [IPV6]:PORT")
-    return match["v6"] or match["v4"] or "", int(match["port"])
-
-
-def _count(value: str) -> int:
-    if not re.fullmatch(r"\s*-?[0-9]+\s*", value):
-        raise ValueError(f"{value!r} is not a whole number")
-    number = int(value)
-    if number < 0:
-        raise ValueError(f"{value!r} is negative")
-    return number
-
-
-def _zeroOrAtLeast(least: float, parse: Callable[[str], float]) -> Callable[[str], float]:
-    def bounded(value: str) -> float:
-        number = parse(value)
-        if 0 < number < least:
-            raise ValueError(f"{value!r} is less than {least:g} s (0 turns it off)")
-        return number
-
-    return bounded
-
-
-def _atMost(limit: int, parse: Callable[[str], float]) -> Callable[[str], float]:
-    def bounded(value: str) -> float:
-        number = parse(value)
-        if number > limit:
-            raise ValueError(f"{value!r} is more than {limit}")
-        return number
-
-    return bounded
-
-
-def _positive(parse: Callable[[str], float]) -> Callable[[str], float]:
-    def positive(value: str) -> float:
-        number = parse(value)
-        if number <= 0:
-            raise ValueError(f"{value!r} must be more than 0")
-        return number
-
-    return positive
-
 
 def _timeFormat(value: str) -> str:
     formatter(value)
@@ -250,13 +92,13 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
     "chat": (None, checkEndpoint, "Chat endpoint, e.g. 21568 (repeatable)"),
     "chat-history": (
         "20",
-        _atMost(10_000, _count),
+        atMost(10_000, count),
         "room messages replayed to newcomers (0: none; at most 10000)",
     ),
     "chat-operator": (None, str, "operator console: stdio: or an endpoint like unix:PATH:mode=600"),
     "chat-sendq": (
         "1M",
-        _positive(parseSize),
+        positive(parseSize),
         "unsent bytes a chat client may owe before it is dropped",
     ),
     "chat-rate": ("5/s,20", Rate.parse, "lines per chat client, N/s,BURST (0: no limit)"),
@@ -286,12 +128,12 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
     ),
     "max-line": (
         str(MAX_LINE),
-        _atMost(16 << 20, _positive(parseSize)),
+        atMost(16 << 20, positive(parseSize)),
         "longest message accepted, in bytes (at most 16M)",
     ),
     "bare-delay": (
         str(BARE_DELAY),
-        _positive(parseDuration),
+        positive(parseDuration),
         "quiet time after which an unterminated message is complete (0.1, 250ms)",
     ),
     "idle-timeout": (
@@ -301,11 +143,11 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
     ),
     "handshake-timeout": (
         "10s",
-        _zeroOrAtLeast(1.0, parseDuration),
+        zeroOrAtLeast(1.0, parseDuration),
         "cut a TLS connection whose handshake is not done this soon (0: never)",
     ),
-    "max-connections": ("10000", _count, "simultaneous connections per service (0: no limit)"),
-    "max-per-peer": ("256", _count, "simultaneous connections per IP address (0: no limit)"),
+    "max-connections": ("10000", count, "simultaneous connections per service (0: no limit)"),
+    "max-per-peer": ("256", count, "simultaneous connections per IP address (0: no limit)"),
 }
 
 
@@ -417,8 +259,6 @@ class Options(usage.Options):
         path = self["doctor-script"]
         if path is None:
             return
-        from netlab.doctor import ScriptError, loadScript
-
         try:
             self["doctor-script"] = loadScript(path)
         except OSError as e:
@@ -456,8 +296,6 @@ def _framing(config: Options) -> dict:
 
 
 def _chatFactory(config: Options, reactor) -> Factory:
-    from netlab.chat import ChatFactory
-
     return ChatFactory(
         reactor,
         history=config["chat-history"],
@@ -468,15 +306,11 @@ def _chatFactory(config: Options, reactor) -> Factory:
 
 
 def _doctorFactory(config: Options, reactor) -> Factory:
-    from netlab.doctor.service import DoctorFactory
-
     return DoctorFactory(reactor, config["doctor-script"], **_framing(config))
 
 
 def _simpleFactory(name: str) -> Callable[[Options, object], Factory]:
     def build(config: Options, reactor) -> Factory:
-        from netlab.simple import PROTOCOLS, SimpleFactory
-
         return SimpleFactory(PROTOCOLS[name], reactor, idleTimeout=config["idle-timeout"])
 
     return build
@@ -530,12 +364,10 @@ def makeService(config: Options, reactor=None) -> IService:
         )
         listeners = ServiceListeners(name, guarded)
         for typed, description in config.endpoints(name):
-            endpoint = endpoints.serverFromString(reactor, description)
+            endpoint = serverFromString(reactor, description)
             listeners.add(f"--{name} {typed}", endpoint, description)
         listeners.setServiceParent(top)
     if config["chat"] and config["chat-operator"] is not None:
-        from netlab.console import operatorService
-
         operatorService(config["chat-operator"], factories["chat"], reactor).setServiceParent(top)
     _addUDP(config, reactor, top)
     if probe:
@@ -556,12 +388,9 @@ def _addUDP(config: Options, reactor, top: NetlabService) -> None:
     ours |= {port for _, endpoints_ in wanted for _, (_, port) in endpoints_}
     guard = UDPGuard(reactor, config["udp-rate"], forbiddenPorts=ours)
     reply = replies(reactor, config["daytime-format"])
-    v6, dualStack = ipv6Listening()
     for name, endpoints_ in wanted:
         for typed, (interface, port) in endpoints_:
-            # A bare port is every interface, IPv6 and IPv4 alike, as for TCP.
-            everywhere = ["::"] if dualStack else ["::", ""] if v6 else [""]
-            for address in everywhere if interface == "" else [interface]:
+            for address in udpInterfaces(interface):
                 protocol = GuardedDatagramProtocol(name, reply[name], guard)
                 option = f"--{name}-udp {typed}"
                 UDPListener(option, port, protocol, address, reactor).setServiceParent(top)

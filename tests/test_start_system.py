@@ -16,7 +16,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netlab.tap import ipv6Listening
+from netlab.endpoints import ipv6Listening
 from tests.daemon import START_TIMEOUT, Daemon, freePort, recvAll, recvUntil, twistd, waitForPort
 
 #: A start failure must be reported well within this (it hung forever before).

@@ -16,18 +16,11 @@ from twisted.plugin import getPlugins
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
+from netlab.endpoints import endpointDescriptions, ipv6Listening
 from netlab.lab import LabFaults, LabProtocol
 from netlab.ratelimit import Rate
 from netlab.server import DaemonStartError, NetlabService, StartError
-from netlab.tap import (
-    Options,
-    endpointDescriptions,
-    ipv6Listening,
-    makeService,
-    parseDuration,
-    parseSize,
-    parseUDP,
-)
+from netlab.tap import Options, makeService
 
 
 class UDPMemoryReactor(MemoryReactorClock):
@@ -238,39 +231,6 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(parse()["idle-timeout"], 1800.0)
         self.assertEqual(parse("--idle-timeout", "1h")["idle-timeout"], 3600.0)
         self.assertEqual(parse("--bare-delay", "250ms")["bare-delay"], 0.25)
-
-
-class ParserTests(SynchronousTestCase):
-    def test_endpointDescriptions(self):
-        v6, dualStack = ipv6Listening()
-        kinds = ["tcp6"] if dualStack else ["tcp6", "tcp"] if v6 else ["tcp"]
-        self.assertEqual(endpointDescriptions("80"), [f"{k}:80:backlog=1024" for k in kinds])
-        self.assertEqual(endpointDescriptions(" tcp:80 "), ["tcp:80:backlog=1024"])
-        self.assertEqual(endpointDescriptions("tcp6:80"), ["tcp6:80:backlog=1024"])
-        self.assertEqual(endpointDescriptions("tcp:80:backlog=5"), ["tcp:80:backlog=5"])
-        self.assertEqual(
-            endpointDescriptions("systemd:domain=INET:index=0"), ["systemd:domain=INET:index=0"]
-        )
-
-    def test_parseDuration(self):
-        for text, seconds in (
-            ("90", 90), ("90s", 90), ("1.5", 1.5), ("250ms", 0.25), ("30m", 1800),
-            ("1h", 3600), ("1H", 3600), ("2d", 172800), ("1h30m", 5400), (" 0 ", 0),
-        ):
-            self.assertEqual(parseDuration(text), seconds, text)
-        for text in ("", "soon", "1x", "h", "1h soon", "-1"):
-            self.assertRaises(ValueError, parseDuration, text)
-
-    def test_parseSize(self):
-        self.assertEqual(parseSize("4096"), 4096)
-        self.assertEqual(parseSize("1M"), 1 << 20)
-        self.assertEqual(parseSize("2KiB"), 2048)
-        self.assertRaises(ValueError, parseSize, "1.5M")
-
-    def test_parseUDP(self):
-        self.assertEqual(parseUDP("13"), ("", 13))
-        self.assertEqual(parseUDP("127.0.0.1:13"), ("127.0.0.1", 13))
-        self.assertRaises(ValueError, parseUDP, "127.0.0.1:99999")
 
 
 class MakeServiceTests(SynchronousTestCase):
