@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 
-from netlab.guard import peerHost, peerKey
+from netlab.address import peerHost, peerKey
 
 #: Units of work (messages) one address may have handled in one reactor turn,
 #: over all its connections.  (256 Doctor replies are a few milliseconds.)

@@ -11,7 +11,7 @@ free of bookkeeping:
   - C{maxConnections} caps the service's simultaneous connections and
     C{maxPerPeer} the connections from one IP address.  A connection over either
     limit is told C{ERR too many connections} and closed; that is logged once per
-    peer per minute, so a flood cannot flood the log as well;
+    peer per minute, so a flood cannot flood the log as well (L{netlab.logthrottle});
   - L{GuardFactory.shutdown} tells every open connection that the server is going
     away and waits (briefly) for them to close.
 
@@ -22,8 +22,7 @@ host at all; they count only towards C{maxConnections}.
 
 from __future__ import annotations
 
-import ipaddress
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
 
 from twisted.internet import defer
@@ -40,17 +39,10 @@ from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from zope.interface import implementer
 
-from netlab.ratelimit import Rate, TokenBucket
+from netlab.address import describePeer, peerHost, peerKey
+from netlab.logthrottle import ThrottledLog
 
 log = Logger(namespace="netlab")
-
-#: How often a refused peer is logged, in seconds.
-REFUSAL_LOG_INTERVAL = 60.0
-
-#: Peers remembered for throttling their log lines, and log lines that may come
-#: at once (then one a second), over all peers of a service.
-LOG_PEERS = 10_000
-LOG_BURST = 60
 
 #: How long a close may wait for the peer to take what was written before the
 #: connection is cut, in seconds.
@@ -65,62 +57,6 @@ HANDSHAKE_TIMEOUT = 10.0
 #: How long a shutdown waits for clients to receive their goodbye, in seconds.
 #: SIGTERM must stop the daemon within 2 s, so this leaves room for the rest.
 SHUTDOWN_GRACE = 1.0
-
-
-def peerHost(address: IAddress | None) -> str | None:
-    """
-    The IP address of a peer, or L{None} for peers that have none (UNIX sockets).
-    An IPv4 peer of a dual-stack (IPv6) listener, C{::ffff:1.2.3.4}, is
-    C{1.2.3.4}, as it would be on an IPv4 listener.
-    """
-    host = getattr(address, "host", None)
-    return None if host is None else plainHost(host)
-
-
-def plainHost(host: str) -> str:
-    """
-    C{host}, with an IPv4 address seen through a dual-stack socket
-    (C{::ffff:1.2.3.4}) written as the IPv4 address it is.
-    """
-    return host[7:] if host.startswith("::ffff:") and "." in host else host
-
-
-def peerKey(host: str) -> str:
-    """
-    What the per-peer limits count by: an IPv4 address, or an IPv6 address's
-    /64 (one host usually has a whole /64 to pick addresses from).
-    """
-    if ":" not in host:
-        return host
-    try:
-        return str(ipaddress.IPv6Network(f"{host.split('%')[0]}/64", strict=False))
-    except ValueError:
-        return host
-
-
-def describePeer(address: IAddress | None) -> str:
-    """
-    A short, log-friendly form of an address: C{1.2.3.4:5}, C{[::1]:5}, C{unix:PATH}.
-    """
-    host = peerHost(address)
-    if host is None:
-        name = getattr(address, "name", None)
-        if isinstance(name, bytes):
-            name = name.decode("utf-8", "replace")
-        # A UNIX peer chooses its own socket name: escape what could forge or
-        # garble a log line (newlines, escape sequences, NUL, bidi controls).
-        return f"unix:{_escaped(name)}" if name else "unix"
-    port = getattr(address, "port", "")
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _escaped(text: str, limit: int = 108) -> str:
-    """
-    C{text} with everything but printable characters escaped, cut at C{limit}.
-    """
-    if text.isprintable() and len(text) <= limit:
-        return text
-    return text[:limit].encode("unicode_escape").decode("ascii")
 
 
 class TooManyConnections(Protocol):
@@ -255,9 +191,7 @@ class GuardFactory(WrappingFactory):
         self.maxPerPeer = maxPerPeer or None
         self.handshakeTimeout = handshakeTimeout or None
         self.perPeer: Counter[str] = Counter()
-        self._logged: OrderedDict[str | None, float] = OrderedDict()
-        self._logBudget = TokenBucket(Rate(1.0, LOG_BURST), clock.seconds())
-        self._logSuppressed = 0
+        self._throttledLog = ThrottledLog(clock)
         self._drained: list[defer.Deferred[None]] = []
         # A service whose connections end as soon as they are answered (Day/Time)
         # says so with a true `oneShot`: it gets one log line per connection, at
@@ -354,29 +288,7 @@ class GuardFactory(WrappingFactory):
 
     def logThrottled(self, host: str | None, format: str, **fields: object) -> None:
         """
-        Log a line a peer caused: at most one per peer per
-        L{REFUSAL_LOG_INTERVAL}, and at most L{LOG_BURST} at once (then one a
-        second) over all peers, with a count of what was left out.  The table
-        of peers is an LRU of at most L{LOG_PEERS}: O(1) per call.
+        Log a line a peer caused, throttled per peer and over all peers
+        (L{netlab.logthrottle.ThrottledLog}), with the service's name.
         """
-        now = self.clock.seconds()
-        last = self._logged.get(host)
-        if last is not None and now - last < REFUSAL_LOG_INTERVAL:
-            return
-        self._logged[host] = now
-        self._logged.move_to_end(host)
-        if len(self._logged) > LOG_PEERS:
-            self._logged.popitem(last=False)
-        if not self._logBudget.allow(now):
-            self._logSuppressed += 1
-            return
-        suppressed, self._logSuppressed = self._logSuppressed, 0
-        log.warn(
-            format
-            + " (further such lines for this peer are not logged for {interval:.0f} s"
-            + ("; {suppressed} lines about other peers were left out)" if suppressed else ")"),
-            service=self.serviceName,
-            interval=REFUSAL_LOG_INTERVAL,
-            suppressed=suppressed,
-            **fields,
-        )
+        self._throttledLog.warn(host, format, service=self.serviceName, **fields)

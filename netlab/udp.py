@@ -30,8 +30,8 @@ from twisted.internet.posixbase import PosixReactorBase
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
+from netlab.address import plainHost
 from netlab.daytime import DaytimeText
-from netlab.guard import plainHost
 from netlab.ratelimit import KeyedLimiter, Rate
 from netlab.simple import CHARGEN_CYCLE, quoteOfTheDay, rfc868, shippedQuotes
 

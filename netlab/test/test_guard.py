@@ -1,5 +1,6 @@
 """
-Tests for L{netlab.guard} (logging, limits, shutdown) and L{netlab.ratelimit}.
+Tests for L{netlab.guard} (logging, limits, shutdown), the throttled log lines of
+L{netlab.logthrottle} as the guard writes them, and L{netlab.ratelimit}.
 """
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
@@ -11,14 +12,8 @@ from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from netlab.guard import (
-    CLOSE_GRACE,
-    LOG_BURST,
-    REFUSAL_GRACE,
-    REFUSAL_LOG_INTERVAL,
-    GuardFactory,
-    describePeer,
-)
+from netlab.guard import CLOSE_GRACE, REFUSAL_GRACE, GuardFactory
+from netlab.logthrottle import LOG_BURST, REFUSAL_LOG_INTERVAL
 from netlab.ratelimit import KeyedLimiter, Rate, TokenBucket
 
 
@@ -197,15 +192,6 @@ class GuardTests(SynchronousTestCase):
         self.assertFalse(other.disconnecting)
         self.assertIn("limit of 2 connections from one /64", self.messages(LogLevel.warn)[-1])
 
-    def test_unixPeerNameEscaped(self):
-        """
-        A UNIX peer's self-chosen socket name cannot forge or garble a log line.
-        """
-        hostile = "/tmp/x\n2026 [netlab#info] forged\x1b[2J\x00"
-        text = describePeer(UNIXAddress(hostile.encode()))
-        self.assertTrue(text.isprintable(), text)
-        self.assertIn("\\n2026", text)
-
     def test_logLinesCappedOverAllPeers(self):
         """
         However many peers are refused, the log gets at most LOG_BURST lines at
@@ -334,14 +320,6 @@ class GuardTests(SynchronousTestCase):
         self.clock.advance(1.0)
         self.assertTrue(transport.disconnecting)
         self.successResultOf(done)
-
-
-class DescribePeerTests(SynchronousTestCase):
-    def test_forms(self):
-        self.assertEqual(describePeer(IPv4Address("TCP", "1.2.3.4", 5)), "1.2.3.4:5")
-        self.assertEqual(describePeer(IPv6Address("TCP", "::1", 5)), "[::1]:5")
-        self.assertEqual(describePeer(UNIXAddress(b"/tmp/s")), "unix:/tmp/s")
-        self.assertEqual(describePeer(UNIXAddress(None)), "unix")
 
 
 class RateTests(SynchronousTestCase):
