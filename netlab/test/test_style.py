@@ -36,6 +36,10 @@ PREFIXES = ("test_", "command_")
 FOREIGN = frozenset(
     {
         "formatter_class",  # argparse
+        "connection_made",  # asyncio.Protocol (a benchmark baseline)
+        "data_received",
+        "connection_lost",
+        "eof_received",
     }
 )
 
