@@ -22,6 +22,9 @@ from twisted.protocols.wire import QOTD
 
 from netlab.course import FAREWELL
 
+#: The format of the date by default: C{time.ctime()}, as the course's server sends.
+TIME_FORMAT = "ctime"
+
 
 def formatter(spec: str) -> Callable[[float], str]:
     """
@@ -49,7 +52,7 @@ class DaytimeText:
     The text the service sends: the formatted time and the farewell line.
     """
 
-    def __init__(self, clock: IReactorTime, timeFormat: str = "ctime") -> None:
+    def __init__(self, clock: IReactorTime, timeFormat: str = TIME_FORMAT) -> None:
         self.clock = clock
         self.format = formatter(timeFormat)
 
@@ -77,5 +80,5 @@ class DaytimeFactory(ServerFactory):
     #: Each connection is answered and closed at once (see L{netlab.guard}).
     oneShot = True
 
-    def __init__(self, clock: IReactorTime, timeFormat: str = "ctime") -> None:
+    def __init__(self, clock: IReactorTime, timeFormat: str = TIME_FORMAT) -> None:
         self.text = DaytimeText(clock, timeFormat)

@@ -60,6 +60,10 @@ MAX_LINE = 4096
 #: How long a bare (unterminated) message may sit before it is taken as complete.
 BARE_DELAY = 0.1
 
+#: The daemon's idle timeout: a client heard nothing from for this long is
+#: closed (Chat, the Doctor, Echo, Discard).  A factory built without one has none.
+IDLE_TIMEOUT = 30 * 60.0
+
 
 #: Unhandled input a connection may hold while its messages wait (its peer is
 #: not reading our replies) before we stop reading from it.  Not stopping at

@@ -54,6 +54,11 @@ REFUSAL_GRACE = 2.0
 #: How long a TLS peer has to finish its handshake, in seconds.
 HANDSHAKE_TIMEOUT = 10.0
 
+#: The daemon's limits on simultaneous connections: per service, and per IP
+#: address (an IPv4 address or an IPv6 /64) over its connections to one service.
+MAX_CONNECTIONS = 10_000
+MAX_PER_PEER = 256
+
 #: How long a shutdown waits for clients to receive their goodbye, in seconds.
 #: SIGTERM must stop the daemon within 2 s, so this leaves room for the rest.
 SHUTDOWN_GRACE = 1.0

@@ -49,6 +49,14 @@ class Rate:
             raise ValueError(f"{text!r}: the burst must be at least 1")
         return cls(perSecond, size)
 
+    def __str__(self) -> str:
+        """
+        The rate as L{parse} reads it: C{5/s,20}.
+        """
+        if self.perSecond < 1:
+            return f"{self.perSecond * 60:g}/m,{self.burst}"
+        return f"{self.perSecond:g}/s,{self.burst}"
+
 
 class TokenBucket:
     """

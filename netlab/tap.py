@@ -22,22 +22,31 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.protocol import Factory
 from twisted.python import usage
 
-from netlab.chat import ChatFactory
+from netlab.chat import HISTORY, RATE, SENDQ, ChatFactory
 from netlab.console import operatorService
-from netlab.daytime import DaytimeFactory, formatter
+from netlab.daytime import TIME_FORMAT, DaytimeFactory, formatter
 from netlab.doctor import ScriptError, loadScript
 from netlab.doctor.service import DoctorFactory
 from netlab.endpoints import checkEndpoint, endpointDescriptions, parseUDP, udpInterfaces
 from netlab.fairness import TurnBudget
-from netlab.framing import BARE_DELAY, MAX_LINE
-from netlab.guard import GuardFactory
+from netlab.framing import BARE_DELAY, IDLE_TIMEOUT, MAX_LINE
+from netlab.guard import HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, MAX_PER_PEER, GuardFactory
 from netlab.lab import LabFaults, LabProtocol, parseLab
 from netlab.ports import PORTS
 from netlab.ratelimit import Rate
 from netlab.server import NetlabService, ServiceListeners
 from netlab.simple import PROTOCOLS, SimpleFactory
 from netlab.udp import DEFAULT_RATE, GuardedDatagramProtocol, UDPGuard, UDPListener, replies
-from netlab.values import atMost, count, parseDuration, parseSize, positive, zeroOrAtLeast
+from netlab.values import (
+    atMost,
+    count,
+    formatDuration,
+    formatSize,
+    parseDuration,
+    parseSize,
+    positive,
+    zeroOrAtLeast,
+)
 
 #: The stream services, their default ports, and what they are.
 SERVICES = {
@@ -88,20 +97,20 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         checkEndpoint,
         "Day/Time endpoint, e.g. 21566 or tcp:21566:interface=127.0.0.1 (repeatable)",
     ),
-    "daytime-format": ("ctime", _timeFormat, "ctime, rfc3339 (UTC) or a strftime pattern"),
+    "daytime-format": (TIME_FORMAT, _timeFormat, "ctime, rfc3339 (UTC) or a strftime pattern"),
     "chat": (None, checkEndpoint, "Chat endpoint, e.g. 21568 (repeatable)"),
     "chat-history": (
-        "20",
+        str(HISTORY),
         atMost(10_000, count),
         "room messages replayed to newcomers (0: none; at most 10000)",
     ),
     "chat-operator": (None, str, "operator console: stdio: or an endpoint like unix:PATH:mode=600"),
     "chat-sendq": (
-        "1M",
+        formatSize(SENDQ),
         positive(parseSize),
         "unsent bytes a chat client may owe before it is dropped",
     ),
-    "chat-rate": ("5/s,20", Rate.parse, "lines per chat client, N/s,BURST (0: no limit)"),
+    "chat-rate": (str(RATE), Rate.parse, "lines per chat client, N/s,BURST (0: no limit)"),
     "doctor": (None, checkEndpoint, "Doctor endpoint, e.g. 21567 (repeatable)"),
     "doctor-script": (None, str, "the Doctor's script, in Weizenbaum's 1966 notation"),
     **{
@@ -117,7 +126,7 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         for name in UDP_SERVICES
     },
     "udp-rate": (
-        DEFAULT_RATE,
+        str(DEFAULT_RATE),
         Rate.parse,
         "replies per source address, over all UDP services, N/s,BURST (0: no limit)",
     ),
@@ -137,17 +146,25 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         "quiet time after which an unterminated message is complete (0.1, 250ms)",
     ),
     "idle-timeout": (
-        "30m",
+        formatDuration(IDLE_TIMEOUT),
         parseDuration,
         "close chat/doctor/echo/discard clients idle this long (90, 30m, 1h; 0: never)",
     ),
     "handshake-timeout": (
-        "10s",
+        formatDuration(HANDSHAKE_TIMEOUT),
         zeroOrAtLeast(1.0, parseDuration),
         "cut a TLS connection whose handshake is not done this soon (0: never)",
     ),
-    "max-connections": ("10000", count, "simultaneous connections per service (0: no limit)"),
-    "max-per-peer": ("256", count, "simultaneous connections per IP address (0: no limit)"),
+    "max-connections": (
+        str(MAX_CONNECTIONS),
+        count,
+        "simultaneous connections per service (0: no limit)",
+    ),
+    "max-per-peer": (
+        str(MAX_PER_PEER),
+        count,
+        "simultaneous connections per IP address (0: no limit)",
+    ),
 }
 
 

@@ -40,7 +40,7 @@ log = Logger(namespace="netlab")
 #: Replies per source address: any datagram, even an empty one, earns a reply
 #: (~40 bytes of Day/Time, up to 512 of chargen), so without a cap a spoofed
 #: flood would be reflected, amplified, at its victim.
-DEFAULT_RATE = "2/s,5"
+DEFAULT_RATE = Rate(2.0, 5)
 
 #: Reply bytes per source address over all UDP services: 4 KiB a second, in
 #: bursts of 8 KiB (an echo of a full 8 KiB datagram still passes, once).

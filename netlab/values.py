@@ -93,3 +93,28 @@ def positive(parse: Callable[[str], float]) -> Callable[[str], float]:
         return number
 
     return bounded
+
+
+def formatSize(size: int) -> str:
+    """
+    C{size} bytes as L{parseSize} reads it, in the largest unit that divides
+    it: C{1M}, C{64K}, C{100}.
+    """
+    for unit, factor in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if size and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+def formatDuration(seconds: float) -> str:
+    """
+    C{seconds} as L{parseDuration} reads it, in the largest unit that divides
+    it: C{30m}, C{10s}, C{250ms}, C{1h30m} is C{90m}.
+    """
+    for unit in ("d", "h", "m", "s"):
+        factor = _UNITS[unit]
+        if seconds and seconds % factor == 0:
+            return f"{int(seconds // factor)}{unit}"
+    if seconds and (seconds * 1000) % 1 == 0:
+        return f"{int(seconds * 1000)}ms"
+    return f"{seconds:g}"

@@ -16,11 +16,17 @@ from twisted.plugin import getPlugins
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
+from netlab.chat import HISTORY, RATE, SENDQ
+from netlab.daytime import TIME_FORMAT
 from netlab.endpoints import endpointDescriptions, ipv6Listening
+from netlab.framing import BARE_DELAY, IDLE_TIMEOUT, MAX_LINE
+from netlab.guard import HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, MAX_PER_PEER
 from netlab.lab import LabFaults, LabProtocol
+from netlab.ports import PORTS
 from netlab.ratelimit import Rate
 from netlab.server import DaemonStartError, NetlabService, StartError
-from netlab.tap import Options, makeService
+from netlab.tap import SERVICES, Options, makeService
+from netlab.udp import DEFAULT_RATE
 
 
 class UDPMemoryReactor(MemoryReactorClock):
@@ -231,6 +237,29 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(parse()["idle-timeout"], 1800.0)
         self.assertEqual(parse("--idle-timeout", "1h")["idle-timeout"], 3600.0)
         self.assertEqual(parse("--bare-delay", "250ms")["bare-delay"], 0.25)
+
+
+class DefaultsTests(SynchronousTestCase):
+    """
+    Every default is defined once, by the module that uses it; the options
+    show it and parse back to it.
+    """
+
+    def test_defaultsAreTheModulesOwn(self) -> None:
+        config = Options()
+        config.parseOptions([])
+        self.assertEqual(config["chat-history"], HISTORY)
+        self.assertEqual(config["chat-sendq"], SENDQ)
+        self.assertEqual(config["chat-rate"], RATE)
+        self.assertEqual(config["udp-rate"], DEFAULT_RATE)
+        self.assertEqual(config["max-line"], MAX_LINE)
+        self.assertEqual(config["bare-delay"], BARE_DELAY)
+        self.assertEqual(config["idle-timeout"], IDLE_TIMEOUT)
+        self.assertEqual(config["handshake-timeout"], HANDSHAKE_TIMEOUT)
+        self.assertEqual(config["max-connections"], MAX_CONNECTIONS)
+        self.assertEqual(config["max-per-peer"], MAX_PER_PEER)
+        self.assertEqual(config["daytime-format"], TIME_FORMAT)
+        self.assertEqual({name: port for name, (port, _) in SERVICES.items()}, PORTS)
 
 
 class MakeServiceTests(SynchronousTestCase):

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from netlab.values import atMost, count, parseDuration, parseSize, positive, zeroOrAtLeast
+from netlab.ratelimit import Rate
+from netlab.values import (
+    atMost,
+    count,
+    formatDuration,
+    formatSize,
+    parseDuration,
+    parseSize,
+    positive,
+    zeroOrAtLeast,
+)
 
 
 class ValueTests(SynchronousTestCase):
@@ -55,3 +65,17 @@ class ValueTests(SynchronousTestCase):
             with self.assertRaises(ValueError, msg=text) as caught:
                 parse(text)
             self.assertEqual(str(caught.exception), message)
+
+    def test_formatRoundTrips(self) -> None:
+        """
+        A size or duration formatted for the help text reads back as itself.
+        """
+        for size, text in ((1 << 20, "1M"), (65536, "64K"), (100, "100"), (3 << 30, "3G")):
+            self.assertEqual(formatSize(size), text)
+            self.assertEqual(parseSize(text), size)
+        for seconds, text in ((1800.0, "30m"), (10.0, "10s"), (0.25, "250ms"), (86400.0, "1d")):
+            self.assertEqual(formatDuration(seconds), text)
+            self.assertEqual(parseDuration(text), seconds)
+        for rate, text in ((Rate(5.0, 20), "5/s,20"), (Rate(0.5, 3), "30/m,3")):
+            self.assertEqual(str(rate), text)
+            self.assertEqual(Rate.parse(text), rate)
