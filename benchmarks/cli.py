@@ -26,7 +26,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     @param argv: the arguments, or L{None} for C{sys.argv[1:]}.
     @return: the options.
     """
-    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Runs netlab beside its baselines and reports the ratios.",
+    )
     p.add_argument("--quick", action="store_true",
                    help="smoke run of every scenario (< 2 min), results in results/quick/")
     p.add_argument("--install", action="store_true",
