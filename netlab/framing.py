@@ -122,8 +122,10 @@ class MessageReceiver(Protocol, TimeoutMixin):
     A protocol that receives whole text messages and sends text messages back.
 
     Subclasses implement L{messageReceived} and use L{sendMessage}.  The factory
-    should provide C{clock} (an C{IReactorTime}), and may set C{maxLineLength},
-    C{bareDelay} and C{idleTimeout} (seconds; L{None} or 0 for none).
+    (a L{MessageFactory}, or anything with its attributes) provides C{clock}
+    and C{turnBudget}, and may provide C{maxLineLength}, C{bareDelay} and
+    C{idleTimeout} (seconds; L{None} or 0 for none).  They are read from the
+    factory, not copied: an idle connection costs less that way.
 
     @ivar terminator: what ends the messages sent to this peer: whatever it uses
         itself (C{\\r\\n} or C{\\n}) once it sent a line; C{b""} before that and
@@ -132,11 +134,6 @@ class MessageReceiver(Protocol, TimeoutMixin):
         L{LINE} or L{LOCKSTEP}.  A lockstep client that later sends a terminator
         becomes a line client.
     """
-
-    maxLineLength = MAX_LINE
-    bareDelay = BARE_DELAY
-    idleTimeout: float | None = None
-    clock: IReactorTime
 
     terminator = b""
     mode: str | None = None
@@ -153,16 +150,39 @@ class MessageReceiver(Protocol, TimeoutMixin):
 
     # Wiring
 
+    @property
+    def clock(self) -> IReactorTime:
+        """
+        The factory's clock.
+        """
+        return self.factory.clock
+
+    @property
+    def turnBudget(self) -> TurnBudget:
+        """
+        The factory's L{TurnBudget}, shared by every connection (and, in the
+        daemon, every service) it counts.
+        """
+        return self.factory.turnBudget
+
+    @property
+    def maxLineLength(self) -> int:
+        """
+        The longest message accepted, in bytes.
+        """
+        return getattr(self.factory, "maxLineLength", MAX_LINE)
+
+    @property
+    def bareDelay(self) -> float:
+        """
+        How long an unterminated message may sit before it is complete.
+        """
+        return getattr(self.factory, "bareDelay", BARE_DELAY)
+
     def connectionMade(self) -> None:
-        factory = self.factory
-        self.clock = factory.clock
-        self.turnBudget = getattr(factory, "turnBudget", None) or TurnBudget(self.clock)
         self.peerKey = addressKey(self.transport.getPeer())
-        for name in ("maxLineLength", "bareDelay", "idleTimeout"):
-            if hasattr(factory, name):
-                setattr(self, name, getattr(factory, name))
         self.transport.registerProducer(self, True)
-        self.watchIdle(self.idleTimeout or None)
+        self.watchIdle(getattr(self.factory, "idleTimeout", None) or None)
 
     def callLater(self, period, func):  # TimeoutMixin's hook, here bound to our clock
         return self.clock.callLater(period, func)

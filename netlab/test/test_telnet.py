@@ -11,7 +11,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.doctor.service import DoctorFactory
-from netlab.framing import LINE, MessageReceiver
+from netlab.framing import LINE, MessageFactory, MessageReceiver
 
 IAC, DO, DONT, WILL, WONT = telnet.IAC, telnet.DO, telnet.DONT, telnet.WILL, telnet.WONT
 SB, SE = telnet.SB, telnet.SE
@@ -34,14 +34,9 @@ class Recorder(MessageReceiver):
         self.sendMessage("ok")
 
 
-class Factory:
-    def __init__(self) -> None:
-        self.clock = Clock()
-
-
 def connect() -> tuple[Recorder, StringTransport]:
     protocol = Recorder()
-    protocol.factory = Factory()
+    protocol.factory = MessageFactory(Clock())
     transport = StringTransport()
     protocol.makeConnection(transport)
     return protocol, transport
