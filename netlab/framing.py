@@ -25,16 +25,22 @@ final terminator -- what the course's client prints as the lecture shows.  The
 terminator is owed: a client that turns out to be line mode gets it first, so
 its lines stay whole (see L{MessageReceiver.mode}).
 
-Text is UTF-8; invalid bytes are replaced, never fatal (L{netlab.text}).  A line longer than
-C{maxLineLength} bytes is refused with one C{ERR} line and the rest of it is
-discarded, so the connection stays usable and memory stays bounded.
+Text is UTF-8; invalid bytes are replaced, never fatal (L{netlab.text}).  A
+line longer than C{maxLineLength} bytes is refused with one C{ERR} line and the
+rest of it is discarded, so the connection stays usable and memory stays
+bounded.
 
 Output is flow-controlled: the protocol registers itself as its transport's
 producer, and while the transport's buffer is full (the peer is not reading) it
 holds the peer's messages back and, past L{READ_AHEAD} bytes, stops reading
-from the peer too.  A peer that sends without reading therefore
-cannot make the server queue replies without bound.  Subclasses can watch
-L{MessageReceiver.pauseProducing} to apply their own send-queue policy.
+from the peer too.  A peer that sends without reading therefore cannot make the
+server queue replies without bound.
+
+Subclasses implement L{MessageReceiver.messageReceived} (and may implement
+C{bareMessageReceived}, C{lineModeStarted}, C{peerFinished}), and may override
+the hooks at the end of the class -- C{watchIdle}, C{peerHeard},
+C{outputPaused}, C{outputResumed} -- and use C{spendTurn}, C{holdInput} and
+C{releaseInput}.  Nothing else of the class is theirs to call or override.
 """
 
 from __future__ import annotations
