@@ -208,6 +208,8 @@ NETLAB_LIMITS = ("--max-connections", "20000", "--max-per-peer", "20000")
 # No flood limit (the generators send as fast as the server delivers) and a send queue
 # large enough that a reader 1,000 lines behind is not disconnected.
 NETLAB_CHAT_OPTS = ("--chat-rate", "0", "--chat-sendq", "64M")
+# No pace either: each generator connection asks as fast as it is answered.
+NETLAB_DOCTOR_OPTS = ("--doctor-rate", "0")
 
 NETLAB_DAYTIME = ServerSpec("netlab", "netlab", _netlab("daytime"), available=netlabAvailable)
 TWISTED_DAYTIME = ServerSpec("twisted", "bare Twisted", _python("twisted_daytime.py"))
@@ -218,7 +220,7 @@ NETLAB_CHAT = ServerSpec("netlab", "netlab", _netlab("chat", *NETLAB_CHAT_OPTS),
                          greets=True, available=netlabAvailable)
 TWISTED_CHAT = ServerSpec("twisted", "minimal Twisted room", _python("twisted_chat.py"))
 
-NETLAB_DOCTOR = ServerSpec("netlab", "netlab", _netlab("doctor"), greets=True,
+NETLAB_DOCTOR = ServerSpec("netlab", "netlab", _netlab("doctor", *NETLAB_DOCTOR_OPTS), greets=True,
                            opensBlank=True, available=netlabAvailable)
 TWISTED_ELIZA = ServerSpec("nltk", "Twisted + nltk eliza", _python("twisted_eliza.py"),
                            greets=True)

@@ -58,6 +58,8 @@ from zope.interface import implementer
 
 from netlab.fairness import TurnBudget, addressKey
 from netlab.lockstep import packLines
+from netlab.pacing import Pacer
+from netlab.ratelimit import Rate
 from netlab.telnet import TelnetFilter
 
 #: The default cap on one message, in bytes.
@@ -112,11 +114,13 @@ class MessageFactory(ServerFactory):
         maxLineLength: int = MAX_LINE,
         bareDelay: float = BARE_DELAY,
         idleTimeout: float | None = None,
+        rate: Rate | None = None,
     ) -> None:
         self.clock = clock
         self.maxLineLength = maxLineLength
         self.bareDelay = bareDelay
         self.idleTimeout = idleTimeout or None
+        self.rate = rate
         #: Shared with the other services by the daemon (L{netlab.tap}).
         self.turnBudget = TurnBudget(clock)
 
@@ -150,6 +154,8 @@ class MessageReceiver(Protocol, TimeoutMixin):
     _readClosed = False
     _bareCall: IDelayedCall | None = None
     _turnCall: IDelayedCall | None = None
+    _paceCall: IDelayedCall | None = None
+    _pacer: Pacer | None = None
     _readPaused = False
     owed = False
     _telnet: TelnetFilter | None = None
@@ -199,6 +205,9 @@ class MessageReceiver(Protocol, TimeoutMixin):
         if self._turnCall is not None and self._turnCall.active():
             self._turnCall.cancel()
         self._turnCall = None
+        if self._paceCall is not None and self._paceCall.active():
+            self._paceCall.cancel()
+        self._paceCall = None
 
     def timeoutConnection(self) -> None:
         self.sendError("idle timeout")
@@ -266,8 +275,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
                 if self._holding() or self.transport.disconnecting:
                     buffer = b"\n".join(lines[index:] + [buffer])
                     break
-                if not self.turnBudget.take(self.peerKey):
-                    self._waitForNextTurn()
+                if not self._onPace():
                     buffer = b"\n".join(lines[index:] + [buffer])
                     break
                 self._lineReceived(line)
@@ -296,20 +304,53 @@ class MessageReceiver(Protocol, TimeoutMixin):
     def _holding(self) -> bool:
         """
         Whether messages are being held back: the peer is not reading our output,
-        or this connection has had its share of the current reactor turn.
+        or this connection has had its share of the current reactor turn, or
+        its messages are beyond its rate.
         """
-        return self.paused or self._turnCall is not None
+        return self.paused or self._waiting()
 
-    def _waitForNextTurn(self) -> None:
+    def _waiting(self) -> bool:
         """
-        Stop reading until the next reactor turn, then carry on.
+        Whether this connection waits for its next turn or its next message's time.
         """
+        return self._turnCall is not None or self._paceCall is not None
+
+    def _onPace(self) -> bool:
+        """
+        Whether the next message may be handled now: the address has a share
+        of this turn left, and the connection is within its rate (L{Pacer}).
+        If not, stop reading until it may, then carry on.
+        """
+        if self._turnCall is not None:
+            return False
+        if not self.turnBudget.take(self.peerKey):
+            self.holdInput()
+            self._turnCall = self.clock.callLater(0, self._nextTurn)
+            return False
+        rate = getattr(self.factory, "rate", None)
+        if rate is None:
+            return True
+        if self._pacer is None:
+            self._pacer = Pacer(rate, self.clock)
+        now = self.clock.seconds()
+        delay = self._pacer.delay(now)
+        if not delay:
+            return True
         self.holdInput()
-        self._turnCall = self.clock.callLater(0, self._nextTurn)
+        self._paceCall = self.clock.callLater(delay, self._nextPace)
+        notice = self._pacer.notice(now) if self.mode is not LOCKSTEP else None
+        if notice is not None:
+            self.sendError(notice)
+        return False
 
     def _nextTurn(self) -> None:
         self._turnCall = None
-        if not self.paused:
+        if not self.paused and not self._waiting():
+            self._carryOn()
+
+    def _nextPace(self) -> None:
+        self._paceCall = None
+        if not self.paused and not self._waiting():
             self._carryOn()
 
     def _carryOn(self) -> None:
@@ -365,6 +406,8 @@ class MessageReceiver(Protocol, TimeoutMixin):
         for the answer: take what it sent as the message.
         """
         self._bareCall = None
+        if not self._onPace():
+            return  # the timer is set again when this connection carries on
         line, self._buffer = self._buffer, b""
         self.terminator = b""
         self.mode = LOCKSTEP
@@ -427,7 +470,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
             self.transport.unregisterProducer()
             return
         self.outputResumed()
-        if not self.paused and self._turnCall is None:
+        if not self.paused and not self._waiting():
             self._carryOn()
 
     def stopProducing(self) -> None:

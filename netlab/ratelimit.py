@@ -80,6 +80,13 @@ class TokenBucket:
             return True
         return False
 
+    def wait(self, now: float) -> float:
+        """
+        Seconds until the bucket holds a whole token (0 if it does now).
+        """
+        self._refill(now)
+        return max(0.0, (1.0 - self.tokens) / self.rate.perSecond)
+
     def full(self, now: float) -> bool:
         """
         Whether the bucket has refilled completely, i.e. it remembers nothing.

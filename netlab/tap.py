@@ -26,6 +26,7 @@ from netlab.chat import HISTORY, RATE, SENDQ, ChatFactory
 from netlab.console import operatorService
 from netlab.daytime import TIME_FORMAT, DaytimeFactory, formatter
 from netlab.doctor import ScriptError, loadScript
+from netlab.doctor.service import RATE as DOCTOR_RATE
 from netlab.doctor.service import DoctorFactory
 from netlab.endpoints import checkEndpoint, endpointDescriptions, parseUDP, udpInterfaces
 from netlab.fairness import TurnBudget
@@ -72,6 +73,7 @@ NEEDS = {
     "daytime-format": ("daytime", "daytime-udp"),
     "udp-rate": tuple(f"{name}-udp" for name in UDP_SERVICES),
     "doctor-script": ("doctor",),
+    "doctor-rate": ("doctor",),
     "chat-history": ("chat",),
     "chat-operator": ("chat",),
     "chat-sendq": ("chat",),
@@ -110,9 +112,18 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         positive(parseSize),
         "unsent bytes a chat client may owe before it is dropped",
     ),
-    "chat-rate": (str(RATE), Rate.parse, "lines per chat client, N/s,BURST (0: no limit)"),
+    "chat-rate": (
+        str(RATE),
+        Rate.parse,
+        "lines per chat client, N/s,BURST; beyond it they wait (0: no limit)",
+    ),
     "doctor": (None, checkEndpoint, "Doctor endpoint, e.g. 21567 (repeatable)"),
     "doctor-script": (None, str, "the Doctor's script, in Weizenbaum's 1966 notation"),
+    "doctor-rate": (
+        str(DOCTOR_RATE),
+        Rate.parse,
+        "messages per Doctor client, N/s,BURST; beyond it they wait (0: no limit)",
+    ),
     **{
         name: (None, checkEndpoint, f"{SERVICES[name][1]}; e.g. {SERVICES[name][0]} (repeatable)")
         for name in ("echo", "discard", "chargen", "qotd", "time")
@@ -323,7 +334,9 @@ def _chatFactory(config: Options, reactor) -> Factory:
 
 
 def _doctorFactory(config: Options, reactor) -> Factory:
-    return DoctorFactory(reactor, config["doctor-script"], **_framing(config))
+    return DoctorFactory(
+        reactor, config["doctor-script"], rate=config["doctor-rate"], **_framing(config)
+    )
 
 
 def _simpleFactory(name: str) -> Callable[[Options, object], Factory]:

@@ -45,6 +45,7 @@ BAD_VALUES = {
     "chat-rate": "5/hour",
     "doctor": "65536",
     "doctor-script": "/nonexistent/doctor.script",
+    "doctor-rate": "fast",
     "max-line": "0",
     "bare-delay": "-0.5",
     "idle-timeout": "soon",

@@ -23,7 +23,7 @@ class ChatFactory(MessageFactory):
 
     @ivar room: the room every member of this factory joins.
     @ivar sendq: unsent bytes a member may owe beyond its transport's buffer.
-    @ivar rate: each member's flood limit, or L{None} for none.
+    @ivar rate: each member's pace (L{netlab.pacing}), or L{None} for none.
     """
 
     protocol: type[ChatProtocol] = ChatProtocol
@@ -40,12 +40,11 @@ class ChatFactory(MessageFactory):
         idleTimeout: float | None = None,
         room: IChatRoom | None = None,
     ) -> None:
-        super().__init__(clock, maxLineLength, bareDelay, idleTimeout)
+        super().__init__(clock, maxLineLength, bareDelay, idleTimeout, rate)
         if room is None:
             room = ChatRoom(clock, history, announceLimit, self.idleTimeout)
         self.room = room
         self.sendq = sendq
-        self.rate = rate
 
     def buildProtocol(self, addr: IAddress) -> ChatProtocol:
         """

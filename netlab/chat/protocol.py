@@ -9,9 +9,9 @@ L{netlab.framing.MessageReceiver}, the send queue from
 L{netlab.chat.output.QueuedOutput}, the commands from
 L{netlab.chat.commands.ChatCommands}.
 
-Floods are refused: a token bucket per member, and a line beyond it gets
-C{ERR slow down} and is not relayed.  A relayed line also charges the sender's
-address for the deliveries it caused (L{netlab.fairness}).
+Floods are paced by the framing (L{netlab.pacing}): lines beyond the factory's
+C{rate} wait their turn.  A relayed line also charges the sender's address for
+the deliveries it caused (L{netlab.fairness}).
 
 Lockstep clients (the course's program: a bare message, then one
 C{recv(1024)}) are never written to unasked.  Everything meant for one of them
@@ -35,7 +35,6 @@ from netlab.chat.interfaces import IChatMember
 from netlab.chat.output import QueuedOutput
 from netlab.fairness import DELIVERIES_PER_UNIT
 from netlab.lockstep import HeldLines, packLines, packWelcome, skippedNotice
-from netlab.ratelimit import TokenBucket
 from netlab.text import scrub
 
 #: How long a newcomer has to say it is a line client (the netlab client sends
@@ -58,8 +57,7 @@ HINT = "Press Enter to follow the room; /help for the commands."
 class ChatProtocol(QueuedOutput, ChatCommands):
     """
     One person in the room.  Its factory sets C{room} (an L{IChatRoom}) when
-    it builds it, and provides C{rate} (the flood limit, or L{None}) and
-    C{sendq}.
+    it builds it, and provides C{sendq}.
 
     @ivar name: the person's name, L{None} before joining and after leaving.
     @ivar lastHeard: when the peer was last heard from, or L{None} when the
@@ -69,7 +67,6 @@ class ChatProtocol(QueuedOutput, ChatCommands):
     name: str | None = None
     lastHeard: float | None = None
 
-    _bucket: TokenBucket | None = None
     _leaveReason: str | None = None
     _held: HeldLines | None = None
     _welcomeCall: IDelayedCall | None = None
@@ -203,26 +200,16 @@ class ChatProtocol(QueuedOutput, ChatCommands):
 
     def messageReceived(self, text: str) -> None:
         """
-        Relay a message or run a command; refuse it if the sender is flooding.
+        Relay a message or run a command (a blank line does nothing, but it
+        counted towards the sender's rate all the same).
         """
         if self.name is None or not text.strip():
             return
-        if not self._allowed():
-            self.sendError("slow down")
-        elif text.startswith("/") and not text.startswith("//"):
+        if text.startswith("/") and not text.startswith("//"):
             self.runCommand(text)
         else:
             self.say(text[1:] if text.startswith("//") else text)
         self.spendTurn(len(self.room) // DELIVERIES_PER_UNIT)
-
-    def _allowed(self) -> bool:
-        rate = self.factory.rate
-        if rate is None:
-            return True
-        now = self.clock.seconds()
-        if self._bucket is None:
-            self._bucket = TokenBucket(rate, now)
-        return self._bucket.allow(now)
 
     def say(self, text: str) -> None:
         """

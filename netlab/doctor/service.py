@@ -18,12 +18,17 @@ from twisted.logger import Logger
 from netlab.doctor.doctor import Doctor
 from netlab.doctor.model import Script
 from netlab.framing import MessageFactory, MessageReceiver
+from netlab.ratelimit import Rate
 from netlab.text import scrub
 
 log = Logger(namespace="netlab")
 
 #: What a patient says to leave (compared without case or closing punctuation).
 GOODBYES = frozenset({"quit", "bye", "goodbye"})
+
+#: Messages per connection by default: ten a second, bursts of 50 (a person
+#: types far slower; a program that pipes a file gets its answers at this pace).
+RATE = Rate(10.0, 50)
 
 #: Lines a peer can cause are logged at most once in this many seconds, with at
 #: most this many characters of what the peer sent.
@@ -82,14 +87,21 @@ class DoctorFactory(MessageFactory):
 
     protocol = DoctorProtocol
 
-    def __init__(self, clock: IReactorTime, script: Script | None = None, **framing) -> None:
+    def __init__(
+        self,
+        clock: IReactorTime,
+        script: Script | None = None,
+        rate: Rate | None = RATE,
+        **framing,
+    ) -> None:
         """
         @param clock: the time source for the framing's timers and the log throttle.
         @param script: the script every connection talks with; the project's
             default script if C{None}.
+        @param rate: each connection's pace (L{netlab.pacing}), or L{None}.
         @param framing: passed on to L{MessageFactory}.
         """
-        super().__init__(clock, **framing)
+        super().__init__(clock, rate=rate, **framing)
         self.script = script if script is not None else Doctor().script
         self._loopedAt: float | None = None
         self._looped = 0

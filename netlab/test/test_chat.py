@@ -208,13 +208,19 @@ class RelayTests(SynchronousTestCase):
 
     def test_blankIgnored(self) -> None:
         """
-        Blank lines are ignored (and do not count against the flood limit).
+        Blank lines are not relayed -- but they count towards the sender's
+        rate like any other line: a flood of them costs as much work.
         """
-        room = FakeChatRoom(rate=Rate(1.0, 1))
+        room = FakeChatRoom(rate=Rate(1.0, 3))
         alice, bob = chatter(room, 2)
+        room.clock.advance(3)
         alice.send("", "   ", "hi")
         self.assertEqual(bob.lines(), ["<guest-1> hi"])
         self.assertEqual(alice.lines(), [])
+        alice.send("", "again")
+        self.assertEqual(bob.lines(), [])
+        room.clock.advance(2)
+        self.assertEqual(bob.lines(), ["<guest-1> again"])
 
     def test_slashSlash(self) -> None:
         """
@@ -549,39 +555,73 @@ class OperatorTests(SynchronousTestCase):
         self.assertFalse(operator.transport.disconnecting)
 
 
+#: The notice a client gets when its lines start to wait.
+SLOW_DOWN = "ERR slow down: lines beyond 5 a second wait their turn"
+
+
 class FloodTests(SynchronousTestCase):
     """
-    The token bucket: lines beyond it are refused and not relayed.
+    The pace (L{netlab.pacing}): a burst, then lines at the sustained rate;
+    what is beyond it waits -- nothing is lost -- and the sender is told once.
     """
 
+    def setUp(self) -> None:
+        self.room = FakeChatRoom(rate=Rate(5.0, 20))
+        self.alice, self.bob = chatter(self.room, 2)
+        self.room.clock.advance(10)  # a full bucket again after joining
+
     def test_slowDown(self) -> None:
-        room = FakeChatRoom(rate=Rate(5.0, 20))
-        alice, bob = chatter(room, 2)
-        alice.send(*[f"m{n}" for n in range(25)])
-        self.assertEqual(alice.lines(), ["ERR slow down"] * 5)
-        self.assertEqual(bob.lines(), [f"<guest-1> m{n}" for n in range(20)])
+        """
+        25 lines at once: the burst of 20 is relayed at once, the sender is
+        told (once) that the rest wait, and they follow at 5 a second, in order.
+        """
+        self.alice.send(*[f"m{n}" for n in range(25)])
+        self.assertEqual(self.alice.lines(), [SLOW_DOWN])
+        self.assertEqual(self.bob.lines(), [f"<guest-1> m{n}" for n in range(20)])
+        self.assertEqual(self.alice.transport.producerState, "paused")
+        self.room.clock.advance(0.5)
+        self.assertEqual(self.bob.lines(), ["<guest-1> m20", "<guest-1> m21"])
+        for _ in range(4):
+            self.room.clock.advance(0.2)
+        self.assertEqual(self.bob.lines(), ["<guest-1> m22", "<guest-1> m23", "<guest-1> m24"])
+        self.assertEqual(self.alice.lines(), [])
+        self.assertEqual(self.alice.transport.producerState, "producing")
+
+    def test_oneNoticeAWhile(self) -> None:
+        """
+        A client that keeps flooding (twice the rate, here) is told again
+        only after a while: once in the first ten seconds, once after.
+        """
+        self.alice.send(*["x"] * 30)
+        self.assertEqual(self.alice.lines(), [SLOW_DOWN])
+        for _ in range(49):  # up to 9.8 s after the notice
+            self.room.clock.advance(0.2)
+            self.alice.send("y", "y")
+        self.assertEqual(self.alice.lines(), [])
+        for _ in range(5):
+            self.room.clock.advance(0.2)
+            self.alice.send("y", "y")
+        self.assertEqual(self.alice.lines(), [SLOW_DOWN])
 
     def test_refill(self) -> None:
         """
         The bucket refills at the sustained rate.
         """
-        room = FakeChatRoom(rate=Rate(5.0, 20))
-        alice, bob = chatter(room, 2)
-        alice.send(*["x"] * 20)
-        bob.read()
-        room.clock.advance(1)
-        alice.send(*[f"m{n}" for n in range(6)])
-        self.assertEqual(bob.lines(), [f"<guest-1> m{n}" for n in range(5)])
-        self.assertEqual(alice.lines(), ["ERR slow down"])
+        self.alice.send(*["x"] * 20)
+        self.bob.read()
+        self.room.clock.advance(1)
+        self.alice.send(*[f"m{n}" for n in range(6)])
+        self.assertEqual(self.bob.lines(), [f"<guest-1> m{n}" for n in range(5)])
+        self.assertEqual(self.alice.lines(), [SLOW_DOWN])
 
     def test_commandsCount(self) -> None:
         """
         Commands count too: /who in a loop is the cheapest amplifier there is.
         """
-        room = FakeChatRoom(rate=Rate(1.0, 1))
-        (alice,) = chatter(room, 1)
-        alice.send("/who", "/who")
-        self.assertEqual(alice.lines()[1], "ERR slow down")
+        self.alice.send(*["/who"] * 21)
+        lines = self.alice.lines()
+        self.assertEqual(len(lines), 21)
+        self.assertEqual(lines[-1], SLOW_DOWN)
 
     def test_off(self) -> None:
         room = FakeChatRoom(rate=None)

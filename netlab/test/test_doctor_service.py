@@ -163,7 +163,7 @@ class ScriptLoopLogTests(SynchronousTestCase):
         self.addCleanup(globalLogPublisher.removeObserver, seen.append)
         clock = Clock()
         looping = "(HELLO)\nSTART\n(A ((0) (=B)))\n(B ((0) (=A)))\n" + TRAILER
-        factory = DoctorFactory(clock, parseScript(looping))
+        factory = DoctorFactory(clock, parseScript(looping), rate=None)
         protocol = factory.buildProtocol(None)
         protocol.makeConnection(StringTransport())
         for _ in range(30):
