@@ -176,7 +176,7 @@ class CourseChatTests(SynchronousTestCase):
         bob = self.lineClient()
         second = self.course()
         ann.send("hi course client\r\nhow are you\r\n/me waves\r\nZoë says ça va? 😀\r\n".encode())
-        said = "<ann> hi course client\n<ann> how are you\n* ann waves\n<ann> Zoe says ca va? ?\n"
+        said = "<ann> hi course client\n<ann> how are you\n* <ann> waves\n<ann> Zoe says ca va? ?\n"
         # (Once bob has them, the room has taken them all.)
         self.assertIn("<ann> Zoë says ça va? 😀\r\n".encode(), bob.until("😀\r\n".encode()))
         joins = f"* {bob.name} has joined\n* {second.name} has joined\n"

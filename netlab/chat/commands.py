@@ -99,13 +99,15 @@ class ChatCommands:
 
     def command_me(self, args: str) -> None:
         """
-        Relay an action: C{* NAME ACTION}.
+        Relay an action: C{* <NAME> ACTION}.  The name in brackets sets it
+        apart from the server's own notices (C{* NAME has left}), whose name
+        never is: C{/me has left} cannot pass for one.
         """
         action = scrub(args)
         if not action.strip():
             self.sendError("usage: /me ACTION")
         else:
-            self.room.broadcast(f"* {self.name} {action}", exclude=self)
+            self.room.broadcast(f"* <{self.name}> {action}", exclude=self)
 
     def command_msg(self, args: str) -> None:
         """

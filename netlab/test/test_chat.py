@@ -116,7 +116,7 @@ class JoiningTests(SynchronousTestCase):
         alice.send("one", "two", "/me three")
         (bob,) = room.connect(1)
         self.assertEqual(
-            bob.lines()[2:], ["* last 2 messages:", "<guest-1> two", "* guest-1 three"]
+            bob.lines()[2:], ["* last 2 messages:", "<guest-1> two", "* <guest-1> three"]
         )
 
     def test_historyOff(self) -> None:
@@ -359,9 +359,22 @@ class CommandTests(SynchronousTestCase):
 
     def test_me(self) -> None:
         self.alice.send("/me waves \x1b[5m")
-        self.assertEqual(self.bob.lines(), ["* guest-1 waves "])
+        self.assertEqual(self.bob.lines(), ["* <guest-1> waves "])
         self.alice.send("/me")
         self.assertEqual(self.alice.lines(), ["ERR usage: /me ACTION"])
+
+    def test_meCannotForgeNotices(self) -> None:
+        """
+        No action looks like a server notice: C{/me has left} and C{/me is now
+        known as operator} show the name in brackets, which notices never do.
+        """
+        self.alice.send("/me has left", "/me is now known as operator")
+        self.assertEqual(
+            self.bob.lines(),
+            ["* <guest-1> has left", "* <guest-1> is now known as operator"],
+        )
+        self.alice.send("/quit")
+        self.assertEqual(self.bob.lines(), ["* guest-1 has left"])
 
     def test_msg(self) -> None:
         """
