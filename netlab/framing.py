@@ -247,7 +247,8 @@ class MessageReceiver(Protocol, TimeoutMixin):
         """
         A telnet command other than option negotiation.  IP (Ctrl-C), BRK,
         SUSP, ABORT and EL discard the line being typed; EC erases its last
-        character; AYT gets a visible answer; the rest need nothing.
+        character; AYT gets a visible answer; an over-long stray
+        subnegotiation is refused like an over-long line; the rest need nothing.
         """
         if name in ("IP", "BRK", "SUSP", "ABORT", "EL"):
             if not self._discarding:
@@ -256,6 +257,8 @@ class MessageReceiver(Protocol, TimeoutMixin):
             self._buffer = self._buffer[: -_lastCharacterSize(self._buffer) or None]
         elif name == "AYT":
             self.sendMessage("* yes, I am here")
+        elif name == "LONG-SUBNEGOTIATION":
+            self._refuseLong()
 
     def _receive(self, data: bytes) -> None:
         """

@@ -17,7 +17,11 @@ Data between commands is passed on untouched and unparsed, so the framer's
 fast path stays fast; C{IAC IAC} is one 0xFF data byte.  Other commands (IP,
 AO, AYT, BRK, EC, EL, ...) are reported to the receiver by name.  Since netlab
 agrees to no option, a subnegotiation is never legitimate; a stray one (random
-bytes) is ended at the next line end rather than swallowing the lines after it.
+bytes) is ended at the next line end rather than swallowing the lines after it,
+and its bytes are skipped, not kept: one longer than the receiver's
+C{maxLineLength} is reported (C{LONG-SUBNEGOTIATION}) as an over-long line would
+be, once.  (Twisted's parser would keep 4,096 bytes, then log a warning and drop
+the connection: a log line any peer could cause, as often as it likes.)
 """
 
 from __future__ import annotations
@@ -84,6 +88,11 @@ class TelnetFilter(telnet.Telnet):
     transport.
     """
 
+    #: Bytes of the current stray subnegotiation skipped so far, and whether
+    #: its length was reported.
+    _skipped = 0
+    _reported = False
+
     def __init__(self, receiver: TelnetReceiver) -> None:
         super().__init__()
         self.receiver = receiver
@@ -118,6 +127,19 @@ class TelnetFilter(telnet.Telnet):
                 # bytes, mostly -- ends at the line end, which stays data.
                 self.state = "data"
                 self.commands = []
+                self._skipped, self._reported = 0, False
+                continue
+            elif self.state == "subnegotiation" and self.commands and data[start] != IAC[0]:
+                # Past the option byte: skip to the next IAC or line end,
+                # keeping nothing.
+                stops = [at for at in (data.find(IAC, start), data.find(b"\n", start)) if at >= 0]
+                stop = min(stops, default=end)
+                self._skipped += stop - start
+                start = stop
+                limit = getattr(self.receiver, "maxLineLength", self._MAX_SUBNEGOTIATION_LENGTH)
+                if self._skipped > limit and not self._reported:
+                    self._reported = True
+                    self.receiver.telnetCommandReceived("LONG-SUBNEGOTIATION")
                 continue
             elif self.state == "escaped" and data[start] not in _KNOWN:
                 # A command Twisted's parser would raise on (SUSP, ABORT, or

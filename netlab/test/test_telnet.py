@@ -218,6 +218,22 @@ class CommandTests(SynchronousTestCase):
         protocol.dataReceived(b"a" + IAC + SB + b"garbage\nhello\r\n")
         self.assertEqual(protocol.messages, ["a", "hello"])
 
+    def test_endlessSubnegotiation(self) -> None:
+        """
+        A subnegotiation that never ends (10 MiB, no line end, no IAC SE) is
+        refused once, as an over-long line is; none of it is kept, and the
+        connection goes on after the next line end.
+        """
+        protocol, transport = connect()
+        protocol.dataReceived(b"hi" + IAC + SB + b"\x18")
+        for _ in range(160):
+            protocol.dataReceived(b"x" * 65536)
+        self.assertEqual(transport.value(), b"ERR line too long (max 4096 bytes)\r\n")
+        self.assertFalse(transport.disconnecting)
+        self.assertLess(len(protocol._telnet.commands), 2)
+        protocol.dataReceived(b"\r\nstill here\r\n")
+        self.assertEqual(protocol.messages, ["hi", "still here"])
+
     def test_escapedIAC(self) -> None:
         """
         IAC IAC is one 0xFF data byte (not valid UTF-8, so U+FFFD), not a command.
