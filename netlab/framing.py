@@ -518,9 +518,13 @@ class MessageReceiver(Protocol, TimeoutMixin):
 
     def serverShutdown(self) -> None:
         """
-        The daemon is stopping: say so, then close.
+        The daemon is stopping: say so, then close.  The goodbye always ends
+        its line -- also for a client that never showed what it is (a telnet
+        user who has not typed yet would otherwise get the shell prompt on the
+        same line); a lockstep client's one C{recv} prints the newline too.
         """
-        self.sendMessage("* server shutting down")
+        data = self.encodeMessage("* server shutting down")
+        self.transport.write(data if self.terminator else data + b"\n")
         self.transport.loseConnection()
 
     # For subclasses: what to do with messages

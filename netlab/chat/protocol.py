@@ -181,6 +181,9 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         if self.paused:
             self.discardQueued()
         self.sendMessage("* server shutting down")
+        if not self.terminator and self._held:  # ends its line (see MessageReceiver)
+            self._writeHeld()
+            self.transport.write(b"\n")
         self.close()
 
     def close(self, reason: str | None = None) -> None:

@@ -811,7 +811,7 @@ class ShutdownTests(SynchronousTestCase):
         guard.shutdown()
         for transport in transports:
             # Clients that never said anything: plain, unterminated, on a line of its own.
-            self.assertTrue(transport.value().endswith(b"\n* server shutting down"))
+            self.assertTrue(transport.value().endswith(b"\n* server shutting down\n"))
             self.assertTrue(transport.disconnecting)
 
 

@@ -137,7 +137,7 @@ class DoctorProtocolTests(SynchronousTestCase):
         protocol, transport = self.connect()
         transport.clear()
         protocol.serverShutdown()
-        self.assertEqual(transport.value(), b"\n* server shutting down")
+        self.assertEqual(transport.value(), b"\n* server shutting down\n")
         self.assertTrue(transport.disconnecting)
 
     def test_defaultScript(self) -> None:

@@ -231,7 +231,7 @@ class ChatLockstepTests(SynchronousTestCase):
         )
         reply = bare(client, b"fine")
         self.assertEqual(
-            reply, b"<guest-1> hi course client\n<guest-1> how are you\n* guest-1 waves"
+            reply, b"<guest-1> hi course client\n<guest-1> how are you\n* <guest-1> waves"
         )
         self.assertEqual(len(writes), 1)
 
@@ -356,7 +356,7 @@ class ChatLockstepTests(SynchronousTestCase):
     def test_shutdown(self) -> None:
         client, _ = self.lockstep()
         client.protocol.serverShutdown()
-        self.assertEqual(client.read(), b"\n* server shutting down")
+        self.assertEqual(client.read(), b"\n* server shutting down\n")
 
 
 class DoctorLockstepTests(SynchronousTestCase):
