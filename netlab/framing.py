@@ -45,6 +45,7 @@ C{releaseInput}.  Nothing else of the class is theirs to call or override.
 
 from __future__ import annotations
 
+from twisted.internet.abstract import FileDescriptor
 from twisted.internet.interfaces import (
     IDelayedCall,
     IHalfCloseableProtocol,
@@ -100,6 +101,19 @@ def _lastCharacterSize(data: bytes) -> int:
     return min(len(data), 1)
 
 
+def setReadSize(transport: object, size: int) -> None:
+    """
+    Make the connection under C{transport} -- looking through wrappers such as
+    the guard's and TLS -- read at most C{size} bytes at a time.  (Its
+    C{bufferSize} also sets how much unsent output pauses its producer.)
+    """
+    for _ in range(4):
+        if isinstance(transport, FileDescriptor):
+            transport.bufferSize = size
+            return
+        transport = getattr(transport, "transport", None)
+
+
 class MessageFactory(ServerFactory):
     """
     Base factory for L{MessageReceiver} services: the clock and framing limits
@@ -107,6 +121,12 @@ class MessageFactory(ServerFactory):
     """
 
     noisy = False
+
+    #: How much one read from a peer takes at most, or L{None} for Twisted's
+    #: default (64 KiB).  What was read stays here while the peer's messages
+    #: wait (for their turn, their pace, or a reader), so this bounds the input
+    #: a connection holds.
+    readSize: int | None = None
 
     def __init__(
         self,
@@ -193,6 +213,9 @@ class MessageReceiver(Protocol, TimeoutMixin):
 
     def connectionMade(self) -> None:
         self.peerKey = addressKey(self.transport.getPeer())
+        readSize = getattr(self.factory, "readSize", None)
+        if readSize:
+            setReadSize(self.transport, readSize)
         self.transport.registerProducer(self, True)
         self.watchIdle(getattr(self.factory, "idleTimeout", None) or None)
 

@@ -30,6 +30,11 @@ GOODBYES = frozenset({"quit", "bye", "goodbye"})
 #: types far slower; a program that pipes a file gets its answers at this pace).
 RATE = Rate(10.0, 50)
 
+#: What one read from a client takes at most: a client's pipelined lines wait
+#: here for their pace, so this bounds the input a session holds (Twisted's
+#: 64 KiB made 1,000 pipelining sessions cost 64 MiB).
+READ_SIZE = 16 * 1024
+
 #: Lines a peer can cause are logged at most once in this many seconds, with at
 #: most this many characters of what the peer sent.
 LOG_INTERVAL = 60.0
@@ -86,6 +91,7 @@ class DoctorFactory(MessageFactory):
     """
 
     protocol = DoctorProtocol
+    readSize = READ_SIZE
 
     def __init__(
         self,
