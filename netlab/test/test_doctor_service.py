@@ -8,13 +8,16 @@ import os
 import shutil
 import tempfile
 
+from twisted.internet.abstract import FileDescriptor
+from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.doctor import Doctor, parseScript
-from netlab.doctor.service import DoctorFactory, DoctorProtocol
+from netlab.doctor.service import READ_SIZE, DoctorFactory, DoctorProtocol
+from netlab.guard import GuardFactory
 from netlab.tap import Options, serviceFactory
 from netlab.test.test_doctor_engine import TRAILER
 
@@ -200,3 +203,21 @@ class FromOptionsTests(SynchronousTestCase):
         self.assertEqual(factory.script.greetingText(), "HELLO PATIENT")
         self.assertEqual((factory.maxLineLength, factory.bareDelay), (100, 0.5))
         self.assertEqual(factory.idleTimeout, 90)
+
+
+class ReadSizeTests(SynchronousTestCase):
+    """
+    A Doctor connection reads at most L{READ_SIZE} bytes at a time, through
+    the guard's wrapper too, so what it holds while its lines wait is bounded.
+    """
+
+    def test_throughTheGuard(self) -> None:
+        clock = Clock()
+        guarded = GuardFactory(DoctorFactory(clock), "doctor", clock)
+        address = IPv4Address("TCP", "127.0.0.1", 40000)
+        protocol = guarded.buildProtocol(address)
+        transport = FileDescriptor(clock)
+        transport.getPeer = lambda: address
+        transport.getHost = lambda: address
+        protocol.makeConnection(transport)
+        self.assertEqual(transport.bufferSize, READ_SIZE)

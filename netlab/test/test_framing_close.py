@@ -79,7 +79,9 @@ class FakeSocketTransport(abstract.FileDescriptor):
 
 class CloseWhileBackedUpTests(SynchronousTestCase):
     def connect(self):
-        protocol = DoctorFactory(Clock()).buildProtocol(None)
+        factory = DoctorFactory(Clock())
+        factory.readSize = None  # keep this transport's small buffer
+        protocol = factory.buildProtocol(None)
         transport = FakeSocketTransport()
         protocol.makeConnection(transport)
         protocol.dataReceived(b"I am sad\n" * 100)
