@@ -207,7 +207,10 @@ def _netlab(service: str, *extra: str) -> Callable[[int, Path], list[str]]:
 NETLAB_LIMITS = ("--max-connections", "20000", "--max-per-peer", "20000")
 # No flood limit (the generators send as fast as the server delivers) and a send queue
 # large enough that a reader 1,000 lines behind is not disconnected.
-NETLAB_CHAT_OPTS = ("--chat-rate", "0", "--chat-sendq", "64M")
+NETLAB_CHAT_OPTS = (
+    "--chat-rate", "0", "--chat-address-rate", "0", "--chat-address-bytes", "0",
+    "--chat-sendq", "64M",
+)
 # No pace either: each generator connection asks as fast as it is answered.
 NETLAB_DOCTOR_OPTS = ("--doctor-rate", "0")
 

@@ -301,7 +301,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
                 if self._holding() or self.transport.disconnecting:
                     buffer = b"\n".join(lines[index:] + [buffer])
                     break
-                if not self._onPace():
+                if not self._onPace(len(line)):
                     buffer = b"\n".join(lines[index:] + [buffer])
                     break
                 self._lineReceived(line)
@@ -341,11 +341,12 @@ class MessageReceiver(Protocol, TimeoutMixin):
         """
         return self._turnCall is not None or self._paceCall is not None
 
-    def _onPace(self) -> bool:
+    def _onPace(self, size: int) -> bool:
         """
-        Whether the next message may be handled now: the address has a share
-        of this turn left, and the connection is within its rate (L{Pacer}).
-        If not, stop reading until it may, then carry on.
+        Whether the next message (C{size} bytes) may be handled now: the
+        address has a share of this turn left, and the connection is within
+        its rate and the address within its share (L{Pacer}).  If not, stop
+        reading until it may, then carry on.
         """
         if self._turnCall is not None:
             return False
@@ -354,12 +355,13 @@ class MessageReceiver(Protocol, TimeoutMixin):
             self._turnCall = self.clock.callLater(0, self._nextTurn)
             return False
         rate = getattr(self.factory, "rate", None)
-        if rate is None:
+        share = getattr(self.factory, "addressShare", None)
+        if rate is None and share is None:
             return True
         if self._pacer is None:
             self._pacer = Pacer(rate, self.clock)
         now = self.clock.seconds()
-        delay = self._pacer.delay(now)
+        delay = self._pacer.delay(now, share, self.peerKey, size)
         if not delay:
             return True
         self.holdInput()
@@ -432,7 +434,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         for the answer: take what it sent as the message.
         """
         self._bareCall = None
-        if not self._onPace():
+        if not self._onPace(len(self._buffer)):
             return  # the timer is set again when this connection carries on
         line, self._buffer = self._buffer, b""
         self.terminator = b""

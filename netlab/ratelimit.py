@@ -80,12 +80,14 @@ class TokenBucket:
             return True
         return False
 
-    def wait(self, now: float) -> float:
+    def wait(self, now: float, cost: float = 1.0) -> float:
         """
-        Seconds until the bucket holds a whole token (0 if it does now).
+        Seconds until the bucket holds C{cost} tokens (0 if it does now); a
+        cost above the burst counts as the burst.
         """
         self._refill(now)
-        return max(0.0, (1.0 - self.tokens) / self.rate.perSecond)
+        cost = min(cost, float(self.rate.burst))
+        return max(0.0, (cost - self.tokens) / self.rate.perSecond)
 
     def full(self, now: float) -> bool:
         """
@@ -123,18 +125,26 @@ class KeyedLimiter:
         """
         Take C{cost} tokens (one by default) from C{key}'s bucket.
         """
+        bucket = self.bucket(key, now)
+        return bucket is not None and bucket.allow(now, cost)
+
+    def bucket(self, key: object, now: float) -> TokenBucket | None:
+        """
+        C{key}'s bucket, made if need be; L{None} if the table is full of
+        buckets that still remember something.
+        """
         buckets = self._buckets
         bucket = buckets.get(key)
         if bucket is None:
             if len(buckets) >= self.maxKeys:
                 oldest = next(iter(buckets.values()))
                 if not oldest.full(now):
-                    return False
+                    return None
                 buckets.popitem(last=False)
             bucket = buckets[key] = TokenBucket(self.rate, now)
         else:
             buckets.move_to_end(key)
-        return bucket.allow(now, cost)
+        return bucket
 
     def __len__(self) -> int:
         return len(self._buckets)

@@ -22,7 +22,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.protocol import Factory
 from twisted.python import usage
 
-from netlab.chat import HISTORY, RATE, SENDQ, ChatFactory
+from netlab.chat import ADDRESS_BYTES, ADDRESS_RATE, HISTORY, RATE, SENDQ, ChatFactory
 from netlab.console import operatorService
 from netlab.daytime import TIME_FORMAT, DaytimeFactory, formatter
 from netlab.doctor import ScriptError, loadScript
@@ -78,6 +78,8 @@ NEEDS = {
     "chat-operator": ("chat",),
     "chat-sendq": ("chat",),
     "chat-rate": ("chat",),
+    "chat-address-rate": ("chat",),
+    "chat-address-bytes": ("chat",),
 }
 
 #: Options that may be given more than once; their value is a list.
@@ -116,6 +118,16 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         str(RATE),
         Rate.parse,
         "lines per chat client, N/s,BURST; beyond it they wait (0: no limit)",
+    ),
+    "chat-address-rate": (
+        str(ADDRESS_RATE),
+        Rate.parse,
+        "lines into the room per IP address, over all its clients, N/s,BURST (0: no limit)",
+    ),
+    "chat-address-bytes": (
+        formatSize(ADDRESS_BYTES),
+        parseSize,
+        "bytes a second into the room per IP address, over all its clients (0: no limit)",
     ),
     "doctor": (None, checkEndpoint, "Doctor endpoint, e.g. 21567 (repeatable)"),
     "doctor-script": (None, str, "the Doctor's script, in Weizenbaum's 1966 notation"),
@@ -329,6 +341,8 @@ def _chatFactory(config: Options, reactor) -> Factory:
         history=config["chat-history"],
         sendq=config["chat-sendq"],
         rate=config["chat-rate"],
+        addressRate=config["chat-address-rate"],
+        addressBytes=config["chat-address-bytes"],
         **_framing(config),
     )
 

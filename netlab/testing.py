@@ -147,9 +147,18 @@ class FakeChatRoom:
         """
         return [self.connectOne(factory, lineMode) for _ in range(count)]
 
-    def connectOne(self, factory=None, lineMode: bool = True) -> FakeClient:
+    def connectOne(
+        self, factory=None, lineMode: bool = True, host: str | None = None
+    ) -> FakeClient:
+        """
+        Connect one new client; see L{connect}.  Each client comes from an
+        address of its own (as each student at a machine of their own), unless
+        C{host} says which.
+        """
         factory = factory or self.factory
-        address = IPv4Address("TCP", "127.0.0.1", next(self._ports))
+        port = next(self._ports)
+        host = host or f"127.0.{port >> 8 & 255}.{port & 255}"
+        address = IPv4Address("TCP", host, port)
         protocol = factory.buildProtocol(address)
         transport = ClientTransport(peerAddress=address)
         client = FakeClient(self, protocol, transport)

@@ -43,6 +43,8 @@ BAD_VALUES = {
     "chat-operator": "bogus:endpoint",
     "chat-sendq": "lots",
     "chat-rate": "5/hour",
+    "chat-address-rate": "lots",
+    "chat-address-bytes": "a lot",
     "doctor": "65536",
     "doctor-script": "/nonexistent/doctor.script",
     "doctor-rate": "fast",

@@ -19,7 +19,7 @@ that everyone connected to the service is in.  Its parts, one job each:
 from __future__ import annotations
 
 from netlab.chat.commands import WHO_LIMIT
-from netlab.chat.factory import RATE, ChatFactory
+from netlab.chat.factory import ADDRESS_BYTES, ADDRESS_RATE, RATE, ChatFactory
 from netlab.chat.interfaces import IChatMember, IChatRoom
 from netlab.chat.names import OPERATOR, nameKey, reserved
 from netlab.chat.operator import OperatorFactory, OperatorProtocol
@@ -28,6 +28,8 @@ from netlab.chat.protocol import GREETING, HINT, WELCOME_WAIT, ChatProtocol
 from netlab.chat.room import ANNOUNCE_LIMIT, HISTORY, ChatRoom
 
 __all__ = [
+    "ADDRESS_BYTES",
+    "ADDRESS_RATE",
     "ANNOUNCE_LIMIT",
     "DROP_GRACE",
     "GREETING",

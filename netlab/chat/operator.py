@@ -41,4 +41,6 @@ class OperatorFactory(ChatFactory):
             maxLineLength=chat.maxLineLength,
             bareDelay=chat.bareDelay,
             room=chat.room,
+            addressRate=None,
+            addressBytes=None,
         )

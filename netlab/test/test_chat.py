@@ -568,6 +568,9 @@ class OperatorTests(SynchronousTestCase):
         self.assertFalse(operator.transport.disconnecting)
 
 
+#: A room without flood control: no pace per client, no share per address.
+UNLIMITED = {"rate": None, "addressRate": None, "addressBytes": None}
+
 #: The notice a client gets when its lines start to wait.
 SLOW_DOWN = "ERR slow down: lines beyond 5 a second wait their turn"
 
@@ -637,10 +640,55 @@ class FloodTests(SynchronousTestCase):
         self.assertEqual(lines[-1], SLOW_DOWN)
 
     def test_off(self) -> None:
-        room = FakeChatRoom(rate=None)
+        """
+        With no pace and no address share, a thousand lines go through at once.
+        """
+        room = FakeChatRoom(**UNLIMITED)
         alice, bob = chatter(room, 2)
         alice.send(*["x"] * 1000)
         self.assertEqual(len(bob.lines()), 1000)
+
+
+class AddressShareTests(SynchronousTestCase):
+    """
+    What one address may send into the room, over all its connections.
+    """
+
+    def test_oneAddressManyConnections(self) -> None:
+        """
+        Three connections from one address share its lines per second; a
+        client from another address is not held up; nothing is lost.
+        """
+        room = FakeChatRoom(rate=None, addressRate=Rate(2.0, 4), addressBytes=None)
+        same = [room.connectOne(host="10.0.0.1") for _ in range(3)]
+        other, watcher = room.connect(2)
+        for client in room.clients:
+            client.read()
+        room.clock.advance(10)
+        for index, client in enumerate(same):
+            client.send(f"a{index}", f"b{index}")
+        other.send("hello")
+        said = [line.split("> ")[1] for line in watcher.lines() if "> " in line]
+        self.assertEqual(said, ["a0", "b0", "a1", "b1", "hello"])
+        told = [[line for line in client.lines() if line.startswith("ERR")] for client in same]
+        notice = "ERR slow down: your address sends more than its share; lines wait their turn"
+        self.assertEqual(told, [[], [], [notice]])
+        for _ in range(2):
+            room.clock.advance(0.5)
+        said = [line.split("> ")[1] for line in watcher.lines() if "> " in line]
+        self.assertEqual(said, ["a2", "b2"])
+
+    def test_bytes(self) -> None:
+        """
+        Bytes per second too: long lines from one address wait for their share.
+        """
+        room = FakeChatRoom(rate=None, addressRate=None, addressBytes=1000)
+        alice, watcher = chatter(room, 2)
+        room.clock.advance(10)
+        alice.send(*["x" * 900] * 6)
+        self.assertEqual(len([line for line in watcher.lines() if "> " in line]), 4)
+        room.clock.advance(1.8)
+        self.assertEqual(len([line for line in watcher.lines() if "> " in line]), 2)
 
 
 class TurnTests(SynchronousTestCase):
@@ -674,7 +722,7 @@ class SendQueueTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.room = FakeChatRoom(rate=None, sendq=100_000)
+        self.room = FakeChatRoom(sendq=100_000, **UNLIMITED)
         self.sender, self.reader, self.sleeper = chatter(self.room, 3)
         self.line = "x" * 990  # 1000 bytes relayed with "<guest-1> " and "\r\n"
 

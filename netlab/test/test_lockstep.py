@@ -157,7 +157,7 @@ class ChatLockstepTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.room = FakeChatRoom(rate=None)
+        self.room = FakeChatRoom(rate=None, addressRate=None, addressBytes=None)
 
     def lockstep(self) -> tuple[FakeClient, bytes]:
         """

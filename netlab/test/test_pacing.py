@@ -12,7 +12,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.doctor.service import DoctorFactory
-from netlab.pacing import NOTICE_INTERVAL, Pacer
+from netlab.pacing import NOTICE_INTERVAL, AddressShare, Pacer
 from netlab.ratelimit import Rate
 
 
@@ -37,7 +37,9 @@ class PacerTests(SynchronousTestCase):
         """
         The notice is given, then not again for L{NOTICE_INTERVAL} seconds.
         """
-        pacer = Pacer(Rate(5.0, 20), Clock())
+        pacer = Pacer(Rate(5.0, 1), Clock())
+        self.assertEqual(pacer.delay(0.0), 0.0)
+        self.assertGreater(pacer.delay(0.0), 0.0)
         self.assertEqual(
             pacer.notice(0.0), "slow down: lines beyond 5 a second wait their turn"
         )
@@ -94,3 +96,43 @@ class DoctorPaceTests(SynchronousTestCase):
         late = transport.value()
         self.assertTrue(late)
         self.assertNotIn(b"ERR", late)
+
+
+class AddressShareTests(SynchronousTestCase):
+    """
+    What one address may send over all its connections.
+    """
+
+    def test_lines(self) -> None:
+        """
+        Lines per second with a burst, per address; another address has its own.
+        """
+        share = AddressShare(Rate(2.0, 3), None)
+        self.assertEqual([share.delay("a", 10, 0.0) for _ in range(3)], [0.0] * 3)
+        self.assertAlmostEqual(share.delay("a", 10, 0.0), 0.5)
+        self.assertEqual(share.delay("b", 10, 0.0), 0.0)
+        self.assertEqual(share.delay("a", 10, 0.5), 0.0)
+
+    def test_bytes(self) -> None:
+        """
+        Bytes per second, with bursts of four seconds' worth; a message longer
+        than the burst waits for a full bucket, not for ever.
+        """
+        share = AddressShare(None, 1000)
+        self.assertEqual(share.delay("a", 4000, 0.0), 0.0)
+        self.assertAlmostEqual(share.delay("a", 500, 0.0), 0.5)
+        self.assertAlmostEqual(share.delay("a", 10_000, 1.0), 3.0)
+        self.assertEqual(share.delay("a", 10_000, 4.0), 0.0)
+
+    def test_pacerNamesTheReason(self) -> None:
+        """
+        A message held back by the address's share says so.
+        """
+        pacer = Pacer(Rate(100.0, 100), Clock())
+        share = AddressShare(Rate(1.0, 1), None)
+        self.assertEqual(pacer.delay(0.0, share, "a", 1), 0.0)
+        self.assertGreater(pacer.delay(0.0, share, "a", 1), 0.0)
+        self.assertEqual(
+            pacer.notice(0.0),
+            "slow down: your address sends more than its share; lines wait their turn",
+        )
