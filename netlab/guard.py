@@ -40,7 +40,7 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from zope.interface import implementer
 
 from netlab.address import describePeer, peerHost, peerKey
-from netlab.logthrottle import ThrottledLog
+from netlab.logthrottle import ConnectionLog, ThrottledLog
 
 log = Logger(namespace="netlab")
 
@@ -197,6 +197,7 @@ class GuardFactory(WrappingFactory):
         self.handshakeTimeout = handshakeTimeout or None
         self.perPeer: Counter[str] = Counter()
         self._throttledLog = ThrottledLog(clock)
+        self._connectionLog = ConnectionLog(clock)
         self._drained: list[defer.Deferred[None]] = []
         # A service whose connections end as soon as they are answered (Day/Time)
         # says so with a true `oneShot`: it gets one log line per connection, at
@@ -225,7 +226,12 @@ class GuardFactory(WrappingFactory):
             p.peerKey = peerKey(p.peerHost)
             self.perPeer[p.peerKey] += 1
         if not self._oneShot:
-            log.info("{service}: connection from {peer}", service=self.serviceName, peer=p.peerText)
+            self._connectionLog.info(
+                p.peerKey,
+                "{service}: connection from {peer}",
+                service=self.serviceName,
+                peer=p.peerText,
+            )
 
     def unregisterProtocol(self, p: GuardProtocol) -> None:
         super().unregisterProtocol(p)
@@ -233,10 +239,8 @@ class GuardFactory(WrappingFactory):
             self.perPeer[p.peerKey] -= 1
             if not self.perPeer[p.peerKey]:
                 del self.perPeer[p.peerKey]
-        if self._oneShot:
-            log.info("{service}: served {peer}", service=self.serviceName, peer=p.peerText)
-        else:
-            log.info("{service}: {peer} disconnected", service=self.serviceName, peer=p.peerText)
+        line = "{service}: served {peer}" if self._oneShot else "{service}: {peer} disconnected"
+        self._connectionLog.info(p.peerKey, line, service=self.serviceName, peer=p.peerText)
         if not self.protocols:
             drained, self._drained = self._drained, []
             for d in drained:

@@ -13,7 +13,12 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from netlab.guard import CLOSE_GRACE, REFUSAL_GRACE, GuardFactory
-from netlab.logthrottle import LOG_BURST, REFUSAL_LOG_INTERVAL
+from netlab.logthrottle import (
+    CONNECTION_LINES,
+    CONNECTION_LINES_PER_PEER,
+    LOG_BURST,
+    REFUSAL_LOG_INTERVAL,
+)
 from netlab.ratelimit import KeyedLimiter, Rate, TokenBucket
 
 
@@ -105,6 +110,41 @@ class GuardTests(SynchronousTestCase):
         self.assertEqual(
             self.messages(), ["test: connection from [::1]:99", "test: [::1]:99 disconnected"]
         )
+
+    def test_connectionLinesThrottledPerPeer(self):
+        """
+        A peer that connects and disconnects over and over gets a burst of
+        connection lines, then about one a second; the next line says how
+        many were left out.  Another peer is logged meanwhile.
+        """
+        factory = self.guard()
+        for port in range(1000, 1500):
+            protocol, _ = self.connect(factory, "10.0.0.9", port)
+            protocol.connectionLost(None)
+        burst = CONNECTION_LINES_PER_PEER.burst
+        self.assertEqual(len(self.messages()), burst)
+        protocol, _ = self.connect(factory, "10.0.0.10", 1)
+        self.assertEqual(
+            self.messages()[-1],
+            f"test: connection from 10.0.0.10:1 ({1000 - burst} connection lines "
+            "left out before this one)",
+        )
+        self.clock.advance(1)
+        protocol, _ = self.connect(factory, "10.0.0.9", 2000)
+        self.assertEqual(self.messages()[-1], "test: connection from 10.0.0.9:2000")
+
+    def test_connectionLinesCappedOverAllPeers(self):
+        """
+        Many peers at once: at most the total burst, then ten lines a second.
+        """
+        factory = self.guard()
+        for index in range(1000):
+            self.connect(factory, f"10.1.{index // 250}.{index % 250}", 1)
+        self.assertEqual(len(self.messages()), CONNECTION_LINES.burst)
+        self.clock.advance(1)
+        for index in range(100):
+            self.connect(factory, f"10.2.0.{index}", 1)
+        self.assertEqual(len(self.messages()), CONNECTION_LINES.burst + 10)
 
     def test_oneShotLogsOnce(self):
         """
