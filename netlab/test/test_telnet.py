@@ -11,7 +11,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.doctor.service import DoctorFactory
-from netlab.framing import LINE, MessageFactory, MessageReceiver
+from netlab.framing import LINE, TELNET_COMMANDS_PER_TURN, MessageFactory, MessageReceiver
 
 IAC, DO, DONT, WILL, WONT = telnet.IAC, telnet.DO, telnet.DONT, telnet.WILL, telnet.WONT
 SB, SE = telnet.SB, telnet.SE
@@ -102,8 +102,13 @@ class NegotiationTests(SynchronousTestCase):
         protocol, transport = connect()
         protocol.pauseProducing()
         protocol.dataReceived((IAC + DO + ECHO) * 1000 + CTRL_C * 1000)
+        protocol.factory.clock.advance(0)
         self.assertEqual(transport.value(), b"")
+        self.assertEqual(transport.producerState, "paused")  # and it is not read from
         protocol.resumeProducing()
+        while protocol._telnetPending:  # what it sent is handled, a turn at a time
+            protocol.factory.clock.advance(0)
+        transport.clear()
         protocol.dataReceived(CTRL_C)
         self.assertEqual(transport.value(), IAC + WILL + TM)
 
@@ -268,3 +273,25 @@ class CommandTests(SynchronousTestCase):
         transport.clear()
         protocol.dataReceived(b"I feel sad\r\n")
         self.assertTrue(transport.value().endswith(b".\r\n"), transport.value())
+
+
+class CommandFloodTests(SynchronousTestCase):
+    """
+    Telnet commands are parsed a byte at a time, so a connection may have at
+    most C{TELNET_COMMANDS_PER_TURN} parsed per reactor turn: the rest waits,
+    in order, and nothing is lost.
+    """
+
+    def test_floodWaitsItsTurn(self) -> None:
+        protocol, transport = connect()
+        clock = protocol.factory.clock
+        flood = (IAC + telnet.DO + b"\x06") * 1000 + b"after\r\n"
+        protocol.dataReceived(flood)
+        self.assertEqual(transport.producerState, "paused")
+        self.assertEqual(protocol.messages, [])
+        answer = IAC + telnet.WILL + b"\x06"
+        self.assertEqual(transport.value().count(answer), TELNET_COMMANDS_PER_TURN)
+        clock.advance(0)  # (a Clock runs the following turns' calls at once)
+        self.assertEqual(transport.value().count(answer), 1000)
+        self.assertEqual(protocol.messages, ["after"])
+        self.assertEqual(transport.producerState, "producing")
