@@ -242,7 +242,7 @@ class Options(usage.Options):
         except usage.UsageError as e:
             if getattr(self, "parent", None) is None:
                 raise
-            raise SystemExit(f"twistd netlab: {e}") from None
+            raise SystemExit(f"netlab: {e}") from None
 
     def postOptions(self) -> None:
         for name, (_, parse, _) in PARAMETERS.items():

@@ -225,7 +225,7 @@ class OptionsTests(SynchronousTestCase):
         with self.assertRaises(SystemExit) as caught:
             options.parseOptions(["--daytime", "banana"])
         message = str(caught.exception.code)
-        self.assertTrue(message.startswith("twistd netlab: --daytime: "), message)
+        self.assertTrue(message.startswith("netlab: --daytime: "), message)
         self.assertNotIn("\n", message)
 
     def test_values(self):
