@@ -49,6 +49,10 @@ RSS_GROWTH_LIMIT = 8 * MIB
 #: A guard against hanging tests, not a performance expectation.
 WAIT = 10.0
 
+#: Options that switch the room's flood control off: no pace per client, no
+#: share per address (tests that flood the room on purpose from one address).
+NO_CHAT_LIMITS = ("--chat-rate", "0", "--chat-address-rate", "0", "--chat-address-bytes", "0")
+
 #: What the course's Chat server says first.
 CHAT_WELCOME = b"Welcome to my chat room!"
 

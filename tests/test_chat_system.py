@@ -20,6 +20,7 @@ from pathlib import Path
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.daemon import START_TIMEOUT, Daemon, freePort, recvUntil, twistd, waitForPort
+from tests.faults import NO_CHAT_LIMITS
 
 #: A guard against hanging tests, not a performance expectation.
 DEADLINE = 30.0
@@ -175,7 +176,7 @@ class FloodTests(SynchronousTestCase):
         RSS stays within 16 MiB of where it started.
         """
         daemon = Daemon.start(
-            ["--chat", "{port}", "--chat-rate", "0", "--chat-sendq", str(self.SENDQ)]
+            ["--chat", "{port}", *NO_CHAT_LIMITS, "--chat-sendq", str(self.SENDQ)]
         )
         self.addCleanup(daemon.close)
         sock = socket.socket()

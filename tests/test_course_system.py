@@ -28,6 +28,7 @@ from netlab.chat import HINT
 from netlab.doctor import Doctor
 from netlab.lockstep import REPLY_LIMIT, asciiText
 from tests.daemon import Daemon
+from tests.faults import NO_CHAT_LIMITS
 from tests.test_chat_system import Peer
 
 COURSE = Path(__file__).parent / "course"
@@ -117,7 +118,7 @@ class CourseChatTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.daemon = Daemon.start(["--chat", "{port}", "--chat-rate", "0", "--max-per-peer", "0"])
+        self.daemon = Daemon.start(["--chat", "{port}", *NO_CHAT_LIMITS, "--max-per-peer", "0"])
         self.addCleanup(self.daemon.close)
 
     def lineClient(self, nick: str | None = None) -> Peer:

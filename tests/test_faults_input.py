@@ -24,6 +24,7 @@ from tests.daemon import Daemon, recvAll
 from tests.faults import (
     CHAT_WELCOME,
     MIB,
+    NO_CHAT_LIMITS,
     Pump,
     Scenario,
     attackConnect,
@@ -72,7 +73,7 @@ class HostileBytesTests(SynchronousTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.daemon = Daemon.start(services("--chat-rate", "0"))
+        cls.daemon = Daemon.start(services(*NO_CHAT_LIMITS))
         waitForProbes(cls.daemon)
 
     @classmethod
@@ -166,7 +167,7 @@ class BurstTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        self.daemon = Daemon.start(services("--doctor-rate", "0", "--chat-rate", "0"))
+        self.daemon = Daemon.start(services("--doctor-rate", "0", *NO_CHAT_LIMITS))
         self.addCleanup(self.daemon.close)
         waitForProbes(self.daemon)
 

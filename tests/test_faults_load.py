@@ -21,6 +21,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.daemon import Daemon, recvAll
 from tests.faults import (
+    NO_CHAT_LIMITS,
     WAIT,
     Pump,
     Scenario,
@@ -189,7 +190,7 @@ class StuckReaderTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        options = ["--chat-sendq", str(SENDQ), "--chat-rate", "0"]
+        options = ["--chat-sendq", str(SENDQ), *NO_CHAT_LIMITS]
         self.daemon = Daemon.start(services(*options))
         self.addCleanup(self.daemon.close)
         waitForProbes(self.daemon)
@@ -237,7 +238,7 @@ class SigtermUnderLoadTests(SynchronousTestCase):
         # No chat flood limit, so that the chat flooders load the room as much
         # as the Doctor's do; what keeps the reactor turns short (and SIGTERM
         # prompt) is the per-turn budget of the framing and of the room.
-        self.daemon = Daemon.start(services("--chat-rate", "0"))
+        self.daemon = Daemon.start(services(*NO_CHAT_LIMITS))
         self.addCleanup(self.daemon.close)
         waitForProbes(self.daemon)
 
