@@ -45,21 +45,20 @@ C{releaseInput}.  Nothing else of the class is theirs to call or override.
 
 from __future__ import annotations
 
-from twisted.internet.abstract import FileDescriptor
 from twisted.internet.interfaces import (
     IDelayedCall,
     IHalfCloseableProtocol,
     IPushProducer,
     IReactorTime,
 )
-from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.internet.protocol import ServerFactory
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from netlab.fairness import TurnBudget, addressKey
+from netlab.flow import FlowControl, setReadSize
 from netlab.lockstep import packLines
-from netlab.pacing import Pacer
 from netlab.ratelimit import Rate
 from netlab.telnet import TelnetFilter
 
@@ -104,19 +103,6 @@ def _lastCharacterSize(data: bytes) -> int:
         except UnicodeDecodeError:
             continue
     return min(len(data), 1)
-
-
-def setReadSize(transport: object, size: int) -> None:
-    """
-    Make the connection under C{transport} -- looking through wrappers such as
-    the guard's and TLS -- read at most C{size} bytes at a time.  (Its
-    C{bufferSize} also sets how much unsent output pauses its producer.)
-    """
-    for _ in range(4):
-        if isinstance(transport, FileDescriptor):
-            transport.bufferSize = size
-            return
-        transport = getattr(transport, "transport", None)
 
 
 def _afterCommands(data: bytes, count: int) -> int | None:
@@ -165,7 +151,7 @@ class MessageFactory(ServerFactory):
 
 
 @implementer(IPushProducer, IHalfCloseableProtocol)
-class MessageReceiver(Protocol, TimeoutMixin):
+class MessageReceiver(FlowControl, TimeoutMixin):
     """
     A protocol that receives whole text messages and sends text messages back.
 
@@ -185,36 +171,15 @@ class MessageReceiver(Protocol, TimeoutMixin):
 
     terminator = b""
     mode: str | None = None
-    paused = False
     _buffer = b""
     _discarding = False
     _lineMode = False
-    _readClosed = False
     _bareCall: IDelayedCall | None = None
-    _turnCall: IDelayedCall | None = None
-    _paceCall: IDelayedCall | None = None
-    _pacer: Pacer | None = None
-    _readPaused = False
     owed = False
     _telnet: TelnetFilter | None = None
     _telnetPending = b""
 
     # Wiring
-
-    @property
-    def clock(self) -> IReactorTime:
-        """
-        The factory's clock.
-        """
-        return self.factory.clock
-
-    @property
-    def turnBudget(self) -> TurnBudget:
-        """
-        The factory's L{TurnBudget}, shared by every connection (and, in the
-        daemon, every service) it counts.
-        """
-        return self.factory.turnBudget
 
     @property
     def maxLineLength(self) -> int:
@@ -244,12 +209,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.watchIdle(None)
         self._cancelBare()
-        if self._turnCall is not None and self._turnCall.active():
-            self._turnCall.cancel()
-        self._turnCall = None
-        if self._paceCall is not None and self._paceCall.active():
-            self._paceCall.cancel()
-        self._paceCall = None
+        self.cancelWaits()
 
     def timeoutConnection(self) -> None:
         self.sendError("idle timeout")
@@ -283,9 +243,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         cut = _afterCommands(data, TELNET_COMMANDS_PER_TURN)
         if cut is not None:
             data, self._telnetPending = data[:cut], data[cut:]
-            self.holdInput()
-            if self._turnCall is None:
-                self._turnCall = self.clock.callLater(0, self._nextTurn)
+            self.waitForNextTurn()
         telnetFilter.feed(data)
 
     def telnetDataReceived(self, data: bytes) -> None:
@@ -326,10 +284,10 @@ class MessageReceiver(Protocol, TimeoutMixin):
             lines = buffer.split(b"\n")
             buffer = lines.pop()
             for index, line in enumerate(lines):
-                if self._holding() or self.transport.disconnecting:
+                if self.holding() or self.transport.disconnecting:
                     buffer = b"\n".join(lines[index:] + [buffer])
                     break
-                if not self._onPace(len(line)):
+                if not self.mayHandle(len(line)):
                     buffer = b"\n".join(lines[index:] + [buffer])
                     break
                 self._lineReceived(line)
@@ -337,79 +295,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         if self.paused and len(self._buffer) > READ_AHEAD:
             self.holdInput()
 
-    def holdInput(self) -> None:
-        """
-        Stop reading from the peer (until L{releaseInput}).  What it already
-        sent stays buffered here.
-        """
-        if not self._readPaused:
-            self._readPaused = True
-            self.transport.pauseProducing()
-
-    def releaseInput(self) -> None:
-        """
-        Read from the peer again, unless it has finished sending.
-        """
-        if self._readPaused:
-            self._readPaused = False
-            if not self._readClosed:
-                self.transport.resumeProducing()
-
-    def _holding(self) -> bool:
-        """
-        Whether messages are being held back: the peer is not reading our output,
-        or this connection has had its share of the current reactor turn, or
-        its messages are beyond its rate.
-        """
-        return self.paused or self._waiting()
-
-    def _waiting(self) -> bool:
-        """
-        Whether this connection waits for its next turn or its next message's time.
-        """
-        return self._turnCall is not None or self._paceCall is not None
-
-    def _onPace(self, size: int) -> bool:
-        """
-        Whether the next message (C{size} bytes) may be handled now: the
-        address has a share of this turn left, and the connection is within
-        its rate and the address within its share (L{Pacer}).  If not, stop
-        reading until it may, then carry on.
-        """
-        if self._turnCall is not None:
-            return False
-        if not self.turnBudget.take(self.peerKey):
-            self.holdInput()
-            self._turnCall = self.clock.callLater(0, self._nextTurn)
-            return False
-        rate = getattr(self.factory, "rate", None)
-        share = getattr(self.factory, "addressShare", None)
-        if rate is None and share is None:
-            return True
-        if self._pacer is None:
-            self._pacer = Pacer(rate, self.clock)
-        now = self.clock.seconds()
-        delay = self._pacer.delay(now, share, self.peerKey, size)
-        if not delay:
-            return True
-        self.holdInput()
-        self._paceCall = self.clock.callLater(delay, self._nextPace)
-        notice = self._pacer.notice(now) if self.mode is not LOCKSTEP else None
-        if notice is not None:
-            self.sendError(notice)
-        return False
-
-    def _nextTurn(self) -> None:
-        self._turnCall = None
-        if not self.paused and not self._waiting():
-            self._carryOn()
-
-    def _nextPace(self) -> None:
-        self._paceCall = None
-        if not self.paused and not self._waiting():
-            self._carryOn()
-
-    def _carryOn(self) -> None:
+    def carryOn(self) -> None:
         """
         Read again and handle what was held back; finish if the peer is done.
         """
@@ -418,8 +304,16 @@ class MessageReceiver(Protocol, TimeoutMixin):
             pending, self._telnetPending = self._telnetPending, b""
             self.dataReceived(pending)
         self._receive(b"")
-        if self._readClosed and not self._holding() and not self._telnetPending:
+        if self._readClosed and not self.holding() and not self._telnetPending:
             self._finishReading()
+
+    def slowDown(self, notice: str) -> None:
+        """
+        Tell a line client its messages wait (a lockstep client is not told:
+        its one C{recv} would take the notice for its answer).
+        """
+        if self.mode is not LOCKSTEP:
+            self.sendError(notice)
 
     def _skipDiscarded(self, buffer: bytes) -> bytes:
         """
@@ -442,7 +336,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
             self._refuseLong()
             return
         self._buffer = rest
-        if rest and not self._lineMode and not self._holding():
+        if rest and not self._lineMode and not self.holding():
             self._bareCall = self.clock.callLater(self.bareDelay, self._flushBare)
 
     def _lineReceived(self, line: bytes) -> None:
@@ -465,7 +359,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         for the answer: take what it sent as the message.
         """
         self._bareCall = None
-        if not self._onPace(len(self._buffer)):
+        if not self.mayHandle(len(self._buffer)):
             return  # the timer is set again when this connection carries on
         line, self._buffer = self._buffer, b""
         self.terminator = b""
@@ -487,7 +381,7 @@ class MessageReceiver(Protocol, TimeoutMixin):
         The peer finished sending (half-close or end of stream).
         """
         self._readClosed = True
-        if not self._holding():
+        if not self.holding():
             self._finishReading()
 
     def _finishReading(self) -> None:
@@ -529,8 +423,8 @@ class MessageReceiver(Protocol, TimeoutMixin):
             self.transport.unregisterProducer()
             return
         self.outputResumed()
-        if not self.paused and not self._waiting():
-            self._carryOn()
+        if not self.paused and not self.waiting():
+            self.carryOn()
 
     def stopProducing(self) -> None:
         self._cancelBare()
@@ -643,13 +537,3 @@ class MessageReceiver(Protocol, TimeoutMixin):
         are handled, so output queued meanwhile goes out first; writing may
         fill the transport again (L{outputPaused}), and then messages stay held.
         """
-
-    def spendTurn(self, cost: int) -> None:
-        """
-        Charge C{cost} more units of work to this peer's address in the
-        current reactor turn (a message costs one, counted before it is
-        handled; see L{netlab.fairness}).  Once the address's share is spent,
-        its further messages wait for the next turn.
-        """
-        if cost > 0:
-            self.turnBudget.spend(self.peerKey, cost)
