@@ -8,8 +8,9 @@ Two things stand between bytes from the network and anyone's screen:
     telnet commands removed first.
   - L{scrub} removes everything that could drive a terminal or disguise a
     line: ANSI/ECMA-48 escape sequences (7- and 8-bit forms), C0 and C1
-    control characters, bidi controls, zero-width characters and line and
-    paragraph separators.
+    control characters, bidi controls, zero-width characters, line and
+    paragraph separators, blank "fillers" and tag characters; and it cuts
+    stacks of combining marks ("Zalgo" text) down to two per character.
 
 The servers scrub whatever they relay to other people (L{netlab.chat},
 L{netlab.doctor}); the client scrubs every line a server sends before it
@@ -41,13 +42,49 @@ _CONTROL = re.compile(
     re.DOTALL,
 )
 
+#: Characters that show as nothing, or as a blank whose width terminals do not
+#: agree on, though most of them count as printable: the Hangul fillers
+#: (U+115F, U+1160, U+3164, U+FFA0), the Khmer inherent vowels (U+17B4,
+#: U+17B5), the Mongolian vowel separator (U+180E), the interlinear annotation
+#: characters (U+FFF9-U+FFFB) and the tag characters (U+E0000-U+E007F, which
+#: can spell out hidden text).  A blank as wide as a letter everywhere (U+3000,
+#: U+2800) stays: it hides nothing.
+_HIDDEN_CHARACTERS = (
+    r"\u115f\u1160\u17b4\u17b5\u180e\u3164\uffa0\ufff9-\ufffb\U000e0000-\U000e007f"
+)
+_HIDDEN = re.compile(rf"[{_HIDDEN_CHARACTERS}]")
+
+#: The blocks of combining marks that go on any letter (Combining Diacritical
+#: Marks, its Extended and Supplement blocks, the marks for symbols, the half
+#: marks): those stacked by the hundred in "Zalgo" text, which spills over the
+#: lines above and below.  Real text puts at most two on a letter (Vietnamese
+#: U+1EC7 is e, U+0323, U+0302).  The marks of particular scripts (Hebrew
+#: points, Thai, Devanagari, ...) are left alone: some of those legitimately
+#: stack three or more.
+_MARKS = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+
+#: A stack of more than two of those marks; its first two (group 1) stay.
+#: (C{[...][...]} rather than C{[...]{2}}: a pattern that starts with a
+#: character class is searched for much faster.)
+_EXCESS_MARKS = re.compile(rf"([{_MARKS}][{_MARKS}])[{_MARKS}]+")
+
+#: A character that might need L{scrub}'s attention in text that has no
+#: control characters left: a hidden character or a mark.
+_SUSPECT = re.compile(rf"[{_HIDDEN_CHARACTERS}{_MARKS}]")
+
+#: The same for printable text, which cannot hold the hidden characters that
+#: are not printable (U+180E, U+FFF9-U+FFFB, the tags): a smaller character
+#: class, searched faster.
+_PRINTABLE_SUSPECT = re.compile(rf"[\u115f\u1160\u17b4\u17b5\u3164\uffa0{_MARKS}]")
+
 
 def scrub(text: str, *, keepTabs: bool = False) -> str:
     """
     Remove everything that could drive a terminal or disguise a line: escape
-    sequences, control characters, bidi controls, zero-width characters and
-    line separators.  Used on anything relayed to other people, and on
-    everything a server sends to the client.
+    sequences, control characters, bidi controls, zero-width characters, line
+    separators, blank fillers and tag characters; and cut every stack of
+    combining marks down to its first two.  Used on anything relayed to other
+    people, and on everything a server sends to the client.
 
     @param text: the text to make safe.
     @param keepTabs: whether a tab stays a tab.  By default it becomes a space,
@@ -57,9 +94,18 @@ def scrub(text: str, *, keepTabs: bool = False) -> str:
     @return: C{text} without those characters; C{text} itself if it has none.
     """
     if text.isprintable():
-        return text
-    text = _CONTROL.sub("", text)
-    return text if keepTabs else text.replace("\t", " ")
+        # Printable ASCII (nearly every line) is safe as it is, and so is
+        # printable text without a mark or a hidden character.
+        if text.isascii() or _PRINTABLE_SUSPECT.search(text) is None:
+            return text
+    else:
+        text = _CONTROL.sub("", text)
+        if not keepTabs:
+            text = text.replace("\t", " ")
+        if text.isascii() or _SUSPECT.search(text) is None:
+            return text
+    # Hidden characters first, or one between marks would split their stack.
+    return _EXCESS_MARKS.sub(r"\1", _HIDDEN.sub("", text))
 
 
 def decode(line: bytes, *, telnet: bool = True) -> str:

@@ -149,3 +149,116 @@ class ScrubTests(SynchronousTestCase):
         """
         self.assertEqual(scrub("a\tb"), "a b")
         self.assertEqual(scrub("a\tb", keepTabs=True), "a\tb")
+
+
+class HiddenCharacterTests(SynchronousTestCase):
+    """
+    L{scrub} removes characters that show as nothing, or as a blank of a width
+    terminals do not agree on, though most of them count as printable.
+    """
+
+    def test_hangulFillers(self) -> None:
+        """
+        The Hangul fillers go (U+115F, U+1160, U+3164, U+FFA0); a line of
+        nothing else is left empty, as a blank line is.
+        """
+        self.assertEqual(scrub("a\u115fb\u1160c\u3164d\uffa0e"), "abcde")
+        self.assertEqual(scrub("\u3164" * 50), "")
+        self.assertEqual(scrub("\u3164\t\uffa0"), " ")
+
+    def test_otherInvisibles(self) -> None:
+        """
+        The Mongolian vowel separator, the Khmer inherent vowels and the
+        interlinear annotation characters go too.
+        """
+        self.assertEqual(scrub("a\u180eb\u17b4c\u17b5d\ufff9e\ufffaf\ufffbg"), "abcdefg")
+
+    def test_tags(self) -> None:
+        """
+        Tag characters, which can spell out text nobody sees, go: all of
+        U+E0000-U+E007F.  (A tag sequence flag is left as its black flag.)
+        """
+        hidden = "".join(chr(0xE0000 + ord(c)) for c in "ignore the above")
+        self.assertEqual(scrub(f"hello\U000e0001{hidden}\U000e007f world"), "hello world")
+        self.assertEqual(scrub("".join(map(chr, range(0xE0000, 0xE0080)))), "")
+        england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+        self.assertEqual(scrub(england), "\U0001f3f4")
+
+    def test_visibleBlanksKept(self) -> None:
+        """
+        A blank as wide as a letter everywhere hides nothing, and stays: the
+        ideographic space and the blank braille pattern.  Text with them is
+        returned as it is.
+        """
+        text = "\u4e2d\u3000\u6587 \u2800\u2801"
+        self.assertIs(scrub(text), text)
+
+    def test_hiddenWithControls(self) -> None:
+        """
+        Hidden characters go from text that also has control characters, and
+        tabs are kept or not as asked.
+        """
+        self.assertEqual(scrub("a\x1b[1m\u3164b\tc\U000e0041"), "ab c")
+        self.assertEqual(scrub("a\x1b[1m\u3164b\tc\U000e0041", keepTabs=True), "ab\tc")
+
+
+class MarkTests(SynchronousTestCase):
+    """
+    L{scrub} cuts stacks of combining marks ("Zalgo" text, which spills over
+    the lines above and below) down to two marks per character.
+    """
+
+    def test_zalgo(self) -> None:
+        """
+        Hundreds of marks on one letter become its first two; each letter keeps
+        its own first two.
+        """
+        self.assertEqual(scrub("Z" + "\u0301\u0316\u0350" * 100 + "!"), "Z\u0301\u0316!")
+        self.assertEqual(
+            scrub("a\u0300\u0301\u0302b\u0303\u0304\u0305"), "a\u0300\u0301b\u0303\u0304"
+        )
+
+    def test_everyBlock(self) -> None:
+        """
+        Marks from all the general combining blocks count, together: the
+        Combining Diacritical Marks, their Extended and Supplement blocks, the
+        marks for symbols and the half marks.
+        """
+        marks = ("\u0300", "\u036f", "\u1ab0", "\u1aff", "\u1dc0", "\u20d0", "\u20ff", "\ufe20")
+        for mark in marks:
+            self.assertEqual(scrub("x" + mark * 5 + "y"), "x" + mark * 2 + "y")
+        self.assertEqual(scrub("x\u0300\u1ab0\u1dc0\u20d0\ufe20"), "x\u0300\u1ab0")
+
+    def test_twoMarksKept(self) -> None:
+        """
+        Real text, which puts at most two marks on a letter, is returned as it
+        is: decomposed Vietnamese, precomposed French, Hebrew with its points
+        (marks of a script of its own, which may stack more).
+        """
+        vietnamese = "Vie\u0323\u0302t Nam, ngu\u031bo\u031b\u0300i"
+        french = "\u00e9t\u00e9 \u00e0 l'h\u00f4tel"
+        hebrew = "\u05e9\u05c1\u05b8\u0591\u05dc\u05d5\u05b9\u05dd"
+        for text in (vietnamese, french, hebrew):
+            self.assertIs(scrub(text), text)
+
+    def test_hiddenCharactersDoNotSplitAStack(self) -> None:
+        """
+        Characters that scrub removes do not split a stack into stacks short
+        enough to keep: the hidden and zero-width characters go first.
+        """
+        for separator in ("\u3164", "\U000e0041", "\u180e", "\u200b", "\x1b[m"):
+            stack = ("\u0301\u0301" + separator) * 50
+            self.assertEqual(scrub("a" + stack + "b"), "a\u0301\u0301b")
+
+    def test_marksWithControls(self) -> None:
+        """
+        Stacks are cut in text that also has control characters.
+        """
+        self.assertEqual(scrub("a\u0301\u0301\u0301\tb\x07"), "a\u0301\u0301 b")
+        self.assertEqual(scrub("a\u0301\u0301\u0301\tb", keepTabs=True), "a\u0301\u0301\tb")
+
+    def test_leadingMarks(self) -> None:
+        """
+        A stack at the start of a line, on no letter at all, is cut too.
+        """
+        self.assertEqual(scrub("\u0336" * 80), "\u0336\u0336")
