@@ -14,19 +14,36 @@ OPERATOR = "operator"
 NAME = re.compile(r"[A-Za-z0-9_-]{1,24}", re.ASCII)
 
 #: Names no network client may take, compared by their skeleton (L{reserved}):
-#: the operator's, and words that would pass for the server's own.
-_RESERVED = frozenset({OPERATOR, "err", "error", "server", "netlab", "admin", "system"})
+#: the operator's, and words that would pass for the server's own or for
+#: someone in charge.
+_RESERVED = frozenset(
+    {
+        OPERATOR,
+        *("err", "error", "server", "netlab", "system"),
+        *("admin", "administrator", "sysadmin", "root", "sysop", "op"),
+        *("moderator", "mod", "staff"),
+    }
+)
 _LOOKALIKE = str.maketrans("0134578", "oieastb", "_-")
 
 
 def reserved(name: str) -> bool:
     """
-    Whether C{name} is, or looks like, a reserved name: case, C{_} and C{-},
-    trailing digits and digits standing for letters (C{0perat0r}, C{operator_2})
-    do not make a new name.
+    Whether C{name} is, or looks like, a reserved name: the operator's, or a
+    word that passes for the server or for someone in charge.  Case, C{_} and
+    C{-}, trailing digits, digits standing for letters, a leading C{the} and a
+    plural C{s} do not make a new name (C{0perat0r}, C{operator_2},
+    C{The-Server}, C{mods}).
+
+    @param name: a valid name (see L{NAME}).
+    @return: whether a network client is refused C{name}.
     """
     skeleton = name.lower().rstrip("0123456789_-").translate(_LOOKALIKE)
-    return skeleton in _RESERVED or skeleton.startswith(OPERATOR)
+    if skeleton.startswith("the"):
+        skeleton = skeleton[3:]
+    if skeleton.startswith(OPERATOR):
+        return True
+    return skeleton in _RESERVED or (skeleton.endswith("s") and skeleton[:-1] in _RESERVED)
 
 
 def nameKey(name: str) -> str:

@@ -974,3 +974,60 @@ class InterfaceTests(SynchronousTestCase):
         (bob,) = chatter(second, 1)
         alice.send("one room")
         self.assertIn(f"<{alice.name}> one room", bob.lines())
+
+
+class ReservedNameTests(SynchronousTestCase):
+    """
+    /nick refuses names that pass for the server or for someone in charge.
+    """
+
+    def setUp(self) -> None:
+        self.room = FakeChatRoom(rate=None)
+        (self.alice,) = chatter(self.room, 1)
+
+    def assertRefused(self, *names: str) -> None:
+        """
+        Each of C{names} is refused as reserved, and Alice keeps her name.
+        """
+        before = self.alice.name
+        for name in names:
+            self.alice.send(f"/nick {name}")
+            self.assertEqual(self.alice.lines(), [f"ERR the name {name} is reserved"])
+        self.assertEqual(self.alice.name, before)
+
+    def assertAccepted(self, *names: str) -> None:
+        """
+        Each of C{names} is accepted.
+        """
+        for name in names:
+            self.alice.send(f"/nick {name}")
+            self.assertEqual(self.alice.lines(), [f"* You are now {name}."])
+
+    def test_authority(self) -> None:
+        """
+        Names that pass for someone in charge are refused, with the same
+        look-alikes as the operator's: case, C{_} and C{-}, trailing digits,
+        digits for letters.
+        """
+        self.assertRefused(
+            *("root", "R00T", "sysop", "SysOp_1", "op", "0p", "moderator", "Mod", "m0d-2"),
+            *("staff", "admin", "Administrator", "sysadmin", "system", "5y5tem"),
+        )
+
+    def test_theAndPlurals(self) -> None:
+        """
+        A leading C{the} and a plural C{s} make no new name.
+        """
+        self.assertRefused(
+            *("the-server", "TheServer", "th3_s3rv3r", "the_operator", "the-admin"),
+            *("mods", "admins", "ops", "the-mods", "servers", "errors"),
+        )
+
+    def test_ordinaryNames(self) -> None:
+        """
+        Ordinary names that merely contain or resemble those words stay free.
+        """
+        self.assertAccepted(
+            *("theo", "thermos", "rooted", "opal", "model", "modest", "staffan"),
+            *("admiral", "sys", "os", "the", "moderna", "errol", "opera"),
+        )
