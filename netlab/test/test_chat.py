@@ -87,14 +87,14 @@ class JoiningTests(SynchronousTestCase):
 
     def test_uniqueGuestNames(self) -> None:
         """
-        Every newcomer gets a guest name no one else has, even if someone took
-        the next one by /nick.
+        Every newcomer gets a guest name no one else has, even if the operator
+        took the next one by /nick.
         """
         room = FakeChatRoom(rate=None)
-        (first,) = room.connect(1)
+        (first,) = room.connect(1, factory=OperatorFactory(room.factory))
         first.send("/nick guest-2")
         names = [client.name for client in room.connect(3)]
-        self.assertEqual(names, ["guest-3", "guest-4", "guest-5"])
+        self.assertEqual(names, ["guest-1", "guest-3", "guest-4"])
 
     def test_joinAnnounced(self) -> None:
         """
@@ -336,7 +336,7 @@ class CommandTests(SynchronousTestCase):
         for name in (*lookalikes, "ERR", "err_", "Server", "s3rver", "netlab"):
             self.alice.send(f"/nick {name}")
             self.assertEqual(self.alice.lines(), [f"ERR the name {name} is reserved"])
-        for name in ("opera", "tom2", "guest-7", "errol"):
+        for name in ("opera", "tom2", "guest", "errol"):
             self.alice.send(f"/nick {name}")
             self.assertEqual(self.alice.lines(), [f"* You are now {name}."])
 
@@ -978,7 +978,9 @@ class InterfaceTests(SynchronousTestCase):
 
 class ReservedNameTests(SynchronousTestCase):
     """
-    /nick refuses names that pass for the server or for someone in charge.
+    /nick refuses the names the room gives newcomers and names that pass for
+    the server or for someone in charge; the room's own guest names keep
+    working.
     """
 
     def setUp(self) -> None:
@@ -1002,6 +1004,41 @@ class ReservedNameTests(SynchronousTestCase):
         for name in names:
             self.alice.send(f"/nick {name}")
             self.assertEqual(self.alice.lines(), [f"* You are now {name}."])
+
+    def test_guestNames(self) -> None:
+        """
+        No client may take a name like those the room gives newcomers, in any
+        case or spelling; the next newcomer still gets the next guest name.
+        """
+        self.assertRefused("guest-5", "guest-547", "Guest-2", "GUEST_2", "guest2", "gue5t-2")
+        (bob,) = chatter(self.room, 1)
+        self.assertEqual(bob.name, "guest-2")
+        self.alice.read()
+        self.assertAccepted("guest", "guests", "guest-x", "guest-1a", "guestbook")
+
+    def test_guestNamesAfterRenames(self) -> None:
+        """
+        The room keeps giving guest names, skipping any still in use, after
+        its guests have renamed themselves.
+        """
+        self.assertAccepted("alice")
+        bob, carol = chatter(self.room, 2)
+        self.assertEqual([bob.name, carol.name], ["guest-2", "guest-3"])
+        bob.send("/nick bob")
+        (dave,) = chatter(self.room, 1)
+        self.assertEqual(dave.name, "guest-4")
+
+    def test_operatorMayTakeAGuestName(self) -> None:
+        """
+        The operator console, which may take any reserved name, may take a
+        guest name too; newcomers are then given the ones after it.
+        """
+        (console,) = self.room.connect(1, factory=OperatorFactory(self.room.factory))
+        console.read()
+        console.send("/nick guest-2")
+        self.assertIn("* You are now guest-2.", console.lines())
+        names = [client.name for client in self.room.connect(2)]
+        self.assertEqual(names, ["guest-3", "guest-4"])
 
     def test_authority(self) -> None:
         """
