@@ -674,3 +674,73 @@ class IPv6Tests(SynchronousTestCase):
         result = runClient("daytime", "::1", "-p", str(self.ports["udp"]), "--udp")
         self.assertEqual((result.returncode, result.stderr), (0, b""), self.daemon.log())
         self.assertIn(b"Have a nice day!", result.stdout)
+
+
+class ClientInLabModeTests(SynchronousTestCase):
+    """
+    The client in a pipe against a daemon run with C{--lab split=5}: the lab's notice comes first,
+    and every line arrives in 5-byte pieces, 20 ms apart.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon.start(
+            [
+                "--doctor",
+                "{port}",
+                "--chat",
+                "{port}",
+                "--lab",
+                "doctor:split=5",
+                "--lab",
+                "chat:split=5",
+            ]
+        )
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.close()
+
+    def port(self, service: str) -> str:
+        return str(self.daemon.port(service))
+
+    def test_doctorAnswersEveryLine(self):
+        """
+        Two lines piped to C{netlab doctor}: the notice, the greeting and both answers, exit 0.
+        """
+        messages = ["I feel sad", "I am tired"]
+        stdin = "".join(f"{m}\n" for m in messages).encode()
+        result = runClient("doctor", "127.0.0.1", "-p", self.port("doctor"), stdin=stdin)
+        self.assertEqual((result.returncode, result.stderr), (0, b""), result.stdout)
+        doctor = Doctor()
+        expected = [
+            "* lab mode: replies arrive in pieces of 5 bytes",
+            doctor.greeting(),
+            *(doctor.reply(m) for m in messages),
+            "",
+        ]
+        self.assertEqual(result.stdout.decode().split("\n"), expected)
+        self.daemon.assertCleanLog()
+
+    def test_chatLongLineNotCutOff(self):
+        """
+        A room line too long to arrive within the client's C{--grace} (300 bytes take 1.2 s in
+        5-byte pieces) still arrives whole, and so does everything after it, C{* Bye!} included.
+        """
+        long = "x" * 300
+        said = runClient(
+            "chat", "127.0.0.1", "-p", self.port("chat"), "--nick", "long",
+            stdin=f"{long}\n".encode(),
+        )
+        self.assertEqual((said.returncode, said.stderr), (0, b""), said.stdout)
+        result = runClient(
+            "chat", "127.0.0.1", "-p", self.port("chat"), "--nick", "reader", stdin=b"/who\n"
+        )
+        self.assertEqual((result.returncode, result.stderr), (0, b""), result.stdout)
+        lines = result.stdout.decode().split("\n")
+        self.assertEqual(lines[0], "* lab mode: replies arrive in pieces of 5 bytes")
+        self.assertIn(f"<long> {long}", lines)
+        self.assertEqual(
+            lines[-4:], ["* You are now reader.", "* 1 in the room: reader", "* Bye!", ""]
+        )
+        self.daemon.assertCleanLog()

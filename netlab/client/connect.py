@@ -72,6 +72,15 @@ class LineSink(TypingProtocol):
         @param text: the line, without its terminator.
         """
 
+    def serverActivity(self) -> None:
+        """
+        Note that bytes came from the server, a whole line or only part of one.
+
+        Called before the lines those bytes finished, if any, are handed to L{serverLine}: a
+        server that sends its lines in small pieces (C{twistd netlab --lab split=N}) is not
+        silent while a long line is still on its way.
+        """
+
     def serverClosed(self, reason: Failure) -> None:
         """
         Handle the end of the connection.
@@ -186,8 +195,9 @@ class LineProtocol(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         """
-        Hand every complete line to the sink.
+        Tell the sink that the server is talking, then hand it every complete line.
         """
+        self.sink.serverActivity()
         for line in self._lines.feed(data):
             self.sink.serverLine(printable(line))
 

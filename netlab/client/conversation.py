@@ -25,6 +25,10 @@ from netlab.ports import PORTS
 #: Exit status after Ctrl-C, as shells report a process ended by SIGINT.
 INTERRUPTED = 130
 
+#: How a netlab service in lab mode (C{twistd netlab --lab ...}, see L{netlab.lab}) begins the
+#: first line it sends: a notice of its own, put before the greeting, which answers nothing.
+LAB_NOTICE = "* lab mode: "
+
 
 @dataclass(frozen=True)
 class Service:
@@ -37,7 +41,8 @@ class Service:
         nothing, so C{/quit} (processed after everything we sent) is how we learn it is done; the
         doctor answers every line, so counting replies is enough and a farewell would only add one.
     @ivar countsReplies: whether the server answers every line with exactly one line.
-    @ivar greetingLines: how many lines the server sends on connect, for reply counting.
+    @ivar greetingLines: how many lines the server sends on connect, for reply counting (not
+        counting the notice a netlab server in lab mode puts first, L{LAB_NOTICE}).
     @ivar defaultPort: the netlab port of the service.
     """
 
@@ -121,6 +126,7 @@ class Conversation:
         self._deferredLeave: bool | None = None
         self._farewellSent = False
         self._owed = service.greetingLines  # lines the server still owes us (counting services)
+        self._heardLine = False  # whether a whole line has come from the server yet
         self._timer: IDelayedCall | None = None
 
     # -- connection -------------------------------------------------------------------------------
@@ -174,12 +180,27 @@ class Conversation:
 
     # -- events from the server -------------------------------------------------------------------
 
+    def serverActivity(self) -> None:
+        """
+        Bytes came from the server: while leaving, the wait for it starts over.
+
+        Even when they end no line: under C{--lab split=N} a long line takes a while to arrive
+        whole, and the server is not silent meanwhile.
+        """
+        if self._leaving and self._outcome is None and self._timer is not None:
+            self._checkLeaving()
+
     def serverLine(self, text: str) -> None:
         """
         Show a server line; while leaving, it may be the last reply we were waiting for.
+
+        The lab notice (L{LAB_NOTICE}), which can only be the first line, is shown but is neither
+        the greeting nor a reply.
         """
         self.screen.show(text)
-        if self.service.countsReplies and self._owed > 0:
+        notice = not self._heardLine and text.startswith(LAB_NOTICE)
+        self._heardLine = True
+        if self.service.countsReplies and self._owed > 0 and not notice:
             self._owed -= 1
         if self._leaving and self._outcome is None:
             self._checkLeaving()

@@ -58,6 +58,11 @@ class DaytimePrinter:
         """
         self._write(text + "\n")
 
+    def serverActivity(self) -> None:
+        """
+        Nothing to do: one deadline covers the whole exchange, however the answer arrives.
+        """
+
     def serverClosed(self, reason: Failure) -> None:
         """
         The server closed: that is how a Day/Time exchange ends, unless TLS broke it.

@@ -12,6 +12,7 @@ import io
 import os
 import termios
 from contextlib import redirect_stdout
+from functools import partial
 
 from twisted.internet import defer, error, reactor
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -20,6 +21,7 @@ from twisted.internet.interfaces import (
     IHostnameResolver,
     IStreamClientEndpoint,
 )
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.stdio import StandardIO
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransport
@@ -36,6 +38,7 @@ from netlab.client.conversation import (
     CLOSED_BY_SERVER,
     DOCTOR,
     INTERRUPTED,
+    LAB_NOTICE,
     Conversation,
     Outcome,
 )
@@ -56,6 +59,8 @@ from netlab.client.errors import (
 )
 from netlab.client.terminal import TerminalState
 from netlab.client.text import LineBuffer, displayWidth, printable
+from netlab.guard import GuardFactory
+from netlab.lab import PIECE_GAP, LabFaults, LabProtocol
 from netlab.ports import PORTS
 
 ERASE = "\r\x1b[J"
@@ -336,9 +341,14 @@ class FakeSink:
     def __init__(self):
         self.lines: list[str] = []
         self.closed: list[Failure] = []
+        self.events: list[str] = []
+
+    def serverActivity(self):
+        self.events.append("activity")
 
     def serverLine(self, text):
         self.lines.append(text)
+        self.events.append("line")
 
     def serverClosed(self, reason):
         self.closed.append(reason)
@@ -368,6 +378,18 @@ class LineProtocolTests(SynchronousTestCase):
         self.protocol.makeConnection(self.transport)
         self.protocol.dataReceived(b"Welcome to my chat room!\r\n<eve> \x1b]0;x\x07hi \xff\n")
         self.assertEqual(self.sink.lines, ["Welcome to my chat room!", "<eve> hi \ufffd"])
+
+    def test_activityBeforeLines(self):
+        """
+        Every arrival of bytes is reported, also a piece that ends no line, before the lines it
+        finished.
+        """
+        self.protocol.makeConnection(self.transport)
+        self.protocol.dataReceived(b"Hello")
+        self.protocol.dataReceived(b". I am")
+        self.protocol.dataReceived(b" the doctor.\nHow")
+        self.assertEqual(self.sink.events, ["activity", "activity", "activity", "line"])
+        self.assertEqual(self.sink.lines, ["Hello. I am the doctor."])
 
     def test_unterminatedLastLine(self):
         """
@@ -664,6 +686,45 @@ class DescribeFailureTests(SynchronousTestCase):
         )
 
 
+class SegmentTransport(StringTransport):
+    """
+    A C{StringTransport} that keeps each write apart, as the segments of a C{TCP_NODELAY} socket.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.writes: list[bytes] = []
+
+    def write(self, data):
+        self.writes.append(data)
+        super().write(data)
+
+
+def labPieces(writes, split=5):
+    """
+    What a netlab service run with C{--lab split=SPLIT} sends for C{writes}: the lab's notice
+    first, then everything, cut by the real L{LabProtocol} into the pieces a client receives.
+
+    @param writes: the service's writes, in order.
+    @param split: the most bytes per piece.
+    @return: the pieces, in order.
+    """
+    clock = Clock()
+    faults = LabFaults(split=split)
+    guard = GuardFactory(
+        Factory.forProtocol(Protocol), "doctor", clock,
+        protocol=partial(LabProtocol, faults=faults, announce=True),
+    )
+    wrapper = guard.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
+    transport = SegmentTransport()
+    wrapper.makeConnection(transport)
+    for data in writes:
+        wrapper.wrappedProtocol.transport.write(data)
+    while wrapper.held:
+        clock.advance(PIECE_GAP)
+    return transport.writes
+
+
 class Harness:
     """
     A L{Conversation} wired to a C{StringTransport}, a C{Clock} and a recorded screen.
@@ -746,6 +807,59 @@ class DoctorPipeTests(SynchronousTestCase):
             self.h.screen(),
             "Hello. I am the doctor.\nI am sorry to hear that.\nTell me more about your family.\n",
         )
+
+    def test_labNoticeInPieces(self):
+        """
+        C{--lab split=5}: the notice the lab puts before the greeting is shown but is no reply,
+        and lines count whole however the bytes are cut, so the client waits for every answer.
+        """
+        self.h.typed(b"I feel sad\nI am tired\n")
+        self.h.conversation.userEof()
+        greeting = "Hello. I am the doctor. What would you like to talk about?"
+        answers = ["I am sorry that you feel sad.", "How have you been sleeping?"]
+        # The greeting's line end comes once the client's empty line has arrived.
+        writes = [greeting.encode(), b"\n"] + [f"{answer}\n".encode() for answer in answers]
+        pieces = labPieces(writes)
+        self.assertEqual(max(len(piece) for piece in pieces), 5)
+        for piece in pieces[:-1]:
+            self.h.server(piece)
+            self.assertFalse(self.h.transport.disconnecting, self.h.screen())
+        self.h.server(pieces[-1])
+        self.assertTrue(self.h.transport.disconnecting)
+        self.h.lost()
+        self.assertEqual(self.h.outcomes, [Outcome(0)])
+        notice, *lines = self.h.screen().split("\n")
+        self.assertEqual(notice, LAB_NOTICE + LabFaults(split=5).describe())
+        self.assertEqual(lines, [greeting, *answers, ""])
+
+    def test_labNoticeOnlyFirst(self):
+        """
+        Only the first line can be the lab's notice: a later line that looks like one is a reply.
+        """
+        self.h.typed(b"hi\n")
+        self.h.conversation.userEof()
+        self.h.server(b"greeting\n")
+        self.assertFalse(self.h.transport.disconnecting)
+        self.h.server(LAB_NOTICE.encode() + b"a reply after all\n")
+        self.assertTrue(self.h.transport.disconnecting)
+
+    def test_replyInPiecesNotTimedOut(self):
+        """
+        A reply still arriving, piece by piece, is not silence: the wait starts over with each.
+        """
+        self.h.typed(b"hello\n")
+        self.h.conversation.userEof()
+        self.h.server(b"greeting\n")
+        for piece in (b"Please", b" tell", b" me more."):
+            self.h.clock.advance(9)
+            self.h.server(piece)
+        self.h.clock.advance(9)
+        self.assertFalse(self.h.transport.disconnecting)
+        self.h.server(b"\n")
+        self.assertTrue(self.h.transport.disconnecting)
+        self.h.lost()
+        self.assertEqual(self.h.outcomes, [Outcome(0)])
+        self.assertEqual(self.h.screen(), "greeting\nPlease tell me more.\n")
 
     def test_repliesBeforeEndOfInput(self):
         """
@@ -883,6 +997,39 @@ class ChatPipeTests(SynchronousTestCase):
         self.assertTrue(self.h.transport.disconnecting)
         self.h.lost()
         self.assertEqual(self.h.outcomes, [Outcome(0)])
+
+    def test_graceRestartsWithPieces(self):
+        """
+        A long line arriving in pieces (C{--lab split=5}) takes longer than the grace period; each
+        piece starts the wait over, so nothing the server sends before closing is lost.
+        """
+        self.h.conversation.userEof()
+        for piece in (b"<alice> a long", b" line, still", b" on its way"):
+            self.h.clock.advance(0.4)
+            self.h.server(piece)
+        self.h.clock.advance(0.4)
+        self.assertFalse(self.h.transport.disconnecting)
+        self.h.server(b"\r\n* Bye!\r\n")
+        self.h.lost()
+        self.assertEqual(self.h.outcomes, [Outcome(0)])
+        self.assertEqual(self.h.screen(), "<alice> a long line, still on its way\n* Bye!\n")
+
+    def test_labNoticeInPieces(self):
+        """
+        C{--lab split=5} in a pipe: the notice, the welcome and the answers all arrive whole.
+        """
+        self.h.typed(b"/who\n")
+        self.h.conversation.userEof()
+        writes = [b"Welcome to my chat room!", b"\n* 1 in the room: bob\n", b"* Bye!\n"]
+        for piece in labPieces(writes):
+            self.h.clock.advance(PIECE_GAP)
+            self.h.server(piece)
+        self.h.lost()
+        self.assertEqual(self.h.outcomes, [Outcome(0)])
+        self.assertEqual(
+            self.h.screen().split("\n")[1:],
+            ["Welcome to my chat room!", "* 1 in the room: bob", "* Bye!", ""],
+        )
 
     def test_inputIgnoredWhileLeaving(self):
         """
