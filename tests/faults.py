@@ -134,46 +134,57 @@ def waitFor(condition: Callable[[], object], what: str, timeout: float = WAIT) -
         time.sleep(0.02)
 
 
-def connections(log: str, service: str) -> tuple[int, int]:
+#: TCP states in which the daemon has not closed its side of a connection:
+#: ESTABLISHED, and CLOSE_WAIT (the peer closed, the daemon has not yet).
+_OPEN_STATES = frozenset({"01", "08"})
+
+
+def openConnections(port: int) -> int:
     """
-    How many connections to C{service} the daemon's log shows, and how many of
-    them are still open.  (A one-shot service such as Day/Time logs one
-    C{served} line per connection instead of two.)
+    How many TCP connections to local C{port} the daemon holds open, as the
+    kernel sees them (C{/proc/net/tcp} and C{tcp6}).  The daemon's log is no
+    measure: it leaves out lines when many connections come and go.
     """
-    served = countLines(log, f"{service}: served ")
-    made = countLines(log, f"{service}: connection from ")
-    gone = countLines(log, f"{service}: ", " disconnected")
-    return made + served, made - gone
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] in _OPEN_STATES and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
 
 
 def waitForDisconnects(daemon: Daemon, service: str, open: int, timeout: float = WAIT) -> None:
     """
-    Wait until the daemon's log shows at most C{open} connections to C{service}
-    still open (the daemon sees a client's close asynchronously).
+    Wait until the daemon holds at most C{open} connections to C{service}
+    (it sees a client's close asynchronously).
     """
-
-    def settled() -> bool:
-        return connections(daemon.log(), service)[1] <= open
-
-    waitFor(settled, f"{service} connections to close down to {open}", timeout)
+    port = daemon.port(service)
+    waitFor(
+        lambda: openConnections(port) <= open,
+        f"{service} connections to close down to {open}",
+        timeout,
+    )
 
 
 def waitForProbes(daemon: Daemon) -> None:
     """
-    Wait until the daemon has seen L{Daemon.start}'s probe connections (one
-    that succeeded per TCP service) come and go, so that a test counting
-    connections starts from zero.
+    Wait until L{Daemon.start}'s probe connections (one per TCP service) are
+    closed, so that a test counting connections starts from zero.
     """
-
-    def settled() -> bool:
-        log = daemon.log()
-        return all(
-            connections(log, service) == (1, 0) or connections(log, service)[0] > 1
-            for service in daemon.ports
-            if not service.endswith("-udp")
-        )
-
-    waitFor(settled, "the start-up probe connections to close")
+    ports = [
+        port
+        for service, port in daemon.ports.items()
+        if not service.endswith("-udp") and isinstance(port, int)
+    ]
+    waitFor(
+        lambda: all(openConnections(port) == 0 for port in ports),
+        "the start-up probe connections to close",
+    )
 
 
 def memory(pid: int) -> dict[str, int]:

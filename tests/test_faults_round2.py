@@ -68,6 +68,7 @@ from tests.faults import (
     expectedDoctor,
     lineClient,
     memory,
+    openConnections,
     raiseOpenFilesLimit,
     recvLines,
     recvUntilLine,
@@ -828,9 +829,10 @@ class RefusalBookkeepingTests(SynchronousTestCase):
             for index in range(REFUSED_PEERS):
                 stack.enter_context(attackConnect(self.daemon, "discard", index))
             # Every held connection is registered before the refusals start.
+            port = self.daemon.port("discard")
             waitFor(
-                lambda: countLines(self.daemon.log(), "discard: connection from") >= REFUSED_PEERS,
-                "every held connection to be logged",
+                lambda: openConnections(port) >= REFUSED_PEERS,
+                "every held connection to be open",
                 timeout=30,
             )
             logged = logSize(self.daemon)
