@@ -19,6 +19,7 @@ import re
 import select
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -626,6 +627,91 @@ class ClientAgainstDaemonTests(SynchronousTestCase):
         result = runClient("--version")
         self.assertClean(result)
         self.assertRegex(result.stdout.decode(), r"^netlab \d+\.\d+")
+
+
+class StandardInputTests(SynchronousTestCase):
+    """
+    C{netlab doctor} with standard input that is not a pipe or a terminal -- closed, C{/dev/null},
+    a regular file -- while another session talks to the same daemon: the client sends only what
+    the user gave it, so it prints the greeting and one answer per line given, and nothing else.
+    """
+
+    #: How many times each case is run: a mix-up of descriptors may depend on timing.
+    RUNS = 10
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon.start(["--doctor", "{port}"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.close()
+
+    def setUp(self):
+        self.other = self.daemon.connect("doctor")
+        self.addCleanup(self.other.close)
+        self.other.settimeout(GUARD)
+        self.talk()
+
+    def talk(self) -> None:
+        """
+        The other session says something and reads what comes back, so it is active throughout.
+        """
+        self.other.sendall(b"I feel sad\n")
+        self.assertTrue(self.other.recv(4096))
+
+    def runDoctor(self, *shell: str) -> subprocess.CompletedProcess:
+        """
+        Run C{netlab doctor} through C{/bin/sh} with the redirections C{shell}.
+        """
+        command = [*netlabCommand(), "doctor", "127.0.0.1", "-p", str(self.daemon.port("doctor"))]
+        return subprocess.run(
+            ["/bin/sh", "-c", f'exec "$@" {" ".join(shell)}', "sh", *command],
+            capture_output=True,
+            timeout=GUARD,
+        )
+
+    def assertOnlyAnswers(self, redirection: str, messages: list[str]) -> None:
+        """
+        C{RUNS} times: the greeting and one answer per message, exit 0, nothing on stderr.
+        """
+        doctor = Doctor()
+        expected = [doctor.greeting(), *(doctor.reply(m) for m in messages), ""]
+        for run in range(self.RUNS):
+            result = self.runDoctor(redirection)
+            self.talk()
+            self.assertEqual(
+                (result.returncode, result.stderr.decode("utf-8", "replace")),
+                (0, ""),
+                f"run {run}: {result.stdout!r}",
+            )
+            self.assertEqual(result.stdout.decode().split("\n"), expected, f"run {run}")
+
+    def test_stdinClosed(self):
+        """
+        C{<&-}: descriptor 0 would go to the reactor's first descriptor, which StandardIO would
+        then take for standard input; the client keeps it for an empty pipe instead.
+        """
+        self.assertOnlyAnswers("<&-", [])
+
+    def test_devNull(self):
+        """
+        C{</dev/null}: no input, so only the greeting.
+        """
+        if not stat.S_ISCHR(os.stat(os.devnull).st_mode):
+            # A regular file there holds whatever other programs wrote to "/dev/null", and the
+            # client rightly sends it.
+            self.skipTest(f"{os.devnull} is not a character device on this machine")
+        self.assertOnlyAnswers(f"<{os.devnull}", [])
+
+    def test_regularFile(self):
+        """
+        C{< lines.txt}: every line answered, then exit.
+        """
+        messages = ["I feel sad", "I am tired"]
+        path = Path(self.mktemp())
+        path.write_text("".join(f"{m}\n" for m in messages))
+        self.assertOnlyAnswers(f"<{path}", messages)
 
 
 class IPv6Tests(SynchronousTestCase):

@@ -10,6 +10,7 @@ safe to show, by way of L{netlab.text}), C{terminal}, C{errors}.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -31,7 +32,7 @@ from netlab.client.editor import LineEditor
 from netlab.client.errors import ClientError, Target, describeFailure
 from netlab.client.terminal import TerminalState, terminalColumns
 
-__all__ = ["main", "version"]
+__all__ = ["keepStdinOpen", "main", "version"]
 
 #: The conversational sub-commands and the services they talk to.
 SERVICES = {"chat": CHAT, "doctor": DOCTOR}
@@ -55,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
     @param argv: the arguments after the program name; L{None} for C{sys.argv[1:]}.
     """
+    keepStdinOpen()
     args = parseArgs(argv, version())
     sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
     globalLogBeginner.beginLoggingTo([VERIFICATION], redirectStandardIO=False)
@@ -67,6 +69,29 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     finally:
         state.restore()
     raise AssertionError("react always exits")  # pragma: no cover
+
+
+def keepStdinOpen(fd: int = 0) -> None:
+    """
+    Put an empty pipe on descriptor C{fd} (standard input) if it is closed (C{netlab ... <&-}).
+
+    A closed descriptor 0 is the lowest free number, so the next one opened -- the reactor's epoll
+    descriptor, the connection's socket -- would be given it, and C{StandardIO} would read that as
+    the user's input.  The read end of a pipe whose write end is closed reads as end of input at
+    once; unlike C{/dev/null}, it cannot be anything else on a misconfigured system.
+
+    @param fd: the descriptor to keep open.
+    """
+    try:
+        os.fstat(fd)
+        return
+    except OSError:
+        pass
+    readEnd, writeEnd = os.pipe()
+    os.close(writeEnd)
+    if readEnd != fd:
+        os.dup2(readEnd, fd, inheritable=False)
+        os.close(readEnd)
 
 
 def _fail(message: str, stderr: TextIO, status: int = 1) -> NoReturn:
@@ -142,7 +167,8 @@ async def runConversation(
     def write(text: str) -> None:
         console.writeText(text, encoding)
 
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    # Not sys.stdin.isatty(): sys.stdin is None when Python started with descriptor 0 closed.
+    interactive = os.isatty(0) and os.isatty(1)
     if interactive:
         editor = LineEditor("> ", terminalColumns)
         screen: Any = TerminalScreen(write, editor, state.enterRawMode)

@@ -2,8 +2,8 @@
 Unit tests for the C{netlab} command-line client (L{netlab.client}).
 
 Everything runs over in-memory transports (C{StringTransport}) with a C{task.Clock}; the only real
-I/O is a pair of pipes for the StandardIO half-close test and a pseudo-terminal for the terminal
-mode test.
+I/O is a pair of pipes for the StandardIO half-close and L{keepStdinOpen} tests and a
+pseudo-terminal for the terminal mode test.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
 
 import netlab
-from netlab.client import cli, connect, version
+from netlab.client import cli, connect, keepStdinOpen, version
 from netlab.client.connect import LineProtocol, connectLines, makeEndpoint, stripBrackets
 from netlab.client.console import ConsoleProtocol, PlainScreen, TerminalScreen
 from netlab.client.conversation import (
@@ -1556,3 +1556,31 @@ class TerminalStateTests(SynchronousTestCase):
         os.set_blocking(readEnd, False)
         state.restore()
         self.assertTrue(os.get_blocking(readEnd))
+
+
+class KeepStdinOpenTests(SynchronousTestCase):
+    """
+    L{keepStdinOpen}: a closed standard input is taken by an empty pipe, so that no descriptor the
+    client opens later (the reactor's, the connection's) is read as the user's input.
+    """
+
+    def test_closedBecomesEndOfInput(self):
+        """
+        A closed descriptor is opened again, and reads as end of input at once.
+        """
+        fd = os.dup(2)  # a descriptor number of our own, then closed
+        os.close(fd)
+        keepStdinOpen(fd)
+        self.addCleanup(os.close, fd)
+        self.assertEqual(os.read(fd, 100), b"")
+
+    def test_openLeftAlone(self):
+        """
+        An open descriptor is not touched: what is written to it is still read from it.
+        """
+        readEnd, writeEnd = os.pipe()
+        self.addCleanup(os.close, readEnd)
+        self.addCleanup(os.close, writeEnd)
+        keepStdinOpen(readEnd)
+        os.write(writeEnd, b"typed\n")
+        self.assertEqual(os.read(readEnd, 100), b"typed\n")
