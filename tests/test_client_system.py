@@ -23,6 +23,7 @@ import stat
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import threading
 import time
@@ -709,7 +710,9 @@ class StandardInputTests(SynchronousTestCase):
         C{< lines.txt}: every line answered, then exit.
         """
         messages = ["I feel sad", "I am tired"]
-        path = Path(self.mktemp())
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        path = Path(directory.name) / "lines.txt"
         path.write_text("".join(f"{m}\n" for m in messages))
         self.assertOnlyAnswers(f"<{path}", messages)
 
