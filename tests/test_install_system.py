@@ -86,6 +86,24 @@ class PlainInstallTests(SynchronousTestCase):
         output = self.run_("python", "-c", "import netlab.doctor as d; print(d.__file__)")
         self.assertTrue((Path(output.strip()).parent / "default.script").exists())
 
+    def test_unitTestsWithoutExtras(self):
+        """
+        The unit tests shipped in the wheel pass under trial in the plain
+        install: those that need an extra (hypothesis, pyOpenSSL) skip, saying so.
+        """
+        result = subprocess.run(
+            [str(self.bin / "python"), "-m", "twisted.trial", "netlab"],
+            cwd=self.tmp.name,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        output = result.stdout + result.stderr
+        self.assertEqual(result.returncode, 0, output[-3000:])
+        self.assertIn("PASSED", output)
+        self.assertIn("hypothesis is not installed", output)
+
     def test_consoleScriptsAndModules(self):
         """
         Every console script and C{-m} entry point runs from the plain install.

@@ -62,6 +62,7 @@ from netlab.client.text import LineBuffer, displayWidth, printable
 from netlab.guard import GuardFactory
 from netlab.lab import PIECE_GAP, LabFaults, LabProtocol
 from netlab.ports import PORTS
+from netlab.test.extras import needsOpenSSL
 
 ERASE = "\r\x1b[J"
 
@@ -447,6 +448,7 @@ class LineProtocolTests(SynchronousTestCase):
         self.assertIn("handshake", str(failure.value))
         self.assertEqual(self.sink.closed, [])
 
+    @needsOpenSSL
     def test_tlsErrorAfterHandshake(self):
         """
         An OpenSSL error that ends an established TLS connection is reported as TLS failure.
@@ -590,6 +592,7 @@ class EndpointTests(SynchronousTestCase):
         reactor, _, _ = self.connectWith("localhost", 1, "unix:path=/tmp/chat.sock")
         self.assertEqual(reactor.unixClients[0][0], "/tmp/chat.sock")
 
+    @needsOpenSSL
     def test_connectTLS(self):
         """
         C{--connect tls:HOST:PORT} resolves HOST and connects (TLS wraps the protocol).
@@ -663,6 +666,7 @@ class DescribeFailureTests(SynchronousTestCase):
             "netlab: timed out after 10 s connecting to example.org port 21568",
         )
 
+    @needsOpenSSL
     def test_tls(self):
         from OpenSSL import SSL
 

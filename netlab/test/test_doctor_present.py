@@ -4,11 +4,11 @@ Presentation of raw replies, and the Doctor's public interface.
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.doctor import FAREWELL, Doctor, Reply, parseScript, present
+from netlab.test.extras import given
+from netlab.test.extras import strategies as st
 
 SMALL = """(HOW DO YOU DO.  PLEASE TELL ME YOUR PROBLEM)
 (MEMORY MY (0 YOUR 0 = A 3) (0 YOUR 0 = B 3) (0 YOUR 0 = C 3) (0 YOUR 0 = D 3))
@@ -125,15 +125,16 @@ class DoctorInterfaceTests(SynchronousTestCase):
         self.assertEqual(list(other._session.memories), [])
         self.assertIs(other.script, self.doctor.script)
 
-    @settings(max_examples=200, deadline=None)
-    @given(st.text())
+    @given(lambda: st.text(), examples=200)
     def test_anyTextGetsANonEmptyReply(self, text: str) -> None:
         reply = Doctor().respond(text)
         self.assertTrue(reply.text)
         self.assertIsInstance(reply.raw, str)
 
-    @settings(max_examples=50, deadline=None)
-    @given(st.lists(st.text(alphabet=st.characters(), max_size=300), max_size=8))
+    @given(
+        lambda: st.lists(st.text(alphabet=st.characters(), max_size=300), max_size=8),
+        examples=50,
+    )
     def test_conversationNeverRaises(self, lines: list[str]) -> None:
         doctor = Doctor()
         for line in lines:

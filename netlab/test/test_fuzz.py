@@ -23,7 +23,6 @@ plain install) these tests skip, saying so.
 from __future__ import annotations
 
 import re
-import unittest
 from collections.abc import Callable
 
 from twisted.internet.address import IPv4Address
@@ -35,16 +34,9 @@ from netlab.chat import ChatFactory
 from netlab.doctor.service import DoctorFactory
 from netlab.framing import MessageFactory, MessageReceiver
 from netlab.ratelimit import Rate
+from netlab.test.extras import given
+from netlab.test.extras import strategies as st
 from netlab.test.nasty import CONTROLS, NASTY, TELNET_REPLY
-
-try:
-    import hypothesis
-    from hypothesis import strategies as st
-except ImportError:  # not in a plain install: these tests skip
-    hypothesis = None
-
-#: Why the tests here skip without hypothesis.
-NO_HYPOTHESIS = "hypothesis is not installed (pip install 'netlab[test]' brings it)"
 
 #: The line limit in these tests: small, so that over-long lines are common.
 MAX_LINE = 64
@@ -85,28 +77,12 @@ def booleans():
     return st.booleans()
 
 
-def fuzz(*strategies: Callable):
+def fuzz(*strategies: Callable) -> Callable:
     """
-    Run the decorated test as a hypothesis property over what C{strategies}
-    (functions returning strategies) draw, L{EXAMPLES} times; skip it, with
-    L{NO_HYPOTHESIS}, when hypothesis is not installed.
+    Run the decorated test as a hypothesis property, L{EXAMPLES} times (see
+    L{netlab.test.extras.given}: it skips without hypothesis).
     """
-
-    def decorate(method):
-        if hypothesis is None:
-            return unittest.skip(NO_HYPOTHESIS)(method)
-        settings = hypothesis.settings(
-            max_examples=EXAMPLES,
-            deadline=None,  # no wall-clock limits in unit tests
-            database=None,  # nothing written into the working tree
-            suppress_health_check=[
-                hypothesis.HealthCheck.too_slow,
-                hypothesis.HealthCheck.data_too_large,
-            ],
-        )
-        return settings(hypothesis.given(*[strategy() for strategy in strategies])(method))
-
-    return decorate
+    return given(*strategies, examples=EXAMPLES)
 
 
 class ClientTransport(testing.ClientTransport):
