@@ -27,6 +27,12 @@ from netlab.address import peerHost, peerKey
 #: over all its connections.  (256 Doctor replies are a few milliseconds.)
 TURN_MESSAGES = 256
 
+#: Units of work all addresses together may have handled in one reactor turn:
+#: with many addresses each within its share, a turn would otherwise last as
+#: long as all their shares (200 addresses' bursts of Doctor lines made one of
+#: ~1.2 s).  A connection that has to wait goes first in the next turn.
+TURN_TOTAL = 1024
+
 #: Chat deliveries that cost as much as handling one message: 25,600
 #: deliveries (about 10 ms) are one address's share of a turn.
 DELIVERIES_PER_UNIT = 100
@@ -47,12 +53,17 @@ class TurnBudget:
     reactor turn.
 
     @ivar perTurn: the share of one address.
+    @ivar total: what all addresses together may have.
     """
 
-    def __init__(self, clock: IReactorTime, perTurn: int = TURN_MESSAGES) -> None:
+    def __init__(
+        self, clock: IReactorTime, perTurn: int = TURN_MESSAGES, total: int = TURN_TOTAL
+    ) -> None:
         self.clock = clock
         self.perTurn = perTurn
+        self.total = total
         self._spent: dict[str, int] = {}
+        self._spentTotal = 0
         self._newTurn: IDelayedCall | None = None
 
     def take(self, key: str) -> bool:
@@ -61,11 +72,12 @@ class TurnBudget:
         used up (the message must wait for the next turn).
         """
         spent = self._spent.get(key, 0)
-        if spent >= self.perTurn:
+        if spent >= self.perTurn or self._spentTotal >= self.total:
             return False
         if self._newTurn is None:
             self._newTurn = self.clock.callLater(0, self._reset)
         self._spent[key] = spent + 1
+        self._spentTotal += 1
         return True
 
     def spend(self, key: str, cost: int) -> None:
@@ -77,7 +89,9 @@ class TurnBudget:
         if self._newTurn is None:
             self._newTurn = self.clock.callLater(0, self._reset)
         self._spent[key] = self._spent.get(key, 0) + cost
+        self._spentTotal += cost
 
     def _reset(self) -> None:
         self._newTurn = None
         self._spent.clear()
+        self._spentTotal = 0

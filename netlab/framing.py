@@ -242,6 +242,11 @@ class MessageReceiver(FlowControl, TimeoutMixin):
             data, self._telnetPending = self._telnetPending + data, b""
         cut = _afterCommands(data, TELNET_COMMANDS_PER_TURN)
         if cut is not None:
+            # A flood of commands: each slice of them counts as a message
+            # against the connection's pace and its address's turn.
+            if not self.mayHandle(0):
+                self._telnetPending = data
+                return
             data, self._telnetPending = data[:cut], data[cut:]
             self.waitForNextTurn()
         telnetFilter.feed(data)

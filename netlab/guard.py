@@ -186,7 +186,15 @@ class GuardFactory(WrappingFactory):
         maxPerPeer: int | None = None,
         protocol: Callable[..., GuardProtocol] | None = None,
         handshakeTimeout: float | None = HANDSHAKE_TIMEOUT,
+        throttledLog: ThrottledLog | None = None,
+        connectionLog: ConnectionLog | None = None,
     ) -> None:
+        """
+        @param throttledLog: where peer warnings go, and
+        @param connectionLog: where connection lines go, throttled: the
+            daemon gives every service the same ones, so that the caps hold
+            over all services together.  By default, this service's own.
+        """
         super().__init__(wrappedFactory)
         if protocol is not None:  # a GuardProtocol with more to do (netlab.lab)
             self.protocol = protocol
@@ -196,8 +204,8 @@ class GuardFactory(WrappingFactory):
         self.maxPerPeer = maxPerPeer or None
         self.handshakeTimeout = handshakeTimeout or None
         self.perPeer: Counter[str] = Counter()
-        self._throttledLog = ThrottledLog(clock)
-        self._connectionLog = ConnectionLog(clock)
+        self._throttledLog = throttledLog or ThrottledLog(clock)
+        self._connectionLog = connectionLog or ConnectionLog(clock)
         self._drained: list[defer.Deferred[None]] = []
         # A service whose connections end as soon as they are answered (Day/Time)
         # says so with a true `oneShot`: it gets one log line per connection, at

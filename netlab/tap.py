@@ -33,6 +33,7 @@ from netlab.fairness import TurnBudget
 from netlab.framing import BARE_DELAY, IDLE_TIMEOUT, MAX_LINE
 from netlab.guard import HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, MAX_PER_PEER, GuardFactory
 from netlab.lab import LabFaults, LabProtocol, parseLab
+from netlab.logthrottle import ConnectionLog, ThrottledLog
 from netlab.ports import PORTS
 from netlab.ratelimit import Rate
 from netlab.server import NetlabService, ServiceListeners
@@ -389,6 +390,8 @@ def makeService(config: Options, reactor=None) -> IService:
     # One address's share of each reactor turn, over all its connections to
     # all the conversational services (netlab.fairness).
     budget = TurnBudget(reactor)
+    # One log throttle for all of them too: the caps hold over all services.
+    logs = {"throttledLog": ThrottledLog(reactor), "connectionLog": ConnectionLog(reactor)}
     factories = {}
     for name in config.services():
         faults = config.labFaults(name)
@@ -399,6 +402,7 @@ def makeService(config: Options, reactor=None) -> IService:
             factory,
             name,
             reactor,
+            **logs,
             maxConnections=config["max-connections"],
             maxPerPeer=config["max-per-peer"],
             handshakeTimeout=config["handshake-timeout"],
