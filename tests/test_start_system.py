@@ -189,6 +189,17 @@ class SignalTests(SynchronousTestCase):
         self.assertIn(b"server shutting down", told)
 
 
+def dualStackFreePort() -> int:
+    """
+    A port free on every IPv6 and IPv4 address (a bare port binds them all;
+    a port free on C{::1} alone may be some client's on 127.0.0.1).
+    """
+    with socket.socket(socket.AF_INET6) as probe:
+        probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        probe.bind(("::", 0))
+        return probe.getsockname()[1]
+
+
 class ComposeTests(SynchronousTestCase):
     def test_udpAddsToTCP(self):
         """
@@ -229,7 +240,7 @@ class ComposeTests(SynchronousTestCase):
         v6, _ = ipv6Listening()
         if not v6:
             self.skipTest("this host cannot listen on IPv6")
-        port = freePort(host="::1")
+        port = dualStackFreePort()
         with Daemon.start(["--daytime", str(port)]) as daemon:
             daemon.waitForPort(port)
             for family, host in ((socket.AF_INET6, "::1"), (socket.AF_INET, "127.0.0.1")):
