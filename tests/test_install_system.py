@@ -122,7 +122,10 @@ class PlainInstallTests(SynchronousTestCase):
         """
         port = freePort()
         daemon = subprocess.Popen(
-            [str(self.bin / "twistd"), "-n", "--pidfile=", "netlab", "--daytime", f"tcp:{port}"],
+            [
+                str(self.bin / "twistd"), "-n", "--pidfile=", "netlab",
+                "--daytime", f"tcp:{port}:interface=127.0.0.1",
+            ],
             cwd=self.tmp.name,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
