@@ -12,7 +12,6 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.fairness import TURN_MESSAGES, TurnBudget
 from netlab.framing import READ_AHEAD, MessageReceiver
-from netlab.text import decode, scrub
 
 
 class Recorder(MessageReceiver):
@@ -270,19 +269,11 @@ class FlowTests(SynchronousTestCase):
         self.assertTrue(transport.disconnecting)
 
 
-class TextTests(SynchronousTestCase):
+class TelnetInLineTests(SynchronousTestCase):
     """
-    Decoding, telnet commands, and scrubbing.
+    Telnet commands within a line.  (Decoding and scrubbing themselves are
+    L{netlab.test.test_text}'s.)
     """
-
-    def test_invalidUTF8(self) -> None:
-        self.assertEqual(decode(b"ok\x80\xc3("), "ok\ufffd\ufffd(")
-
-    def test_telnetStripped(self) -> None:
-        """
-        IAC commands (Ctrl-C's IAC IP, option negotiation, subnegotiation) go.
-        """
-        self.assertEqual(decode(b"a\xff\xf4b\xff\xfb\x01c\xff\xfa\x18\x01\xff\xf0d"), "abcd")
 
     def test_telnetInLine(self) -> None:
         """
@@ -292,24 +283,6 @@ class TextTests(SynchronousTestCase):
         protocol, _, _ = connect()
         protocol.dataReceived(b"hi\xff\xf1\xff\xfd\x06 there\r\n")
         self.assertEqual(protocol.messages, ["hi there"])
-
-    def test_scrub(self) -> None:
-        self.assertEqual(scrub("a\x1b[31mb\x1b]0;title\x07c\x9b1md\x00e\tf"), "abcde f")
-
-    def test_scrubInvisible(self) -> None:
-        """
-        Bidi controls, zero-width characters and line/paragraph separators go:
-        they let one line pass for another (U+202E reverses what follows, U+2028
-        starts a new line in splitlines() and JavaScript).
-        """
-        disguised = "a\u202eb\u202bc\u200fd\u200be\ufefff\u2028g\u2029h\u2066i\u2069j\u061ck"
-        self.assertEqual(scrub(disguised), "abcdefghijk")
-        visible = "caf\u00e9 \U0001f600 \u4e2d\u6587"
-        self.assertEqual(scrub(visible), visible)
-
-    def test_scrubPrintable(self) -> None:
-        text = "plain text ☃"
-        self.assertIs(scrub(text), text)
 
 
 class TurnTests(SynchronousTestCase):
