@@ -115,6 +115,11 @@ class FakeClient:
             self.protocol.connectionLost(Failure(ConnectionDone()))
 
 
+#: Options for a room without flood control: no pace per client, no share per
+#: address (for tests that flood it on purpose).
+UNLIMITED = {"rate": None, "addressRate": None, "addressBytes": None}
+
+
 class FakeChatRoom:
     """
     A L{ChatFactory} on a L{Clock}, and the in-memory clients connected to it.

@@ -27,7 +27,7 @@ from netlab.chat import protocol as member
 from netlab.guard import GuardFactory
 from netlab.ratelimit import Rate
 from netlab.tap import Options, serviceFactory
-from netlab.testing import FakeChatRoom, FakeClient
+from netlab.testing import UNLIMITED, FakeChatRoom, FakeClient
 
 
 def chatter(room: FakeChatRoom, count: int) -> list[FakeClient]:
@@ -567,9 +567,6 @@ class OperatorTests(SynchronousTestCase):
         room.clock.advance(100)
         self.assertFalse(operator.transport.disconnecting)
 
-
-#: A room without flood control: no pace per client, no share per address.
-UNLIMITED = {"rate": None, "addressRate": None, "addressBytes": None}
 
 #: The notice a client gets when its lines start to wait.
 SLOW_DOWN = "ERR slow down: lines beyond 5 a second wait their turn"

@@ -23,7 +23,7 @@ from netlab.lockstep import (
     packLines,
     packWelcome,
 )
-from netlab.testing import FakeChatRoom, FakeClient
+from netlab.testing import UNLIMITED, FakeChatRoom, FakeClient
 
 
 def wholeLines(test: SynchronousTestCase, reply: bytes) -> list[str]:
@@ -157,7 +157,7 @@ class ChatLockstepTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.room = FakeChatRoom(rate=None, addressRate=None, addressBytes=None)
+        self.room = FakeChatRoom(**UNLIMITED)
 
     def lockstep(self) -> tuple[FakeClient, bytes]:
         """
