@@ -283,7 +283,6 @@ class PacedBurstTests(SynchronousTestCase):
             attacker, name = joinChat(self.daemon, 1)
             prefix = b"<" + name + b"> m"
             with observer, attacker:
-                time.sleep(1)  # the bucket refills after joining
                 pump = self.flood(scenario, attacker, [attacker, observer])
         relayed = [
             int(line[len(prefix) :]) for line in pump.lines(observer) if line.startswith(prefix)
