@@ -289,10 +289,11 @@ class MessageReceiver(FlowControl, TimeoutMixin):
             lines = buffer.split(b"\n")
             buffer = lines.pop()
             for index, line in enumerate(lines):
-                if self.holding() or self.transport.disconnecting:
-                    buffer = b"\n".join(lines[index:] + [buffer])
-                    break
-                if not self.mayHandle(len(line)):
+                if (
+                    self.holding()
+                    or self.transport.disconnecting
+                    or not self.mayHandle(len(line))
+                ):
                     buffer = b"\n".join(lines[index:] + [buffer])
                     break
                 self._lineReceived(line)
