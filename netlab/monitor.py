@@ -1,0 +1,176 @@
+"""
+What the teacher's dashboard shows: every open connection of every service,
+and what happened lately -- connects, disconnects, refusals, limits hit, kicks.
+
+Each connection is counted where all of them pass: the guard's wrapper
+(L{netlab.guard.GuardProtocol}) counts bytes and messages each way, keeps the
+time of its last input and, with C{--trace SIZE}, a L{netlab.trace.WireTrace}.
+L{ConnectionMonitor} holds no per-connection state of its own: it lists the
+connections of the guards it watches, and it keeps the recent events (a
+bounded ring) and logs every refusal and limit hit -- one line each, throttled
+per peer and kind (L{netlab.logthrottle.ThrottledLog}), naming the service,
+the peer and, in the chat, the person.
+
+A connection, as the monitor reads it, has: C{connectionId}, C{since},
+C{lastReceived}, C{bytesIn}, C{bytesOut}, C{messagesIn}, C{messagesOut},
+C{trace}, C{peerText}, C{peerKey}, C{serviceName}, C{transportName} and
+C{member} (the protocol whose C{name} and C{mode} are shown).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from twisted.internet.interfaces import IReactorTime
+
+from netlab.logthrottle import ThrottledLog
+from netlab.trace import WireTrace
+
+#: How many events are kept for the dashboard (the oldest go first).
+KEEP_EVENTS = 1000
+
+#: The kinds of event, as the API names them.
+CONNECT, DISCONNECT, REFUSED, LIMIT, KICK, TIMEOUT = (
+    "connect", "disconnect", "refused", "limit", "kick", "timeout",
+)
+
+
+class ConnectionMonitor:
+    """
+    The daemon's view of its connections and its recent events.
+
+    @ivar traceSize: bytes each way every connection's wire trace keeps
+        (0: no traces).
+    """
+
+    def __init__(self, clock: IReactorTime, log: ThrottledLog | None = None,
+                 traceSize: int = 0, keepEvents: int = KEEP_EVENTS) -> None:
+        self.clock = clock
+        self.traceSize = traceSize
+        self._log = log or ThrottledLog(clock)
+        self._ids = itertools.count(1)
+        self._groups: list[Iterable[Any]] = []
+        self._events: deque[dict[str, Any]] = deque(maxlen=keepEvents)
+        self._seq = 0
+
+    # Connections
+
+    def watch(self, connections: Iterable[Any]) -> None:
+        """
+        List C{connections} (a live collection, such as a guard's
+        C{protocols}) among the open connections.
+        """
+        self._groups.append(connections)
+
+    def opened(self, connection: Any) -> None:
+        """
+        Number a new connection, start its counts and its trace, and record
+        that it connected.
+        """
+        connection.connectionId = next(self._ids)
+        connection.since = connection.lastReceived = self.clock.seconds()
+        if self.traceSize:
+            connection.trace = WireTrace(self.traceSize)
+
+    def connections(self) -> Iterator[Any]:
+        """
+        Every open connection, oldest first within each service.
+        """
+        for group in self._groups:
+            yield from sorted(group, key=lambda c: getattr(c, "connectionId", 0))
+
+    def find(self, connectionId: int) -> Any | None:
+        """
+        The open connection numbered C{connectionId}, if there is one.
+        """
+        for connection in self.connections():
+            if getattr(connection, "connectionId", None) == connectionId:
+                return connection
+        return None
+
+    def describe(self, connection: Any) -> dict[str, Any]:
+        """
+        One connection as the dashboard's API gives it.
+        """
+        member = connection.member
+        return {
+            "id": connection.connectionId,
+            "service": connection.serviceName,
+            "transport": connection.transportName,
+            "peer": connection.peerText,
+            "name": getattr(member, "name", None),
+            "mode": connection.modeName,
+            "bytes_in": connection.bytesIn,
+            "bytes_out": connection.bytesOut,
+            "messages_in": connection.messagesIn,
+            "messages_out": connection.messagesOut,
+            "since": connection.since,
+            "idle": max(self.clock.seconds() - connection.lastReceived, 0.0),
+            "traced": connection.trace is not None,
+        }
+
+    # Events
+
+    def event(self, kind: str, service: str, peer: str, text: str,
+              name: str | None = None) -> None:
+        """
+        Record one event for the dashboard (not logged).
+        """
+        self._seq += 1
+        self._events.append({
+            "seq": self._seq, "t": self.clock.seconds(), "kind": kind,
+            "service": service, "peer": peer, "name": name, "text": text,
+        })
+
+    def refused(self, service: str, peer: str, peerKey: str | None, text: str) -> None:
+        """
+        A connection or a request was refused: one event, one throttled log line.
+        """
+        self.event(REFUSED, service, peer, text)
+        self._log.warn(
+            _logKey(peerKey, REFUSED), "{service}: refused {peer}: {text}",
+            service=service, peer=peer, text=text,
+        )
+
+    def limitHit(self, connection: Any, text: str, kind: str = LIMIT) -> None:
+        """
+        C{connection} hit a limit (C{text} says which, as its peer was told):
+        one event, one throttled log line naming the service, the peer and,
+        in the chat, the person.
+        """
+        name = getattr(connection.member, "name", None)
+        service, peer = connection.serviceName, connection.peerText
+        self.event(kind, service, peer, text, name)
+        self._log.warn(
+            _logKey(connection.peerKey, text),
+            "{service}: {peer}{who}: {text}",
+            service=service, peer=peer, who=f" ({name})" if name else "", text=text,
+        )
+
+    def eventsAfter(self, seq: int, limit: int = KEEP_EVENTS) -> list[dict[str, Any]]:
+        """
+        The kept events numbered above C{seq}, oldest first, at most the
+        newest C{limit} of them.
+        """
+        if seq >= self._seq:
+            return []
+        newer = [event for event in self._events if event["seq"] > seq]
+        return newer[-limit:]
+
+    @property
+    def lastEvent(self) -> int:
+        """
+        The number of the newest event (0 before any).
+        """
+        return self._seq
+
+
+def _logKey(peerKey: str | None, text: str) -> str:
+    """
+    What log lines are throttled by: the peer, and the kind of line (its
+    first word), so one limit's lines do not hide another's.
+    """
+    return f"{peerKey or 'local'} {text.split(' ', 1)[0]}"
