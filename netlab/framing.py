@@ -39,8 +39,13 @@ server queue replies without bound.
 Subclasses implement L{MessageReceiver.messageReceived} (and may implement
 C{bareMessageReceived}, C{lineModeStarted}, C{peerFinished}), and may override
 the hooks at the end of the class -- C{watchIdle}, C{peerHeard},
-C{outputPaused}, C{outputResumed} -- and use C{spendTurn}, C{holdInput} and
-C{releaseInput}.  Nothing else of the class is theirs to call or override.
+C{outputPaused}, C{outputResumed} -- and use C{spendTurn}, C{holdInput},
+C{releaseInput} and C{reportLimit}.  Nothing else of the class is theirs to
+call or override.
+
+Every message handled is counted, and every limit hit reported, to the
+connection the transport is watched as (C{transport.monitored}, the guard's
+wrapper: L{netlab.monitor}), if there is one.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ from zope.interface import implementer
 from netlab.fairness import TurnBudget, addressKey
 from netlab.flow import FlowControl, setReadSize
 from netlab.lockstep import packLines
+from netlab.monitor import LIMIT, TIMEOUT
 from netlab.ratelimit import Rate
 from netlab.telnet import TelnetFilter
 
@@ -212,6 +218,7 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         self.cancelWaits()
 
     def timeoutConnection(self) -> None:
+        self.reportLimit("idle timeout", TIMEOUT)
         self.sendError("idle timeout")
         self.transport.loseConnection()
 
@@ -318,6 +325,7 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         Tell a line client its messages wait (a lockstep client is not told:
         its one C{recv} would take the notice for its answer).
         """
+        self.reportLimit(notice)
         if self.mode is not LOCKSTEP:
             self.sendError(notice)
 
@@ -357,6 +365,7 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         if len(line) > self.maxLineLength:
             self._refuseLong()
             return
+        self._counted()
         self.messageReceived(line.decode("utf-8", "replace"))
 
     def _flushBare(self) -> None:
@@ -371,6 +380,7 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         self.terminator = b""
         self.mode = LOCKSTEP
         self.owed = False  # the peer read our last reply, or it would not ask again
+        self._counted()
         self.bareMessageReceived(line.decode("utf-8", "replace"))
 
     def _cancelBare(self) -> None:
@@ -380,7 +390,14 @@ class MessageReceiver(FlowControl, TimeoutMixin):
             self._bareCall = None
 
     def _refuseLong(self) -> None:
-        self.sendError(f"line too long (max {self.maxLineLength} bytes)")
+        text = f"line too long (max {self.maxLineLength} bytes)"
+        self.reportLimit(text)
+        self.sendError(text)
+
+    def _counted(self) -> None:
+        monitored = getattr(self.transport, "monitored", None)
+        if monitored is not None:
+            monitored.messageReceived()
 
     def readConnectionLost(self) -> None:
         """
@@ -536,6 +553,15 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         L{paused} is true and the peer's messages are held back.  Nothing to do
         by default.
         """
+
+    def reportLimit(self, text: str, kind: str = LIMIT) -> None:
+        """
+        The peer hit a limit; C{text} says which, as the peer is told (if
+        it is told).  One event on the dashboard and one (throttled) log line.
+        """
+        monitored = getattr(self.transport, "monitored", None)
+        if monitored is not None:
+            monitored.limitHit(text, kind)
 
     def outputResumed(self) -> None:
         """

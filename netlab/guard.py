@@ -40,7 +40,9 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from zope.interface import implementer
 
 from netlab.address import describePeer, peerHost, peerKey
-from netlab.logthrottle import ConnectionLog, ThrottledLog
+from netlab.logthrottle import ConnectionLog
+from netlab.monitor import CONNECT, DISCONNECT, LIMIT, ConnectionMonitor
+from netlab.trace import WireTrace
 
 log = Logger(namespace="netlab")
 
@@ -103,21 +105,120 @@ class GuardProtocol(ProtocolWrapper):
     does a close, the idle timeout's included.  Past the factory's
     C{handshakeTimeout} the connection is cut.
 
+    It also keeps what the teacher's dashboard shows of the connection
+    (L{netlab.monitor}): bytes and messages each way, when it was last heard
+    from, and, with C{--trace}, its wire trace.  The service's protocol finds
+    it as its transport's C{monitored} (see L{netlab.monitor.reportLimit}).
+
     @ivar peerHost: the peer's IP address (L{None} for UNIX sockets).
     @ivar peerText: the peer as log lines show it.
+    @ivar member: the protocol whose C{name} and C{mode} the dashboard shows
+        (the service's protocol; a WebSocket's member once it is one).
+    @ivar rawTrace: whether the trace keeps the bytes as they pass here (a
+        WebSocket keeps its messages instead: L{netlab.web.stream}).
+    @ivar meter: if set, told the size of every read once it was handled
+        (a WebSocket bounds what it buffers with it).
     """
 
     peerHost: str | None = None
     peerKey: str | None = None
     peerText = ""
+    connectionId = 0
+    since = lastReceived = 0.0
+    bytesIn = bytesOut = messagesIn = messagesOut = 0
+    trace: WireTrace | None = None
+    rawTrace = True
+    meter: Callable[[int], None] | None = None
+    _member = None
+    _serviceName: str | None = None
+    transportName = "tcp"
     _handshakeDeadline: IDelayedCall | None = None
     _closeDeadline: IDelayedCall | None = None
 
     def makeConnection(self, transport) -> None:
         timeout = self.factory.handshakeTimeout
-        if timeout and INegotiated.providedBy(transport):
-            self._handshakeDeadline = self.factory.clock.callLater(timeout, self._handshakeTooSlow)
+        if INegotiated.providedBy(transport):
+            self.transportName = "tls"
+            if timeout:
+                self._handshakeDeadline = self.factory.clock.callLater(
+                    timeout, self._handshakeTooSlow
+                )
         super().makeConnection(transport)
+
+    # What the dashboard shows (netlab.monitor)
+
+    @property
+    def monitored(self) -> GuardProtocol:
+        """
+        The connection whose counts the service's messages and limits go to: this one.
+        """
+        return self
+
+    @property
+    def member(self):
+        return self.wrappedProtocol if self._member is None else self._member
+
+    @property
+    def serviceName(self) -> str:
+        """
+        The service the connection is with (the factory's, unless a web
+        connection became a chat or Doctor member).
+        """
+        return self._serviceName or self.factory.serviceName
+
+    @property
+    def modeName(self) -> str | None:
+        """
+        How the peer frames its messages: C{line}, C{lockstep}, C{websocket}
+        or L{None} (not known, or not a conversational service).
+        """
+        if self.transportName == "websocket":
+            return "websocket"
+        return getattr(self.member, "mode", None)
+
+    def becomeMember(self, service: str, member, transportName: str) -> None:
+        """
+        This (web) connection is now C{member} of C{service}, over C{transportName}.
+        """
+        self._serviceName, self._member, self.transportName = service, member, transportName
+
+    def dataReceived(self, data: bytes) -> None:
+        self.bytesIn += len(data)
+        self.lastReceived = now = self.factory.clock.seconds()
+        if self.trace is not None and self.rawTrace:
+            self.trace.received.add(now, data)
+        self.wrappedProtocol.dataReceived(data)
+        if self.meter is not None:
+            self.meter(len(data))
+
+    def write(self, data: bytes) -> None:
+        self.wrote(data)
+        self.transport.write(data)
+
+    def writeSequence(self, data) -> None:
+        self.write(b"".join(data))
+
+    def wrote(self, data: bytes) -> None:
+        """
+        Count C{data} as sent (also when it went to the socket directly:
+        L{netlab.writethrough}).  A message is a line, or a write without one.
+        """
+        self.bytesOut += len(data)
+        self.messagesOut += data.count(b"\n") or 1
+        if self.trace is not None and self.rawTrace:
+            self.trace.sent.add(self.factory.clock.seconds(), data)
+
+    def messageReceived(self) -> None:
+        """
+        The service took one whole message from the peer.
+        """
+        self.messagesIn += 1
+
+    def limitHit(self, text: str, kind: str = LIMIT) -> None:
+        """
+        The peer hit a limit (C{text} as it was told): an event and a log line.
+        """
+        self.factory.monitor.limitHit(self, text, kind)
 
     def handshakeCompleted(self) -> None:
         if self._handshakeDeadline is not None and self._handshakeDeadline.active():
@@ -127,11 +228,8 @@ class GuardProtocol(ProtocolWrapper):
             listener.handshakeCompleted()
 
     def _handshakeTooSlow(self) -> None:
-        self.factory.logThrottled(
-            self.peerHost,
-            "{service}: {peer}: TLS handshake not finished in {timeout:g} s, connection cut",
-            peer=self.peerText,
-            timeout=self.factory.handshakeTimeout,
+        self.limitHit(
+            f"TLS handshake not finished in {self.factory.handshakeTimeout:g} s, connection cut"
         )
         self.transport.abortConnection()
 
@@ -186,14 +284,16 @@ class GuardFactory(WrappingFactory):
         maxPerPeer: int | None = None,
         protocol: Callable[..., GuardProtocol] | None = None,
         handshakeTimeout: float | None = HANDSHAKE_TIMEOUT,
-        throttledLog: ThrottledLog | None = None,
         connectionLog: ConnectionLog | None = None,
+        monitor: ConnectionMonitor | None = None,
     ) -> None:
         """
-        @param throttledLog: where peer warnings go, and
-        @param connectionLog: where connection lines go, throttled: the
-            daemon gives every service the same ones, so that the caps hold
-            over all services together.  By default, this service's own.
+        @param connectionLog: where connection lines go, throttled, and
+        @param monitor: what counts connections and events and logs refusals
+            and limits hit (L{netlab.monitor}): the daemon gives every service
+            the same ones, so that the dashboard sees them all and the log
+            caps hold over all services together.  By default, this
+            service's own.
         """
         super().__init__(wrappedFactory)
         if protocol is not None:  # a GuardProtocol with more to do (netlab.lab)
@@ -204,8 +304,9 @@ class GuardFactory(WrappingFactory):
         self.maxPerPeer = maxPerPeer or None
         self.handshakeTimeout = handshakeTimeout or None
         self.perPeer: Counter[str] = Counter()
-        self._throttledLog = throttledLog or ThrottledLog(clock)
         self._connectionLog = connectionLog or ConnectionLog(clock)
+        self.monitor = monitor or ConnectionMonitor(clock)
+        self.monitor.watch(self.protocols)
         self._drained: list[defer.Deferred[None]] = []
         # A service whose connections end as soon as they are answered (Day/Time)
         # says so with a true `oneShot`: it gets one log line per connection, at
@@ -233,7 +334,9 @@ class GuardFactory(WrappingFactory):
         if p.peerHost is not None:
             p.peerKey = peerKey(p.peerHost)
             self.perPeer[p.peerKey] += 1
+        self.monitor.opened(p)
         if not self._oneShot:
+            self.monitor.event(CONNECT, self.serviceName, p.peerText, "connected")
             self._connectionLog.info(
                 p.peerKey,
                 "{service}: connection from {peer}",
@@ -249,6 +352,13 @@ class GuardFactory(WrappingFactory):
                 del self.perPeer[p.peerKey]
         line = "{service}: served {peer}" if self._oneShot else "{service}: {peer} disconnected"
         self._connectionLog.info(p.peerKey, line, service=self.serviceName, peer=p.peerText)
+        self.monitor.event(
+            DISCONNECT,
+            p.serviceName,
+            p.peerText,
+            "served" if self._oneShot else "disconnected",
+            getattr(p.member, "name", None),
+        )
         if not self.protocols:
             drained, self._drained = self._drained, []
             for d in drained:
@@ -296,16 +406,6 @@ class GuardFactory(WrappingFactory):
         return None
 
     def _logRefusal(self, addr: IAddress, host: str | None, reason: str) -> None:
-        self.logThrottled(
-            host,
-            "{service}: refused {peer}: limit of {reason} reached",
-            peer=describePeer(addr),
-            reason=reason,
+        self.monitor.refused(
+            self.serviceName, describePeer(addr), host, f"limit of {reason} reached"
         )
-
-    def logThrottled(self, host: str | None, format: str, **fields: object) -> None:
-        """
-        Log a line a peer caused, throttled per peer and over all peers
-        (L{netlab.logthrottle.ThrottledLog}), with the service's name.
-        """
-        self._throttledLog.warn(host, format, service=self.serviceName, **fields)

@@ -232,6 +232,7 @@ class LabProtocol(GuardProtocol):
                 self._queue.popleft()
                 self._offset = 0
             self.held -= len(piece)
+            self.wrote(piece)
             self.transport.write(piece)
             if self.faults.split is not None:
                 self._nextPiece = now + PIECE_GAP

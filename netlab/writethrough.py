@@ -65,6 +65,8 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
             sent = sock.send(data)
         except OSError:  # EAGAIN, or an error the transport will meet itself
             sent = 0
+        if sent and type(transport) is GuardProtocol:
+            transport.wrote(data[:sent])  # (what the guard counts as it passes)
         if sent == len(data):
             return
         data = data[sent:]

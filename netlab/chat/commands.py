@@ -4,7 +4,7 @@ C{/help}, and the operator's C{/kick} and C{/wall}.
 
 L{ChatCommands} is mixed into a member class; it uses only the member's public
 side: C{name}, C{room} (an L{IChatRoom}), C{isOperator}, C{sendMessage},
-C{sendLines}, C{sendError} and C{close}.
+C{sendLines}, C{sendError} and C{close}, and a kicked member's C{reportLimit}.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from netlab.chat.interfaces import IChatRoom
 from netlab.chat.names import NAME, reserved
+from netlab.monitor import KICK
 from netlab.text import scrub
 
 #: /who lists at most this many names (and says how many more there are).
@@ -147,6 +148,7 @@ class ChatCommands:
         elif target is self:
             self.sendError("the console cannot kick itself (use /quit)")
         else:
+            target.reportLimit(f"kicked by {self.name}", KICK)
             target.sendError(f"you were kicked by {self.name}")
             target.close(f"kicked by {self.name}")
 

@@ -71,6 +71,13 @@ class IChatMember(Interface):
         leave.
         """
 
+    def reportLimit(text: str, kind: str) -> None:
+        """
+        Record that this member hit a limit, or was kicked (C{kind}, one of
+        L{netlab.monitor}'s event kinds; C{text} as the member is told): an
+        event on the teacher's dashboard and a line in the log.
+        """
+
 
 class IChatRoom(Interface):
     """

@@ -130,6 +130,7 @@ class QueuedOutput(MessageReceiver):
         connection if it still has not taken its last bytes after L{DROP_GRACE}.
         """
         self.discardQueued()
+        self.reportLimit(f"send queue exceeded ({self.factory.sendq} bytes owed)")
         self.sendError("send queue exceeded")
         self.close("send queue exceeded")
         abort = getattr(self.transport, "abortConnection", self.transport.loseConnection)

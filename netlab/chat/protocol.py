@@ -35,6 +35,7 @@ from netlab.chat.interfaces import IChatMember
 from netlab.chat.output import QueuedOutput
 from netlab.fairness import DELIVERIES_PER_UNIT
 from netlab.lockstep import HeldLines, packLines, packWelcome, skippedNotice
+from netlab.monitor import TIMEOUT
 from netlab.text import scrub
 
 #: How long a newcomer has to say it is a line client (the netlab client sends
@@ -163,6 +164,7 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         self.timeoutConnection()
 
     def timeoutConnection(self) -> None:
+        self.reportLimit("idle timeout", TIMEOUT)
         self.sendError("idle timeout")
         self.close("idle timeout")
 

@@ -903,6 +903,7 @@ class RecordingMember:
         self.received: list[bytes] = []
         self.flushes = 0
         self.closedWith: list[str | None] = []
+        self.reported: list[tuple[str, str]] = []
 
     def deliver(self, line: bytes) -> None:
         self.received.append(line)
@@ -921,6 +922,9 @@ class RecordingMember:
 
     def timedOut(self) -> None:
         self.close("idle timeout")
+
+    def reportLimit(self, text: str, kind: str) -> None:
+        self.reported.append((kind, text))
 
 
 class InterfaceTests(SynchronousTestCase):
