@@ -1,0 +1,171 @@
+"""
+What netlab's two web sites share: a C{twisted.web} L{Site} whose connections
+say goodbye on shutdown and cannot fill the disk, and the static files.
+
+  - Request bodies are read and thrown away (both sites answer only C{GET}):
+    C{twisted.web} would otherwise keep a large or chunked body in a
+    temporary file, and a peer could fill the disk with one C{POST}.
+  - A connection that sends nothing for L{HTTP_TIMEOUT} seconds is closed;
+    once it becomes a WebSocket the service's own idle timeout applies.
+  - On shutdown a WebSocket member says goodbye the service's way; other
+    connections are closed.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+from twisted.web.http import HTTPChannel
+from twisted.web.resource import Resource
+from twisted.web.server import Request, Site
+from twisted.web.websocket import WebSocketResource
+from wsproto import ConnectionType
+from wsproto.handshake import H11Handshake
+from wsproto.utilities import RemoteProtocolError
+
+#: Seconds an HTTP connection may stay silent (twisted.web's default is 12 hours).
+HTTP_TIMEOUT = 60.0
+
+#: The files under C{netlab/web/static} and their types.
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+
+#: Headers on every page: no framing by other sites, no sniffing, nothing
+#: loaded from anywhere but here.
+SECURITY_HEADERS = {
+    b"X-Content-Type-Options": b"nosniff",
+    b"X-Frame-Options": b"DENY",
+    b"Referrer-Policy": b"no-referrer",
+    b"Content-Security-Policy": (
+        b"default-src 'self'; connect-src 'self' ws: wss:; img-src 'self'; "
+        b"style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+    ),
+}
+
+
+class _Discarded:
+    """
+    A request body's destination that keeps nothing.
+    """
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def tell(self) -> int:
+        return 0
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        pass
+
+
+class WebRequest(Request):
+    """
+    A request whose body is not kept, and whose page carries the security headers.
+    """
+
+    def gotLength(self, length: int | None) -> None:
+        self.content = _Discarded()
+
+    def process(self) -> None:
+        for name, value in SECURITY_HEADERS.items():
+            self.responseHeaders.setRawHeaders(name, [value])
+        super().process()
+
+
+class WebChannel(HTTPChannel):
+    """
+    An HTTP connection that may become a WebSocket member (L{member}).
+    """
+
+    member: Any = None
+
+    def serverShutdown(self) -> None:
+        """
+        The daemon is stopping: a member says goodbye, anything else closes.
+        """
+        if self.member is not None:
+            self.member.serverShutdown()
+        elif self.transport is not None:
+            self.transport.loseConnection()
+
+
+def webSite(root: Resource) -> Site:
+    """
+    A L{Site} serving C{root} with netlab's requests and connections.
+    """
+    site = WebSite(root, timeout=HTTP_TIMEOUT)
+    site.protocol = WebChannel
+    site.requestFactory = WebRequest
+    site.displayTracebacks = False
+    site.noisy = False
+    return site
+
+
+class WebSite(Site):
+    """
+    A L{Site} that keeps no access log: the guard logs connections
+    (throttled), and a browser asks for the time every second.
+    """
+
+    def log(self, request: Request) -> None:
+        pass
+
+
+class StaticFile(Resource):
+    """
+    One of the files under C{netlab/web/static}, read once, served with its type.
+    """
+
+    isLeaf = True
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.data = files("netlab.web").joinpath("static", name).read_bytes()
+        self.type = TYPES[name[name.rindex(".") :]].encode("ascii")
+
+    def render_GET(self, request: Request) -> bytes:
+        request.setHeader(b"content-type", self.type)
+        request.setHeader(b"cache-control", b"no-cache")
+        return self.data
+
+
+def staticFolder(*names: str) -> Resource:
+    """
+    A C{/static} folder with the files C{names} and nothing else (no listing).
+    """
+    folder = Resource()
+    for name in names:
+        folder.putChild(name.encode("ascii"), StaticFile(name))
+    return folder
+
+
+class WebSocketEndpoint(WebSocketResource):
+    """
+    A C{twisted.web.websocket} resource that answers a request that is not a
+    valid WebSocket handshake with C{400} and a reason -- quietly: C{twisted.web}
+    logs each one as an error, and any peer can send them.
+    """
+
+    def render_GET(self, request: Request) -> bytes | int:
+        headers = [
+            (name, value)
+            for name, values in request.requestHeaders.getAllRawHeaders()
+            for value in values
+        ]
+        try:
+            H11Handshake(ConnectionType.SERVER).initiate_upgrade_connection(headers, request.path)
+        except RemoteProtocolError as e:
+            request.setResponseCode(getattr(e.event_hint, "status_code", None) or 400)
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            return f"not a WebSocket handshake: {e}\n".encode()
+        return super().render_GET(request)
