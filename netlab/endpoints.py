@@ -9,6 +9,7 @@ puts the option's name in front.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
 from functools import cache
@@ -124,3 +125,30 @@ def parseUDP(value: str) -> tuple[str, int]:
     if match is None or not 0 <= int(match["port"]) <= 65535:
         raise ValueError(f"{value!r} is not PORT, HOST:PORT or [IPV6]:PORT")
     return match["v6"] or match["v4"] or "", int(match["port"])
+
+
+def isLocalOnly(description: str) -> bool:
+    """
+    Whether a server endpoint description can be reached only from this
+    machine: a UNIX socket, or TCP (or TLS) on a loopback address.  Anything
+    else -- another address, every interface, a kind this does not know -- may
+    be reachable from elsewhere.
+    """
+    parts = [part.replace("\\:", ":") for part in re.split(r"(?<!\\):", description)]
+    kind = parts[0].strip().lower()
+    if kind == "unix":
+        return True
+    if kind not in ("tcp", "tcp6", "ssl"):
+        return False
+    named = dict(part.split("=", 1) for part in parts[1:] if "=" in part)
+    positional = [part for part in parts[1:] if "=" not in part]
+    interface = named.get("interface")
+    if interface is None and kind != "ssl" and len(positional) > 1:
+        interface = positional[1]
+    interface = (interface or "").strip().strip("[]")
+    if interface.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(interface.split("%")[0]).is_loopback
+    except ValueError:
+        return False

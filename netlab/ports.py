@@ -9,6 +9,8 @@ PORTS: dict[str, int] = {
     "daytime": 21566,
     "doctor": 21567,
     "chat": 21568,
+    "web": 21569,
+    "dashboard": 21570,
     "echo": 21571,
     "discard": 21572,
     "chargen": 21573,

@@ -28,12 +28,13 @@ from netlab.daytime import TIME_FORMAT, DaytimeFactory, formatter
 from netlab.doctor import ScriptError, loadScript
 from netlab.doctor.service import RATE as DOCTOR_RATE
 from netlab.doctor.service import DoctorFactory
-from netlab.endpoints import checkEndpoint, endpointDescriptions, parseUDP, udpInterfaces
+from netlab.endpoints import checkEndpoint, isLocalOnly, parseUDP, udpInterfaces
 from netlab.fairness import TurnBudget
 from netlab.framing import BARE_DELAY, IDLE_TIMEOUT, MAX_LINE
 from netlab.guard import HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, MAX_PER_PEER, GuardFactory
 from netlab.lab import LabFaults, LabProtocol, parseLab
 from netlab.logthrottle import ConnectionLog, ThrottledLog
+from netlab.monitor import ConnectionMonitor
 from netlab.ports import PORTS
 from netlab.ratelimit import Rate
 from netlab.server import NetlabService, ServiceListeners
@@ -49,6 +50,8 @@ from netlab.values import (
     positive,
     zeroOrAtLeast,
 )
+from netlab.web.dashboard import dashboardSite
+from netlab.web.public import publicSite
 
 #: The stream services, their default ports, and what they are.
 SERVICES = {
@@ -63,7 +66,19 @@ SERVICES = {
     ),
     "qotd": (PORTS["qotd"], "Quote of the Day (RFC 865): one quote, then close"),
     "time": (PORTS["time"], "Time (RFC 868): seconds since 1900 as 4 bytes, then close"),
+    "web": (PORTS["web"], "the web page: the time, the Chat room and the Doctor in a browser"),
+    "dashboard": (
+        PORTS["dashboard"],
+        "the teacher's dashboard: every connection, events, wire traces",
+    ),
 }
+
+#: Where a service listens by default, where that is not every interface: the
+#: dashboard shows every conversation, so by default only this machine sees it.
+DEFAULT_ENDPOINTS = {"dashboard": f"tcp:{PORTS['dashboard']}:interface=127.0.0.1"}
+
+#: The services that run in a browser, and the services they serve there.
+WEB = ("web", "dashboard")
 
 #: The services that also answer over UDP when asked (--NAME-udp [HOST:]PORT).
 UDP_SERVICES = ("daytime", "echo", "discard", "chargen", "qotd", "time")
@@ -71,16 +86,18 @@ UDP_SERVICES = ("daytime", "echo", "discard", "chargen", "qotd", "time")
 #: Options that mean something only while a service runs: option -> the
 #: services, any of which makes it meaningful.
 NEEDS = {
-    "daytime-format": ("daytime", "daytime-udp"),
+    "daytime-format": ("daytime", "daytime-udp", "web"),
     "udp-rate": tuple(f"{name}-udp" for name in UDP_SERVICES),
-    "doctor-script": ("doctor",),
-    "doctor-rate": ("doctor",),
-    "chat-history": ("chat",),
-    "chat-operator": ("chat",),
-    "chat-sendq": ("chat",),
-    "chat-rate": ("chat",),
-    "chat-address-rate": ("chat",),
-    "chat-address-bytes": ("chat",),
+    "doctor-script": ("doctor", "web"),
+    "doctor-rate": ("doctor", "web"),
+    "chat-history": ("chat", "web"),
+    "chat-operator": ("chat", "web"),
+    "chat-sendq": ("chat", "web"),
+    "chat-rate": ("chat", "web"),
+    "chat-address-rate": ("chat", "web"),
+    "chat-address-bytes": ("chat", "web"),
+    "dashboard-token": ("dashboard",),
+    "trace": ("dashboard",),
 }
 
 #: Options that may be given more than once; their value is a list.
@@ -88,6 +105,12 @@ REPEATABLE = (*SERVICES, *(f"{name}-udp" for name in UDP_SERVICES), "lab")
 
 #: The services with a greeting, in which lab faults are announced.
 GREETING = ("chat", "doctor")
+
+
+def _token(value: str) -> str:
+    if len(value) < 8 or not value.isprintable() or " " in value:
+        raise ValueError("a token is at least 8 characters, no spaces")
+    return value
 
 
 def _timeFormat(value: str) -> str:
@@ -149,6 +172,24 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         )
         for name in UDP_SERVICES
     },
+    "web": (None, checkEndpoint, "web page endpoint, e.g. 21569 (repeatable)"),
+    "dashboard": (
+        None,
+        checkEndpoint,
+        f"teacher's dashboard endpoint (default {DEFAULT_ENDPOINTS['dashboard']}; "
+        "elsewhere it needs --dashboard-token) (repeatable)",
+    ),
+    "dashboard-token": (
+        None,
+        _token,
+        "the dashboard's password, at least 8 characters: open /?token=TOKEN",
+    ),
+    "trace": (
+        "0",
+        atMost(1 << 20, parseSize),
+        "keep the last SIZE bytes each way of every connection for the dashboard "
+        "(e.g. 4K; at most 1M; 0: off)",
+    ),
     "udp-rate": (
         str(DEFAULT_RATE),
         Rate.parse,
@@ -259,7 +300,8 @@ class Options(usage.Options):
                 raise usage.UsageError(f"--{name}: {e}") from None
         if not any(self[name] for name in SERVICES):
             for name, (port, _) in SERVICES.items():
-                self[name] = [(str(port), d) for d in endpointDescriptions(str(port))]
+                default = DEFAULT_ENDPOINTS.get(name, str(port))
+                self[name] = [(default, d) for d in checkEndpoint(default)]
         self._checkLab()
         for name, services in NEEDS.items():
             if name in self.given and not any(self[service] for service in services):
@@ -269,6 +311,21 @@ class Options(usage.Options):
                     "or give no service option to run them all)"
                 )
         self._checkDoctorScript()
+        self._checkDashboard()
+
+    def _checkDashboard(self) -> None:
+        """
+        A dashboard other machines may reach needs a token.
+        """
+        if self["dashboard-token"] is not None:
+            return
+        for typed, description in self["dashboard"] or []:
+            if not isLocalOnly(description):
+                raise usage.UsageError(
+                    f"--dashboard {typed}: other machines could reach the dashboard, which "
+                    "shows every conversation: give --dashboard-token TOKEN, or listen on "
+                    "this machine only (tcp:PORT:interface=127.0.0.1, ::1, or unix:PATH)"
+                )
 
     def _checkLab(self) -> None:
         """
@@ -285,11 +342,12 @@ class Options(usage.Options):
     def labFaults(self, service: str) -> LabFaults | None:
         """
         The lab faults for C{service}: every C{--lab} for all services, then
-        those for this one, merged in order; L{None} for none.
+        those for this one, merged in order; L{None} for none.  A browser
+        needs whole pages, so faults for all services leave the web ones be.
         """
         faults = None
         for _, (name, more) in self["lab"] or []:
-            if name in (None, service):
+            if name == service or (name is None and service not in WEB):
                 faults = more if faults is None else faults.merged(more)
         return faults
 
@@ -387,22 +445,38 @@ def makeService(config: Options, reactor=None) -> IService:
     if reactor is None:
         from twisted.internet import reactor
     top = NetlabService(reactor)
-    # One address's share of each reactor turn, over all its connections to
-    # all the conversational services (netlab.fairness).
+    # What every service shares: one address's share of each reactor turn,
+    # over all its connections to all the conversational services
+    # (netlab.fairness); one view of every connection, which also logs
+    # refusals and limits (netlab.monitor); one throttle on connection lines.
     budget = TurnBudget(reactor)
-    # One log throttle for all of them too: the caps hold over all services.
-    logs = {"throttledLog": ThrottledLog(reactor), "connectionLog": ConnectionLog(reactor)}
-    factories = {}
+    monitor = ConnectionMonitor(reactor, ThrottledLog(reactor), traceSize=config["trace"])
+    connectionLog = ConnectionLog(reactor)
+    factories: dict[str, Factory] = {}
+
+    def factory(name: str) -> Factory:
+        if name not in factories:
+            if name == "web":  # its members are the chat's and the Doctor's
+                built = publicSite(
+                    reactor, factory("chat"), factory("doctor"), config["daytime-format"]
+                )
+            elif name == "dashboard":
+                built = dashboardSite(reactor, monitor, config["dashboard-token"])
+            else:
+                built = serviceFactory(name, config, reactor)
+            if hasattr(built, "turnBudget"):
+                built.turnBudget = budget
+            factories[name] = built
+        return factories[name]
+
     for name in config.services():
         faults = config.labFaults(name)
-        factory = factories[name] = serviceFactory(name, config, reactor)
-        if hasattr(factory, "turnBudget"):
-            factory.turnBudget = budget
         guarded = GuardFactory(
-            factory,
+            factory(name),
             name,
             reactor,
-            **logs,
+            connectionLog=connectionLog,
+            monitor=monitor,
             maxConnections=config["max-connections"],
             maxPerPeer=config["max-per-peer"],
             handshakeTimeout=config["handshake-timeout"],
@@ -415,7 +489,7 @@ def makeService(config: Options, reactor=None) -> IService:
             endpoint = serverFromString(reactor, description)
             listeners.add(f"--{name} {typed}", endpoint, description)
         listeners.setServiceParent(top)
-    if config["chat"] and config["chat-operator"] is not None:
+    if "chat" in factories and config["chat-operator"] is not None:
         operatorService(config["chat-operator"], factories["chat"], reactor).setServiceParent(top)
     _addUDP(config, reactor, top)
     if probe:

@@ -62,13 +62,15 @@ class OptionsTests(SynchronousTestCase):
         With no service option, every service starts on its default port.
         """
         options = parse()
-        names = ["daytime", "doctor", "chat", "echo", "discard", "chargen", "qotd", "time"]
-        ports = [21566, 21567, 21568, 21571, 21572, 21573, 21574, 21575]
-        self.assertEqual(options.services(), names)
+        names = ["daytime", "doctor", "chat", "echo", "discard", "chargen", "qotd", "time", "web"]
+        ports = [21566, 21567, 21568, 21571, 21572, 21573, 21574, 21575, 21569]
+        self.assertEqual(options.services(), [*names, "dashboard"])
         self.assertEqual(
-            [options[name] for name in options.services()],
+            [options[name] for name in names],
             [[(str(port), d) for d in bare(port)] for port in ports],
         )
+        local = "tcp:21570:interface=127.0.0.1"
+        self.assertEqual(options["dashboard"], [(local, f"{local}:backlog=1024")])
         self.assertIsNone(options["daytime-udp"])
 
     def test_someStartOnlyThose(self):
@@ -82,7 +84,7 @@ class OptionsTests(SynchronousTestCase):
         default service (it once turned every TCP service off).
         """
         options = parse("--daytime-udp", "[::1]:2000")
-        self.assertEqual(len(options.services()), 8)
+        self.assertEqual(options.services(), list(SERVICES))
         self.assertEqual(options["daytime-udp"], [("[::1]:2000", ("::1", 2000))])
         options = parse("--doctor", "2001", "--daytime-udp", "2000")
         self.assertEqual(options.services(), ["doctor"])
@@ -149,7 +151,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options.labFaults("doctor"), LabFaults(split=5, delay=0.2))
         self.assertEqual(options.labFaults("chat"), LabFaults(split=5))
         self.assertIsNone(parse().labFaults("chat"))
-        for args in (["--daytime", "2000", "--lab", "chat:split=5"], ["--lab", "web:split=5"]):
+        for args in (["--daytime", "2000", "--lab", "chat:split=5"], ["--lab", "nosuch:split=5"]):
             self.assertRaises(usage.UsageError, parse, *args)
 
     def test_missingExtraNamed(self):
