@@ -21,7 +21,6 @@ This module packs text for them:
 from __future__ import annotations
 
 import unicodedata
-from collections import deque
 from collections.abc import Sequence
 
 #: What one C{recv(1024)} of the lecture's clients can take.
@@ -129,31 +128,44 @@ class HeldLines:
     bounded: past C{maxLines} lines or C{maxBytes} bytes the oldest are dropped
     and counted.
 
-    @ivar lines: the held lines (UTF-8, no line ends).
+    Every idle client that has not shown what it is holds one of these, so it
+    is kept small: slots, and a list whose dropped head is cut off now and
+    then (a C{deque} costs over 600 bytes even when empty).
+
+    @ivar size: the bytes held.
     @ivar dropped: how many older lines were dropped since the last L{take}.
     """
+
+    __slots__ = ("maxLines", "maxBytes", "_lines", "_first", "size", "dropped")
 
     def __init__(self, maxLines: int = HELD_LINES, maxBytes: int = HELD_BYTES) -> None:
         self.maxLines = maxLines
         self.maxBytes = maxBytes
-        self.lines: deque[bytes] = deque()
+        self._lines: list[bytes] = []
+        self._first = 0  # lines before this index were dropped
         self.size = 0
         self.dropped = 0
 
     def __len__(self) -> int:
-        return len(self.lines)
+        return len(self._lines) - self._first
 
     def add(self, line: bytes) -> None:
         """
         Hold C{line}; drop the oldest lines while over the bounds (the newest
         line itself is always kept).
         """
-        lines = self.lines
+        lines = self._lines
         lines.append(line)
         self.size += len(line)
-        while len(lines) > 1 and (len(lines) > self.maxLines or self.size > self.maxBytes):
-            self.size -= len(lines.popleft())
+        while len(lines) - self._first > 1 and (
+            len(lines) - self._first > self.maxLines or self.size > self.maxBytes
+        ):
+            self.size -= len(lines[self._first])
+            self._first += 1
             self.dropped += 1
+        if self._first > 32 and self._first * 2 > len(lines):
+            del lines[: self._first]
+            self._first = 0
 
     def take(self) -> tuple[list[str], int]:
         """
@@ -161,9 +173,9 @@ class HeldLines:
         lines is split), and how many were dropped; start empty again.
         """
         text: list[str] = []
-        for entry in self.lines:
+        for entry in self._lines[self._first :]:
             text.extend(entry.decode("utf-8", "replace").split("\n"))
         dropped = self.dropped
-        self.lines = deque()
-        self.size = self.dropped = 0
+        self._lines = []
+        self._first = self.size = self.dropped = 0
         return text, dropped
