@@ -275,6 +275,10 @@ class GuardFactory(WrappingFactory):
     protocol = GuardProtocol
     noisy = False
 
+    #: Whether connects and disconnects are events on the dashboard (not those
+    #: of the dashboard itself: its page asks once a second).
+    connectionEvents = True
+
     def __init__(
         self,
         wrappedFactory: Factory,
@@ -335,7 +339,7 @@ class GuardFactory(WrappingFactory):
             p.peerKey = peerKey(p.peerHost)
             self.perPeer[p.peerKey] += 1
         self.monitor.opened(p)
-        if not self._oneShot:
+        if self.connectionEvents and not self._oneShot:
             self.monitor.event(CONNECT, self.serviceName, p.peerText, "connected")
             self._connectionLog.info(
                 p.peerKey,
@@ -352,6 +356,8 @@ class GuardFactory(WrappingFactory):
                 del self.perPeer[p.peerKey]
         line = "{service}: served {peer}" if self._oneShot else "{service}: {peer} disconnected"
         self._connectionLog.info(p.peerKey, line, service=self.serviceName, peer=p.peerText)
+        if not self.connectionEvents:
+            return
         self.monitor.event(
             DISCONNECT,
             p.serviceName,

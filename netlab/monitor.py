@@ -32,6 +32,9 @@ from netlab.trace import WireTrace
 #: How many events are kept for the dashboard (the oldest go first).
 KEEP_EVENTS = 1000
 
+#: An event's fields, as the API names them.
+EVENT_FIELDS = ("seq", "t", "kind", "service", "peer", "name", "text")
+
 #: The kinds of event, as the API names them.
 CONNECT, DISCONNECT, REFUSED, LIMIT, KICK, TIMEOUT = (
     "connect", "disconnect", "refused", "limit", "kick", "timeout",
@@ -53,7 +56,9 @@ class ConnectionMonitor:
         self._log = log or ThrottledLog(clock)
         self._ids = itertools.count(1)
         self._groups: list[Iterable[Any]] = []
-        self._events: deque[dict[str, Any]] = deque(maxlen=keepEvents)
+        # (seq, time, kind, service, peer, name, text): tuples, not dicts,
+        # as a thousand of them are kept whatever the load.
+        self._events: deque[tuple] = deque(maxlen=keepEvents)
         self._seq = 0
 
     # Connections
@@ -120,10 +125,7 @@ class ConnectionMonitor:
         Record one event for the dashboard (not logged).
         """
         self._seq += 1
-        self._events.append({
-            "seq": self._seq, "t": self.clock.seconds(), "kind": kind,
-            "service": service, "peer": peer, "name": name, "text": text,
-        })
+        self._events.append((self._seq, self.clock.seconds(), kind, service, peer, name, text))
 
     def refused(self, service: str, peer: str, peerKey: str | None, text: str) -> None:
         """
@@ -157,8 +159,8 @@ class ConnectionMonitor:
         """
         if seq >= self._seq:
             return []
-        newer = [event for event in self._events if event["seq"] > seq]
-        return newer[-limit:]
+        newer = [event for event in self._events if event[0] > seq][-limit:]
+        return [dict(zip(EVENT_FIELDS, event, strict=True)) for event in newer]
 
     @property
     def lastEvent(self) -> int:

@@ -484,6 +484,7 @@ def makeService(config: Options, reactor=None) -> IService:
                 LabProtocol, faults=faults, announce=name in GREETING
             ),
         )
+        guarded.connectionEvents = name != "dashboard"
         listeners = ServiceListeners(name, guarded)
         for typed, description in config.endpoints(name):
             endpoint = serverFromString(reactor, description)

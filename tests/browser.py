@@ -214,13 +214,12 @@ class Browser:
 
     def consoleErrors(self) -> list[str]:
         """
-        The console's errors since the last call (each call takes them), but
-        for a missing C{/favicon.ico}, which Chromium asks every site for.
+        The console's errors since the last call (each call takes them).
         """
         return [
             entry["message"]
             for entry in self.driver.get_log("browser")
-            if entry.get("level") == "SEVERE" and "/favicon.ico " not in entry["message"]
+            if entry.get("level") == "SEVERE"
         ]
 
 

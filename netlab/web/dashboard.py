@@ -38,10 +38,10 @@ from twisted.web.websocket import WebSocketTransport
 from zope.interface import implementer
 
 from netlab.monitor import ConnectionMonitor
-from netlab.web.site import StaticFile, WebSocketEndpoint, staticFolder, webSite
+from netlab.web.site import Folder, StaticFile, WebSocketEndpoint, staticFolder, webSite
 
 #: The page's files under C{netlab/web/static}.
-PAGE, FILES = "dashboard.html", ("dashboard.js", "style.css")
+PAGE, FILES = "dashboard.html", ("dashboard.js", "style.css", "favicon.svg")
 
 #: How often the live view is sent, in seconds.
 LIVE_INTERVAL = 1.0
@@ -109,7 +109,7 @@ class Gate(Resource):
         self.token = token
 
     def getChildWithDefault(self, path: bytes, request: Request) -> Resource:
-        if path == b"static":
+        if path in (b"static", b"favicon.ico"):
             return self.inner.getChildWithDefault(path, request)
         refusal = self.refusal(request)
         if refusal is not None:
@@ -307,12 +307,13 @@ def dashboardSite(clock: IReactorTime, monitor: ConnectionMonitor, token: str | 
     The dashboard's site, showing what C{monitor} sees, open to whoever has
     C{token} (or, with none, to this machine only).
     """
-    inner = Resource()
+    inner = Folder()
     inner.putChild(b"", StaticFile(PAGE))
     inner.putChild(b"static", staticFolder(*FILES))
-    api = Resource()
+    inner.putChild(b"favicon.ico", StaticFile("favicon.svg"))
+    api = Folder()
     api.putChild(b"connections", Connections(monitor))
     api.putChild(b"events", Events(monitor))
     api.putChild(b"live", WebSocketEndpoint(LiveViews(clock, monitor)))
     inner.putChild(b"api", api)
-    return webSite(Gate(inner, token))
+    return webSite(Gate(inner, token), clock)

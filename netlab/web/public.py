@@ -19,11 +19,11 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from netlab.daytime import DaytimeText
-from netlab.web.site import StaticFile, WebSocketEndpoint, staticFolder, webSite
+from netlab.web.site import Folder, StaticFile, WebSocketEndpoint, staticFolder, webSite
 from netlab.web.stream import WebSocketStream
 
 #: The page's files under C{netlab/web/static}.
-PAGE, FILES = "index.html", ("app.js", "style.css")
+PAGE, FILES = "index.html", ("app.js", "style.css", "favicon.svg")
 
 
 class MemberFactory:
@@ -64,12 +64,13 @@ def publicSite(
     The public page's site: its chat members come from C{chat}, its Doctor
     sessions from C{doctor}, its time is formatted as C{timeFormat}.
     """
-    root = Resource()
+    root = Folder()
     root.putChild(b"", StaticFile(PAGE))
     root.putChild(b"static", staticFolder(*FILES))
+    root.putChild(b"favicon.ico", StaticFile("favicon.svg"))
     root.putChild(b"daytime", DaytimePage(DaytimeText(clock, timeFormat)))
-    sockets = Resource()
+    sockets = Folder()
     sockets.putChild(b"chat", WebSocketEndpoint(MemberFactory(chat, "chat")))
     sockets.putChild(b"doctor", WebSocketEndpoint(MemberFactory(doctor, "doctor")))
     root.putChild(b"ws", sockets)
-    return webSite(root)
+    return webSite(root, clock)

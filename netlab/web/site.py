@@ -16,7 +16,9 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import Any
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.http import HTTPChannel
+from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 from twisted.web.websocket import WebSocketResource
@@ -32,6 +34,7 @@ TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
 }
 
 #: Headers on every page: no framing by other sites, no sniffing, nothing
@@ -99,11 +102,12 @@ class WebChannel(HTTPChannel):
             self.transport.loseConnection()
 
 
-def webSite(root: Resource) -> Site:
+def webSite(root: Resource, clock: IReactorTime) -> Site:
     """
-    A L{Site} serving C{root} with netlab's requests and connections.
+    A L{Site} serving C{root} with netlab's requests and connections, its
+    timers on C{clock}.
     """
-    site = WebSite(root, timeout=HTTP_TIMEOUT)
+    site = WebSite(root, timeout=HTTP_TIMEOUT, reactor=clock)
     site.protocol = WebChannel
     site.requestFactory = WebRequest
     site.displayTracebacks = False
@@ -139,11 +143,24 @@ class StaticFile(Resource):
         return self.data
 
 
+class Folder(Resource):
+    """
+    A resource whose children are what was put there, and nothing else: anything
+    else is 404 (as C{twisted.web.pages.notFound} says it).
+    """
+
+    def getChild(self, path: bytes, request: Request) -> Resource:
+        return notFound()
+
+    def render(self, request: Request) -> bytes:
+        return notFound().render(request)
+
+
 def staticFolder(*names: str) -> Resource:
     """
     A C{/static} folder with the files C{names} and nothing else (no listing).
     """
-    folder = Resource()
+    folder = Folder()
     for name in names:
         folder.putChild(name.encode("ascii"), StaticFile(name))
     return folder

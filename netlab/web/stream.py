@@ -115,6 +115,8 @@ class WebSocketStream:
             become(self.service, protocol, "websocket")
         protocol.makeConnection(self)
         protocol.dataReceived(b"\n")  # a line client, from the start
+        if become is not None and raw.messagesIn:
+            raw.messagesIn -= 1  # (that line was ours, not the browser's)
 
     def textMessageReceived(self, message: str) -> None:
         """
