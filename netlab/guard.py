@@ -110,8 +110,12 @@ class GuardProtocol(ProtocolWrapper):
     from, and, with C{--trace}, its wire trace.  The service's protocol finds
     it as its transport's C{monitored} (see L{netlab.monitor.reportLimit}).
 
-    @ivar peerHost: the peer's IP address (L{None} for UNIX sockets).
-    @ivar peerText: the peer as log lines show it.
+    The counts cost memory (about 125 bytes a connection: an instance's
+    dictionary grows by a size class past ten attribute names), so they are
+    kept only while a dashboard can show them (C{connectionId} is then set).
+
+    @ivar peerKey: what the per-peer limits count the peer by (L{None} for
+        UNIX sockets): L{netlab.address.peerKey}.
     @ivar member: the protocol whose C{name} and C{mode} the dashboard shows
         (the service's protocol; a WebSocket's member once it is one).
     @ivar rawTrace: whether the trace keeps the bytes as they pass here (a
@@ -120,10 +124,8 @@ class GuardProtocol(ProtocolWrapper):
         (a WebSocket bounds what it buffers with it).
     """
 
-    peerHost: str | None = None
     peerKey: str | None = None
-    peerText = ""
-    connectionId = 0
+    connectionId = 0  # 0: not counted (no dashboard to show the counts)
     since = lastReceived = 0.0
     bytesIn = bytesOut = messagesIn = messagesOut = 0
     trace: WireTrace | None = None
@@ -134,6 +136,13 @@ class GuardProtocol(ProtocolWrapper):
     transportName = "tcp"
     _handshakeDeadline: IDelayedCall | None = None
     _closeDeadline: IDelayedCall | None = None
+
+    @property
+    def peerText(self) -> str:
+        """
+        The peer as log lines show it (L{netlab.address.describePeer}).
+        """
+        return describePeer(self.getPeer())
 
     def makeConnection(self, transport) -> None:
         timeout = self.factory.handshakeTimeout
@@ -183,10 +192,11 @@ class GuardProtocol(ProtocolWrapper):
         self._serviceName, self._member, self.transportName = service, member, transportName
 
     def dataReceived(self, data: bytes) -> None:
-        self.bytesIn += len(data)
-        self.lastReceived = now = self.factory.clock.seconds()
-        if self.trace is not None and self.rawTrace:
-            self.trace.received.add(now, data)
+        if self.connectionId:
+            self.bytesIn += len(data)
+            self.lastReceived = now = self.factory.clock.seconds()
+            if self.trace is not None and self.rawTrace:
+                self.trace.received.add(now, data)
         self.wrappedProtocol.dataReceived(data)
         if self.meter is not None:
             self.meter(len(data))
@@ -203,6 +213,8 @@ class GuardProtocol(ProtocolWrapper):
         Count C{data} as sent (also when it went to the socket directly:
         L{netlab.writethrough}).  A message is a line, or a write without one.
         """
+        if not self.connectionId:
+            return
         self.bytesOut += len(data)
         self.messagesOut += data.count(b"\n") or 1
         if self.trace is not None and self.rawTrace:
@@ -212,7 +224,8 @@ class GuardProtocol(ProtocolWrapper):
         """
         The service took one whole message from the peer.
         """
-        self.messagesIn += 1
+        if self.connectionId:
+            self.messagesIn += 1
 
     def limitHit(self, text: str, kind: str = LIMIT) -> None:
         """
@@ -309,7 +322,7 @@ class GuardFactory(WrappingFactory):
         self.handshakeTimeout = handshakeTimeout or None
         self.perPeer: Counter[str] = Counter()
         self._connectionLog = connectionLog or ConnectionLog(clock)
-        self.monitor = monitor or ConnectionMonitor(clock)
+        self.monitor = monitor or ConnectionMonitor(clock, counting=False)
         self.monitor.watch(self.protocols)
         self._drained: list[defer.Deferred[None]] = []
         # A service whose connections end as soon as they are answered (Day/Time)
@@ -334,19 +347,19 @@ class GuardFactory(WrappingFactory):
     def registerProtocol(self, p: GuardProtocol) -> None:
         super().registerProtocol(p)
         peer = p.getPeer()
-        p.peerHost, p.peerText = peerHost(peer), describePeer(peer)
-        if p.peerHost is not None:
-            p.peerKey = peerKey(p.peerHost)
+        host = peerHost(peer)
+        if host is not None:
+            p.peerKey = peerKey(host)
             self.perPeer[p.peerKey] += 1
         self.monitor.opened(p)
-        if self.connectionEvents and not self._oneShot:
-            self.monitor.event(CONNECT, self.serviceName, p.peerText, "connected")
-            self._connectionLog.info(
-                p.peerKey,
-                "{service}: connection from {peer}",
-                service=self.serviceName,
-                peer=p.peerText,
-            )
+        if self._oneShot:
+            return
+        text = describePeer(peer)
+        self._connectionLog.info(
+            p.peerKey, "{service}: connection from {peer}", service=self.serviceName, peer=text
+        )
+        if self.connectionEvents:
+            self.monitor.event(CONNECT, self.serviceName, text, "connected")
 
     def unregisterProtocol(self, p: GuardProtocol) -> None:
         super().unregisterProtocol(p)
@@ -355,16 +368,16 @@ class GuardFactory(WrappingFactory):
             if not self.perPeer[p.peerKey]:
                 del self.perPeer[p.peerKey]
         line = "{service}: served {peer}" if self._oneShot else "{service}: {peer} disconnected"
-        self._connectionLog.info(p.peerKey, line, service=self.serviceName, peer=p.peerText)
-        if not self.connectionEvents:
-            return
-        self.monitor.event(
-            DISCONNECT,
-            p.serviceName,
-            p.peerText,
-            "served" if self._oneShot else "disconnected",
-            getattr(p.member, "name", None),
-        )
+        text = p.peerText
+        self._connectionLog.info(p.peerKey, line, service=self.serviceName, peer=text)
+        if self.connectionEvents:
+            self.monitor.event(
+                DISCONNECT,
+                p.serviceName,
+                text,
+                "served" if self._oneShot else "disconnected",
+                getattr(p.member, "name", None),
+            )
         if not self.protocols:
             drained, self._drained = self._drained, []
             for d in drained:

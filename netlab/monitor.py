@@ -47,12 +47,17 @@ class ConnectionMonitor:
 
     @ivar traceSize: bytes each way every connection's wire trace keeps
         (0: no traces).
+    @ivar counting: whether connections are numbered and counted and events
+        kept; without a dashboard to show them, they are not (it costs
+        memory).  Refusals and limits are logged either way.
     """
 
     def __init__(self, clock: IReactorTime, log: ThrottledLog | None = None,
-                 traceSize: int = 0, keepEvents: int = KEEP_EVENTS) -> None:
+                 traceSize: int = 0, keepEvents: int = KEEP_EVENTS,
+                 counting: bool = True) -> None:
         self.clock = clock
         self.traceSize = traceSize
+        self.counting = counting or bool(traceSize)
         self._log = log or ThrottledLog(clock)
         self._ids = itertools.count(1)
         self._groups: list[Iterable[Any]] = []
@@ -72,9 +77,11 @@ class ConnectionMonitor:
 
     def opened(self, connection: Any) -> None:
         """
-        Number a new connection, start its counts and its trace, and record
-        that it connected.
+        Number a new connection, start its counts and its trace (if the
+        monitor counts).
         """
+        if not self.counting:
+            return
         connection.connectionId = next(self._ids)
         connection.since = connection.lastReceived = self.clock.seconds()
         if self.traceSize:
@@ -122,8 +129,11 @@ class ConnectionMonitor:
     def event(self, kind: str, service: str, peer: str, text: str,
               name: str | None = None) -> None:
         """
-        Record one event for the dashboard (not logged).
+        Record one event for the dashboard (not logged); none if the monitor
+        does not count.
         """
+        if not self.counting:
+            return
         self._seq += 1
         self._events.append((self._seq, self.clock.seconds(), kind, service, peer, name, text))
 

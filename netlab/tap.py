@@ -450,7 +450,10 @@ def makeService(config: Options, reactor=None) -> IService:
     # (netlab.fairness); one view of every connection, which also logs
     # refusals and limits (netlab.monitor); one throttle on connection lines.
     budget = TurnBudget(reactor)
-    monitor = ConnectionMonitor(reactor, ThrottledLog(reactor), traceSize=config["trace"])
+    watched = bool(config["dashboard"])  # (counts and events cost memory: only for a dashboard)
+    monitor = ConnectionMonitor(
+        reactor, ThrottledLog(reactor), traceSize=config["trace"], counting=watched
+    )
     connectionLog = ConnectionLog(reactor)
     factories: dict[str, Factory] = {}
 
