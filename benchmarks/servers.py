@@ -223,6 +223,26 @@ NETLAB_CHAT = ServerSpec("netlab", "netlab", _netlab("chat", *NETLAB_CHAT_OPTS),
                          greets=True, available=netlabAvailable)
 TWISTED_CHAT = ServerSpec("twisted", "minimal Twisted room", _python("twisted_chat.py"))
 
+
+def _netlabWatched(*extra: str) -> Callable[[int, Path], list[str]]:
+    """
+    netlab's chat with the teacher's dashboard running (on a UNIX socket in
+    the work folder), so every connection is counted, and C{extra} options.
+    """
+
+    def argv(port: int, wd: Path) -> list[str]:
+        chat = _netlab("chat", *NETLAB_CHAT_OPTS)(port, wd)
+        return [*chat, "--dashboard", f"unix:{wd}/dashboard.sock", *extra]
+
+    return argv
+
+
+NETLAB_CHAT_DASHBOARD = ServerSpec("netlab-dashboard", "netlab --dashboard", _netlabWatched(),
+                                   greets=True, available=netlabAvailable)
+NETLAB_CHAT_TRACED = ServerSpec("netlab-trace", "netlab --dashboard --trace 4K",
+                                _netlabWatched("--trace", "4K"),
+                                greets=True, available=netlabAvailable)
+
 NETLAB_DOCTOR = ServerSpec("netlab", "netlab", _netlab("doctor", *NETLAB_DOCTOR_OPTS), greets=True,
                            opensBlank=True, available=netlabAvailable)
 TWISTED_ELIZA = ServerSpec("nltk", "Twisted + nltk eliza", _python("twisted_eliza.py"),

@@ -23,7 +23,8 @@ from benchmarks.servers import RunningServer, ServerSpec
 
 SIZES = [1000, 10000]
 SOURCES = 16
-SPECS = [servers.NETLAB_CHAT, servers.TWISTED_CHAT, ngircd.SPEC]
+SPECS = [servers.NETLAB_CHAT, servers.NETLAB_CHAT_DASHBOARD, servers.NETLAB_CHAT_TRACED,
+         servers.TWISTED_CHAT, ngircd.SPEC]
 TARGET_KIB = 2.0
 
 
@@ -144,6 +145,12 @@ def run(ctx: Context) -> ScenarioResult:
             r = ratio(kib, per[(base, n)])
             targets.append(Target(f"Idle memory vs {labels[base]} at {n:,}", "(for reference)",
                                   f"{fmtRatio(r)} ({fmt(per[(base, n)], 2)} KiB)", None))
+    for key, what in (("netlab-dashboard", "the dashboard's counts"),
+                      ("netlab-trace", "counts and 4 KiB traces")):
+        cost = per.get((key, n), float("nan"))
+        if cost == cost and kib == kib:
+            targets.append(Target(f"Idle memory with {labels[key]} at {n:,}", f"(cost of {what})",
+                                  f"{fmt(cost, 2)} KiB (+{fmt(cost - kib, 2)} KiB)", None))
     if n != 10000:
         targets[0].note = "smoke size; the target is defined at 10,000"
     res.targets.extend(targets)
