@@ -158,6 +158,8 @@ class TraceRing:
         """
         The kept chunks, oldest first, as (time, bytes).
         """
+        if not self._starts:
+            return []
         base = self._base
         ends = [*self._starts[1:], base + len(self._data)]
         return [
