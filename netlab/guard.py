@@ -41,8 +41,8 @@ from zope.interface import implementer
 
 from netlab.address import describePeer, peerHost, peerKey
 from netlab.logthrottle import ConnectionLog
-from netlab.monitor import CONNECT, DISCONNECT, LIMIT, ConnectionMonitor
-from netlab.trace import WireTrace
+from netlab.monitor import CONNECT, DISCONNECT, ConnectionMonitor
+from netlab.monitored import MonitoredConnection
 
 log = Logger(namespace="netlab")
 
@@ -91,7 +91,7 @@ class TooManyConnections(Protocol):
 
 
 @implementer(IHalfCloseableProtocol, IHandshakeListener)
-class GuardProtocol(ProtocolWrapper):
+class GuardProtocol(MonitoredConnection, ProtocolWrapper):
     """
     A L{ProtocolWrapper} that passes half-closes through and gives a TLS
     handshake a deadline.
@@ -105,44 +105,16 @@ class GuardProtocol(ProtocolWrapper):
     does a close, the idle timeout's included.  Past the factory's
     C{handshakeTimeout} the connection is cut.
 
-    It also keeps what the teacher's dashboard shows of the connection
-    (L{netlab.monitor}): bytes and messages each way, when it was last heard
-    from, and, with C{--trace}, its wire trace.  The service's protocol finds
-    it as its transport's C{monitored} (see L{netlab.monitor.reportLimit}).
-
-    The counts cost memory (about 125 bytes a connection: an instance's
-    dictionary grows by a size class past ten attribute names), so they are
-    kept only while a dashboard can show them (C{connectionId} is then set).
+    It is also what the teacher's dashboard sees of the connection
+    (L{netlab.monitored.MonitoredConnection}).
 
     @ivar peerKey: what the per-peer limits count the peer by (L{None} for
         UNIX sockets): L{netlab.address.peerKey}.
-    @ivar member: the protocol whose C{name} and C{mode} the dashboard shows
-        (the service's protocol; a WebSocket's member once it is one).
-    @ivar rawTrace: whether the trace keeps the bytes as they pass here (a
-        WebSocket keeps its messages instead: L{netlab.web.stream}).
-    @ivar meter: if set, told the size of every read once it was handled
-        (a WebSocket bounds what it buffers with it).
     """
 
     peerKey: str | None = None
-    connectionId = 0  # 0: not counted (no dashboard to show the counts)
-    since = lastReceived = 0.0
-    bytesIn = bytesOut = messagesIn = messagesOut = 0
-    trace: WireTrace | None = None
-    rawTrace = True
-    meter: Callable[[int], None] | None = None
-    _member = None
-    _serviceName: str | None = None
-    transportName = "tcp"
     _handshakeDeadline: IDelayedCall | None = None
     _closeDeadline: IDelayedCall | None = None
-
-    @property
-    def peerText(self) -> str:
-        """
-        The peer as log lines show it (L{netlab.address.describePeer}).
-        """
-        return describePeer(self.getPeer())
 
     def makeConnection(self, transport) -> None:
         timeout = self.factory.handshakeTimeout
@@ -154,49 +126,8 @@ class GuardProtocol(ProtocolWrapper):
                 )
         super().makeConnection(transport)
 
-    # What the dashboard shows (netlab.monitor)
-
-    @property
-    def monitored(self) -> GuardProtocol:
-        """
-        The connection whose counts the service's messages and limits go to: this one.
-        """
-        return self
-
-    @property
-    def member(self):
-        return self.wrappedProtocol if self._member is None else self._member
-
-    @property
-    def serviceName(self) -> str:
-        """
-        The service the connection is with (the factory's, unless a web
-        connection became a chat or Doctor member).
-        """
-        return self._serviceName or self.factory.serviceName
-
-    @property
-    def modeName(self) -> str | None:
-        """
-        How the peer frames its messages: C{line}, C{lockstep}, C{websocket}
-        or L{None} (not known, or not a conversational service).
-        """
-        if self.transportName == "websocket":
-            return "websocket"
-        return getattr(self.member, "mode", None)
-
-    def becomeMember(self, service: str, member, transportName: str) -> None:
-        """
-        This (web) connection is now C{member} of C{service}, over C{transportName}.
-        """
-        self._serviceName, self._member, self.transportName = service, member, transportName
-
     def dataReceived(self, data: bytes) -> None:
-        if self.connectionId:
-            self.bytesIn += len(data)
-            self.lastReceived = now = self.factory.clock.seconds()
-            if self.trace is not None and self.rawTrace:
-                self.trace.received.add(now, data)
+        self.received(data)
         self.wrappedProtocol.dataReceived(data)
         if self.meter is not None:
             self.meter(len(data))
@@ -207,31 +138,6 @@ class GuardProtocol(ProtocolWrapper):
 
     def writeSequence(self, data) -> None:
         self.write(b"".join(data))
-
-    def wrote(self, data: bytes) -> None:
-        """
-        Count C{data} as sent (also when it went to the socket directly:
-        L{netlab.writethrough}).  A message is a line, or a write without one.
-        """
-        if not self.connectionId:
-            return
-        self.bytesOut += len(data)
-        self.messagesOut += data.count(b"\n") or 1
-        if self.trace is not None and self.rawTrace:
-            self.trace.sent.add(self.factory.clock.seconds(), data)
-
-    def messageReceived(self) -> None:
-        """
-        The service took one whole message from the peer.
-        """
-        if self.connectionId:
-            self.messagesIn += 1
-
-    def limitHit(self, text: str, kind: str = LIMIT) -> None:
-        """
-        The peer hit a limit (C{text} as it was told): an event and a log line.
-        """
-        self.factory.monitor.limitHit(self, text, kind)
 
     def handshakeCompleted(self) -> None:
         if self._handshakeDeadline is not None and self._handshakeDeadline.active():
