@@ -112,11 +112,12 @@ def get(url: str) -> tuple[int, str]:
             return e.code, e.read().decode("utf-8", "replace")
 
 
-class WebBrowserTests(BrowserTestCase):
+class DaemonBrowserTestCase(BrowserTestCase):
     """
-    The public page and the dashboard of one daemon, with tracing on.
+    Browser tests against one daemon per class, started with C{options}.
     """
 
+    options: list[str] = []
     daemon: Daemon | None = None
 
     @classmethod
@@ -125,10 +126,7 @@ class WebBrowserTests(BrowserTestCase):
         if cls.browser is None:
             return
         try:
-            cls.daemon = Daemon.start(
-                ["--web", "{port}", "--chat", "{port}", "--doctor", "{port}"]
-                + ["--daytime", "{port}", "--dashboard", "{port}", "--trace", "4K"]
-            )
+            cls.daemon = Daemon.start(cls.options)
         except BaseException:
             super().tearDownClass()
             raise
@@ -143,6 +141,17 @@ class WebBrowserTests(BrowserTestCase):
     def setUp(self) -> None:
         super().setUp()
         self.addCleanup(self.daemon.assertCleanLog)
+
+
+class WebBrowserTests(DaemonBrowserTestCase):
+    """
+    The public page and the dashboard of one daemon, with tracing on.
+    """
+
+    options = [
+        "--web", "{port}", "--chat", "{port}", "--doctor", "{port}",
+        "--daytime", "{port}", "--dashboard", "{port}", "--trace", "4K",
+    ]
 
     def url(self, service: str, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.daemon.port(service)}{path}"
@@ -346,37 +355,13 @@ class WebBrowserTests(BrowserTestCase):
         self.assertIn(found["id"], self.browser.text("#trace .trace-error"))
 
 
-class DashboardTokenTests(BrowserTestCase):
+class DashboardTokenTests(DaemonBrowserTestCase):
     """
     A dashboard started with a token answers only requests that carry it; the
     page passes on the token it was opened with.
     """
 
-    daemon: Daemon | None = None
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        if cls.browser is None:
-            return
-        try:
-            cls.daemon = Daemon.start(
-                ["--chat", "{port}", "--dashboard", "{port}", "--dashboard-token", TOKEN]
-            )
-        except BaseException:
-            super().tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        if cls.daemon is not None:
-            cls.daemon.close()
-            cls.daemon = None
-        super().tearDownClass()
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.addCleanup(self.daemon.assertCleanLog)
+    options = ["--chat", "{port}", "--dashboard", "{port}", "--dashboard-token", TOKEN]
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.daemon.port('dashboard')}{path}"
