@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from hypothesis import given
-from hypothesis import strategies as st
 from twisted.internet.task import Clock
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from netlab.monitor import KEEP_EVENTS, ConnectionMonitor
+from netlab.test.extras import given
+from netlab.test.extras import strategies as st
 from netlab.trace import MAX_CHUNKS, TraceRing, WireTrace, escape
 
 
@@ -42,7 +42,7 @@ class EscapeTests(SynchronousTestCase):
         self.assertEqual(escape(b"\xc3(\x80"), "\\xc3(\\x80")
         self.assertEqual(escape("a\u200bb\u202e".encode()), "a\\u200bb\\u202e")
 
-    @given(st.binary(max_size=200))
+    @given(lambda: st.binary(max_size=200))
     def test_anyBytes(self, data: bytes) -> None:
         """
         Whatever the bytes, the text is printable (no raw control characters).
@@ -80,7 +80,7 @@ class TraceRingTests(SynchronousTestCase):
         self.assertEqual(sum(len(data) for _, data in chunks), 3000)
         self.assertEqual(chunks[-1], (2999.0, b"k"))
 
-    @given(st.lists(st.binary(max_size=50), max_size=100), st.integers(1, 64))
+    @given(lambda: st.lists(st.binary(max_size=50), max_size=100), lambda: st.integers(1, 64))
     def test_bounded(self, chunks: list[bytes], size: int) -> None:
         """
         The ring holds exactly the last C{size} bytes, in order.
