@@ -53,10 +53,19 @@ BAD_VALUES = {
     "idle-timeout": "soon",
     "max-connections": "-5",
     "max-per-peer": "many",
+    "web": "tcp:web",
+    "dashboard": "tcp:0:interface=0.0.0.0",  # reachable from elsewhere, and no token
+    "dashboard-token": "short",
+    "trace": "4 kilobytes",
 }
 
-#: Options whose bad value is only looked at when the Chat service runs.
-NEEDS_CHAT = {"chat-operator"}
+#: Options whose bad value is only looked at when another service runs, and
+#: that service.
+NEEDS = {
+    "chat-operator": ["--chat", "tcp:0:interface=127.0.0.1"],
+    "dashboard-token": ["--dashboard", "tcp:0:interface=127.0.0.1"],
+    "trace": ["--dashboard", "tcp:0:interface=127.0.0.1"],
+}
 
 #: Bad starts are run this many at a time (each is a short-lived twistd).
 PARALLEL = 4
@@ -97,9 +106,7 @@ class BadStartTests(SynchronousTestCase):
         self.assertEqual(sorted(BAD_VALUES), sorted(PARAMETERS))
         cases = []
         for name, value in BAD_VALUES.items():
-            options = [f"--{name}", value]
-            if name in NEEDS_CHAT:
-                options += ["--chat", "tcp:0:interface=127.0.0.1"]
+            options = [f"--{name}", value, *NEEDS.get(name, [])]
             cases.append((name, options))
         with ThreadPoolExecutor(PARALLEL) as pool:
             outcomes = list(
