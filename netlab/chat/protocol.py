@@ -61,16 +61,19 @@ class ChatProtocol(QueuedOutput, ChatCommands):
     it builds it, and provides C{sendq}.
 
     @ivar name: the person's name, L{None} before joining and after leaving.
+    @ivar formerName: the name it had, once it left (for the dashboard).
     @ivar lastHeard: when the peer was last heard from, or L{None} when the
         room has no idle timeout.
     """
 
     name: str | None = None
+    formerName: str | None = None
     lastHeard: float | None = None
 
     _leaveReason: str | None = None
     _held: HeldLines | None = None
     _welcomeCall: IDelayedCall | None = None
+    _history: list[bytes] | None = None
 
     # Joining and leaving
 
@@ -83,6 +86,10 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         if self.terminator:  # already a line client (the operator's console)
             self.welcome(name)
         else:
+            # The history is what was said before the newcomer joined; what is
+            # said while its welcome waits is held for it (and must not be in
+            # both).
+            self._history = self.room.recent()
             self._welcomeCall = self.clock.callLater(WELCOME_WAIT, self._welcomeNow)
 
     def _welcomeNow(self) -> None:
@@ -102,7 +109,11 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         L{MessageReceiver.encodeMessage}).
         """
         head = [GREETING, f"* You are {name}. {HINT}"]
-        history = self.room.recent()
+        history = self._history
+        if history is None:
+            history = self.room.recent()
+        else:
+            self._history = None
         if history:
             head.append(f"* last {len(history)} message{'' if len(history) == 1 else 's'}:")
         if self.terminator:
@@ -131,7 +142,7 @@ class ChatProtocol(QueuedOutput, ChatCommands):
     def _leave(self, reason: str | None) -> None:
         if self.name is not None:
             self.room.leave(self, reason)
-            self.name = None
+            self.formerName, self.name = self.name, None
 
     def peerFinished(self) -> None:
         """

@@ -16,6 +16,7 @@ from netlab.chat import (
     DROP_GRACE,
     GREETING,
     HINT,
+    WELCOME_WAIT,
     WHO_LIMIT,
     ChatFactory,
     IChatMember,
@@ -27,7 +28,7 @@ from netlab.chat import protocol as member
 from netlab.guard import GuardFactory
 from netlab.ratelimit import Rate
 from netlab.tap import Options, serviceFactory
-from netlab.testing import UNLIMITED, FakeChatRoom, FakeClient
+from netlab.testing import UNLIMITED, ClientTransport, FakeChatRoom, FakeClient
 
 
 def chatter(room: FakeChatRoom, count: int) -> list[FakeClient]:
@@ -70,6 +71,27 @@ class JoiningTests(SynchronousTestCase):
         self.assertLessEqual(len(welcome), 1024)
         welcome.decode("ascii")
         self.assertIn(b"earlier lines not shown", welcome)
+
+    def test_noLineTwiceWhileTheWelcomeWaits(self) -> None:
+        """
+        What is said while a newcomer's welcome waits (it may be a lockstep
+        client) reaches it once: after its history, not also in it.
+        """
+        room = FakeChatRoom(**UNLIMITED)
+        (ann,) = chatter(room, 1)
+        ann.send("before")
+        room.flush()
+        protocol = room.factory.buildProtocol(IPv4Address("TCP", "127.0.0.9", 4000))
+        newcomer = FakeClient(room, protocol, ClientTransport())
+        room.clients.append(newcomer)
+        protocol.makeConnection(newcomer.transport)
+        ann.send("during")
+        room.flush()
+        room.clock.advance(WELCOME_WAIT)
+        newcomer.sendBytes(b"\n")  # a line client after all
+        room.flush()
+        said = [line for line in newcomer.lines() if line.startswith("<")]
+        self.assertEqual([line.split("> ")[1] for line in said], ["before", "during"])
 
     def test_greeting(self) -> None:
         """
