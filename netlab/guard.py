@@ -41,7 +41,7 @@ from zope.interface import implementer
 
 from netlab.address import describePeer, peerHost, peerKey
 from netlab.logthrottle import ConnectionLog
-from netlab.monitor import CONNECT, DISCONNECT, ConnectionMonitor
+from netlab.monitor import CONNECT, DISCONNECT, ConnectionMonitor, memberName
 from netlab.monitored import MonitoredConnection
 
 log = Logger(namespace="netlab")
@@ -275,14 +275,14 @@ class GuardFactory(WrappingFactory):
                 del self.perPeer[p.peerKey]
         line = "{service}: served {peer}" if self._oneShot else "{service}: {peer} disconnected"
         text = p.peerText
-        self._connectionLog.info(p.peerKey, line, service=self.serviceName, peer=text)
+        self._connectionLog.info(p.peerKey, line, service=p.serviceName, peer=text)
         if self.connectionEvents:
             self.monitor.event(
                 DISCONNECT,
                 p.serviceName,
                 text,
                 "served" if self._oneShot else "disconnected",
-                getattr(p.member, "name", None),
+                memberName(p.member),
             )
         if not self.protocols:
             drained, self._drained = self._drained, []

@@ -113,7 +113,7 @@ class ConnectionMonitor:
             "service": connection.serviceName,
             "transport": connection.transportName,
             "peer": connection.peerText,
-            "name": getattr(member, "name", None),
+            "name": memberName(member),
             "mode": connection.modeName,
             "bytes_in": connection.bytesIn,
             "bytes_out": connection.bytesOut,
@@ -153,11 +153,11 @@ class ConnectionMonitor:
         one event, one throttled log line naming the service, the peer and,
         in the chat, the person.
         """
-        name = getattr(connection.member, "name", None)
+        name = memberName(connection.member)
         service, peer = connection.serviceName, connection.peerText
         self.event(kind, service, peer, text, name)
         self._log.warn(
-            _logKey(connection.peerKey, text),
+            f"{_logKey(connection.peerKey, text)} {name}",
             "{service}: {peer}{who}: {text}",
             service=service, peer=peer, who=f" ({name})" if name else "", text=text,
         )
@@ -180,9 +180,18 @@ class ConnectionMonitor:
         return self._seq
 
 
+def memberName(member: Any) -> str | None:
+    """
+    A chat member's name, or the name it had if it has left (L{None} for
+    anything else).
+    """
+    return getattr(member, "name", None) or getattr(member, "formerName", None)
+
+
 def _logKey(peerKey: str | None, text: str) -> str:
     """
     What log lines are throttled by: the peer, and the kind of line (its
-    first word), so one limit's lines do not hide another's.
+    first word), so one limit's lines do not hide another's (and, for a
+    limit, the chat name: students behind one address are kicked one by one).
     """
     return f"{peerKey or 'local'} {text.split(' ', 1)[0]}"

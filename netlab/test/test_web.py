@@ -328,6 +328,17 @@ class SiteTests(WebSetup, SynchronousTestCase):
         self.assertEqual([e for e in logged if e.get("log_level") is not None
                           and e["log_level"].name == "error"], [])
 
+    def test_otherSitesPages(self) -> None:
+        """
+        A WebSocket opened by another site's page is refused; the page's own
+        (and a client that sends no C{Origin}) is not.
+        """
+        refused = FakeWebSocket(self.web, "/ws/chat", origin="http://attacker.example")
+        self.assertEqual(refused.status, 403)
+        own = FakeWebSocket(self.web, "/ws/chat", origin="http://127.0.0.1:21569")
+        self.assertTrue(own.accepted)
+        self.assertTrue(FakeWebSocket(self.web, "/ws/doctor").accepted)
+
     def test_bodyNotKept(self) -> None:
         """
         A request body is read and thrown away, however large.

@@ -38,7 +38,7 @@ from twisted.web.websocket import WebSocketTransport
 from zope.interface import implementer
 
 from netlab.monitor import ConnectionMonitor
-from netlab.web.site import Folder, StaticFile, WebSocketEndpoint, staticFolder, webSite
+from netlab.web.site import Folder, StaticFile, WebSocketEndpoint, crossSite, staticFolder, webSite
 
 #: The page's files under C{netlab/web/static}.
 PAGE, FILES = "dashboard.html", ("dashboard.js", "style.css", "favicon.svg")
@@ -121,8 +121,7 @@ class Gate(Resource):
         Why C{request} may not see the dashboard, or L{None} if it may.
         """
         host = _header(request, b"host").strip()
-        origin = _header(request, b"origin") or None
-        if origin is not None and origin != "null" and urlsplit(origin).netloc != host:
+        if crossSite(request):
             return _Refusal(403, "requests from other sites are refused")
         if self.token is None:
             if not _localHost(host):

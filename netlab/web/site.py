@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from typing import Any
+from urllib.parse import urlsplit
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.http import HTTPChannel
@@ -166,14 +167,33 @@ def staticFolder(*names: str) -> Resource:
     return folder
 
 
+def crossSite(request: Request) -> bool:
+    """
+    Whether a browser sent C{request} from another site's page: its C{Origin}
+    names another host than the one asked, or the browser says so
+    (C{Sec-Fetch-Site: cross-site}).
+    """
+    host = (request.getHeader(b"host") or b"").decode("latin-1").strip()
+    origin = (request.getHeader(b"origin") or b"").decode("latin-1")
+    if origin and origin != "null" and urlsplit(origin).netloc != host:
+        return True
+    return request.getHeader(b"sec-fetch-site") == b"cross-site"
+
+
 class WebSocketEndpoint(WebSocketResource):
     """
     A C{twisted.web.websocket} resource that answers a request that is not a
     valid WebSocket handshake with C{400} and a reason -- quietly: C{twisted.web}
-    logs each one as an error, and any peer can send them.
+    logs each one as an error, and any peer can send them.  A WebSocket
+    opened by another site's page is refused (C{403}): browsers do not stop
+    pages from opening WebSockets anywhere.
     """
 
     def render_GET(self, request: Request) -> bytes | int:
+        if crossSite(request):
+            request.setResponseCode(403)
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            return b"WebSockets from other sites' pages are refused\n"
         headers = [
             (name, value)
             for name, values in request.requestHeaders.getAllRawHeaders()

@@ -37,7 +37,7 @@ from twisted.web.websocket import WebSocketTransport
 from zope.interface import implementer
 
 from netlab.framing import MAX_LINE, READ_AHEAD
-from netlab.monitor import LIMIT
+from netlab.monitor import CONNECT, LIMIT
 
 #: WebSocket close codes (RFC 6455, 7.4.1).
 NORMAL, GOING_AWAY, TOO_BIG = 1000, 1001, 1009
@@ -113,6 +113,9 @@ class WebSocketStream:
         protocol = self.protocol = self.factory.buildProtocol(self._peer)
         if become is not None:
             become(self.service, protocol, "websocket")
+            raw.factory.monitor.event(
+                CONNECT, self.service, raw.peerText, "connected over a WebSocket"
+            )
         protocol.makeConnection(self)
         protocol.dataReceived(b"\n")  # a line client, from the start
         if become is not None and raw.messagesIn:
