@@ -80,6 +80,11 @@ DEFAULT_ENDPOINTS = {"dashboard": f"tcp:{PORTS['dashboard']}:interface=127.0.0.1
 #: The services that run in a browser, and the services they serve there.
 WEB = ("web", "dashboard")
 
+#: Services that add to the others instead of choosing them: C{--dashboard EP}
+#: alone still starts every service (a dashboard with nothing to watch would
+#: be no use), as C{--daytime-udp} does.
+ADDITIVE = ("dashboard",)
+
 #: The services that also answer over UDP when asked (--NAME-udp [HOST:]PORT).
 UDP_SERVICES = ("daytime", "echo", "discard", "chargen", "qotd", "time")
 
@@ -298,8 +303,10 @@ class Options(usage.Options):
                     self[name] = parse(self[name])
             except (ValueError, OverflowError) as e:
                 raise usage.UsageError(f"--{name}: {e}") from None
-        if not any(self[name] for name in SERVICES):
+        if not any(self[name] for name in SERVICES if name not in ADDITIVE):
             for name, (port, _) in SERVICES.items():
+                if self[name]:
+                    continue
                 default = DEFAULT_ENDPOINTS.get(name, str(port))
                 self[name] = [(default, d) for d in checkEndpoint(default)]
         self._checkLab()

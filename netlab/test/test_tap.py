@@ -78,6 +78,18 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options.services(), ["doctor"])
         self.assertEqual(options["doctor"], [("2000", d) for d in bare(2000)])
 
+    def test_dashboardAddsToTheDefaults(self):
+        """
+        C{--dashboard EP} alone moves the dashboard and starts every other
+        service as without options; with a service option, only that one runs
+        beside it.
+        """
+        options = parse("--dashboard", "tcp:2000:interface=127.0.0.1")
+        self.assertEqual(options.services(), list(SERVICES))
+        self.assertEqual(options.endpoints("dashboard")[0][0], "tcp:2000:interface=127.0.0.1")
+        options = parse("--chat", "2001", "--dashboard", "tcp:2000:interface=127.0.0.1")
+        self.assertEqual(options.services(), ["chat", "dashboard"])
+
     def test_udpAddsToTheDefaults(self):
         """
         Asking for UDP Day/Time adds it to whatever else runs: alone, to every
