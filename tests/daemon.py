@@ -34,6 +34,13 @@ def twistd() -> str:
     return str(script) if script.exists() else "twistd"
 
 
+def _interruptible() -> None:
+    """
+    In the child, before it runs the daemon: SIGINT as a terminal gives it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def freePort(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
     """
     A port that nothing listens on right now.
@@ -102,6 +109,9 @@ class Daemon:
             stderr=subprocess.STDOUT,
             cwd=tmp.name,
             env={**os.environ, **(env or {})},
+            # A test run started in the background (`pytest &`) ignores
+            # SIGINT, and so would the daemon: start it as from a terminal.
+            preexec_fn=_interruptible,
         )
         daemon = cls(process, ports, log, tmp)
         if wait:
