@@ -191,7 +191,7 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
     ),
     "trace": (
         "0",
-        atMost(1 << 20, parseSize),
+        atMost(1 << 20, parseSize, formatSize),
         "keep the last SIZE bytes each way of every connection for the dashboard "
         "(e.g. 4K; at most 1M; 0: off)",
     ),
@@ -207,7 +207,7 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
     ),
     "max-line": (
         str(MAX_LINE),
-        atMost(16 << 20, positive(parseSize)),
+        atMost(16 << 20, positive(parseSize), formatSize),
         "longest message accepted, in bytes (at most 16M)",
     ),
     "bare-delay": (

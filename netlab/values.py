@@ -67,15 +67,17 @@ def zeroOrAtLeast(least: float, parse: Callable[[str], float]) -> Callable[[str]
     return bounded
 
 
-def atMost(limit: int, parse: Callable[[str], float]) -> Callable[[str], float]:
+def atMost(
+    limit: int, parse: Callable[[str], float], shown: Callable[[int], str] = str
+) -> Callable[[str], float]:
     """
-    C{parse}, refusing values over C{limit}.
+    C{parse}, refusing values over C{limit} (named as C{shown} writes it).
     """
 
     def bounded(value: str) -> float:
         number = parse(value)
         if number > limit:
-            raise ValueError(f"{value!r} is more than {limit}")
+            raise ValueError(f"{value!r} is more than {shown(limit)}")
         return number
 
     return bounded
