@@ -48,6 +48,10 @@ WELCOME_WAIT = 0.1
 #: The course's greeting, the first thing every client receives.
 GREETING = "Welcome to my chat room!"
 
+#: The hint after the greeting to a client already known to be a line client
+#: (it follows the room already: a browser, the netlab client, the console).
+LINE_HINT = "Type /help for the commands."
+
 #: The hint after the greeting.  Enter matters: until a client sends something,
 #: it may be the lecture's one-recv client, which must not be sent room lines
 #: it did not ask for (see L{netlab.lockstep}).
@@ -108,7 +112,7 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         (L{packWelcome}), no final terminator (owed to a line client; see
         L{MessageReceiver.encodeMessage}).
         """
-        head = [GREETING, f"* You are {name}. {HINT}"]
+        head = [GREETING, f"* You are {name}. {LINE_HINT if self.terminator else HINT}"]
         history = self._history
         if history is None:
             history = self.room.recent()
