@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
-from wsproto.events import BytesMessage, Ping
+from wsproto.events import BytesMessage, Ping, TextMessage
 
 from netlab.doctor.doctor import Doctor
 from netlab.doctor.service import DoctorFactory
@@ -362,3 +362,37 @@ class SiteTests(WebSetup, SynchronousTestCase):
         self.room.flush()
         self.assertEqual(browser.read()[-1], "* server shutting down")
         self.assertIn(browser.closeCode, (NORMAL, GOING_AWAY))
+
+
+class ManyMessagesTests(WebSetup, SynchronousTestCase):
+    """
+    Many small messages in one read cost the daemon time linear in their
+    number, even once the member's messages wait.
+    """
+
+    chatOptions = {"rate": Rate(5.0, 20), "addressRate": None, "addressBytes": None}
+
+    def test_manyEmptyMessages(self) -> None:
+        browser, telnet = self.browser(), self.telnet()
+        browser.read()
+        telnet.read()
+        frames = b"".join(browser.ws.send(TextMessage(f"m{n}")) for n in range(5000))
+        received: list[int] = []
+        protocol = browser.protocol.wrappedProtocol.member.protocol
+        original = protocol.dataReceived
+
+        def counting(data: bytes) -> None:
+            received.append(len(data))
+            original(data)
+
+        protocol.dataReceived = counting
+        browser.sendRaw(frames)
+        # Past its burst, the member holds: the rest of the read is handed
+        # over later, in one piece, not message by message.
+        self.assertLess(len(received), 50)
+        self.clock.advance(2)
+        self.room.flush()
+        said = [line for line in telnet.lines() if "> m" in line]
+        self.assertEqual([line.split("> ")[1] for line in said],
+                         [f"m{n}" for n in range(len(said))])
+        self.assertGreater(len(said), 20)
