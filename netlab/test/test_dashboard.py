@@ -216,3 +216,23 @@ class LiveTests(DashboardSetup, SynchronousTestCase):
         view.read()
         self.clock.advance(LIVE_INTERVAL)
         self.assertEqual(len(view.read()), 1)
+
+
+class HostileRequestTests(DashboardSetup, SynchronousTestCase):
+    """
+    What any page or peer can send gets an answer, not a traceback.
+    """
+
+    def test_hugeNumbers(self) -> None:
+        self.assertEqual(self.get("/api/connections/" + "9" * 5000 + "/trace")[0], 404)
+        self.assertEqual(self.get("/api/events?after=" + "9" * 5000)[0], 200)
+
+    def test_sandboxedFrame(self) -> None:
+        """
+        C{Origin: null} (a sandboxed frame) and C{Sec-Fetch-Site: cross-site}
+        are another site's requests.
+        """
+        view = FakeWebSocket(self.dashboard, "/api/live", host="127.0.0.1:21570", origin="null")
+        self.assertEqual(view.status, 403)
+        status, _ = self.get("/api/connections", Sec_Fetch_Site="cross-site")
+        self.assertEqual(status, 403)

@@ -396,3 +396,34 @@ class ManyMessagesTests(WebSetup, SynchronousTestCase):
         self.assertEqual([line.split("> ")[1] for line in said],
                          [f"m{n}" for n in range(len(said))])
         self.assertGreater(len(said), 20)
+
+
+class HandshakeTests(WebSetup, SynchronousTestCase):
+    """
+    Odd handshakes get a 400, and nothing in the log louder than a warning.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.logged: list[dict] = []
+        globalLogPublisher.addObserver(self.logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.logged.append)
+
+    def handshake(self, *extra: str, version: str = "1.1") -> int:
+        protocol, transport = connect(self.web)
+        lines = [f"GET /ws/chat HTTP/{version}", "Upgrade: websocket", "Connection: Upgrade",
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
+                 *extra]
+        protocol.dataReceived("\r\n".join(lines).encode("latin-1") + b"\r\n\r\n")
+        return int(transport.value().split(b" ", 2)[1])
+
+    def test_oddBytes(self) -> None:
+        """
+        Non-ASCII bytes in WebSocket headers, or no C{Host}, are refused
+        without a traceback.
+        """
+        self.assertEqual(self.handshake("Host: x", "Sec-WebSocket-Protocol: caf\xe9"), 400)
+        self.assertEqual(self.handshake("Host: x", "Sec-WebSocket-Extensions: \xff"), 400)
+        self.assertEqual(self.handshake(version="1.0"), 400)
+        levels = {event["log_level"].name for event in self.logged if "log_level" in event}
+        self.assertFalse(levels & {"error", "critical"}, self.logged)

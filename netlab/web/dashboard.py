@@ -77,6 +77,13 @@ class _Refusal(Resource):
         return f"netlab dashboard: {self.text}\n".encode()
 
 
+def _number(text: bytes) -> bool:
+    """
+    Whether C{text} is a number the API takes (digits, not too many of them).
+    """
+    return text.isdigit() and len(text) <= 18
+
+
 def _header(request: Request, name: bytes) -> str:
     """
     A request header's value as text ("" if it has none).
@@ -176,7 +183,7 @@ class Trace(Resource):
         self.monitor, self.path = monitor, path
 
     def render_GET(self, request: Request) -> bytes:
-        if request.postpath != [b"trace"] or not self.path.isdigit():
+        if request.postpath != [b"trace"] or not _number(self.path):
             return _json(request, {"error": "not found: use /api/connections/ID/trace"}, 404)
         number = int(self.path)
         connection = self.monitor.find(number)
@@ -202,7 +209,7 @@ class Events(Resource):
 
     def render_GET(self, request: Request) -> bytes:
         after = (request.args.get(b"after") or [b"0"])[0]
-        seq = int(after) if after.isdigit() else 0
+        seq = int(after) if _number(after) else 0
         return _json(request, {"events": self.monitor.eventsAfter(seq),
                                "last": self.monitor.lastEvent})
 

@@ -18,14 +18,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from twisted.internet.interfaces import IReactorTime
+from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel
 from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 from twisted.web.websocket import WebSocketResource
 from wsproto import ConnectionType
+from wsproto.events import AcceptConnection
 from wsproto.handshake import H11Handshake
 from wsproto.utilities import RemoteProtocolError
+
+from netlab.address import describePeer, peerHost, peerKey
+from netlab.logthrottle import ThrottledLog
 
 #: Seconds an HTTP connection may stay silent (twisted.web's default is 12 hours).
 HTTP_TIMEOUT = 60.0
@@ -84,6 +89,31 @@ class WebRequest(Request):
         for name, value in SECURITY_HEADERS.items():
             self.responseHeaders.setRawHeaders(name, [value])
         super().process()
+
+    def processingFailed(self, reason: Failure) -> Failure:
+        """
+        A bug met while answering: a plain 500, and the traceback logged at
+        most once a minute per peer (C{twisted.web} logs every one, and a peer
+        that found how to cause one could fill the disk).
+        """
+        errors = getattr(self.site, "errors", None)
+        if errors is None:
+            errors = self.site.errors = ThrottledLog(self.site.reactor)
+        peer = peerHost(self.getClientAddress())
+        errors.warn(
+            None if peer is None else peerKey(peer),
+            "web: {peer}: error answering {path}: {failure}",
+            peer=describePeer(self.getClientAddress()),
+            path=self.path[:200].decode("latin-1"),
+            failure=reason.getTraceback(),
+        )
+        body = b"internal error\n"
+        self.setResponseCode(500)
+        self.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        self.setHeader(b"content-length", b"%d" % len(body))
+        self.write(body)
+        self.finish()
+        return reason
 
 
 class WebChannel(HTTPChannel):
@@ -175,9 +205,15 @@ def crossSite(request: Request) -> bool:
     """
     host = (request.getHeader(b"host") or b"").decode("latin-1").strip()
     origin = (request.getHeader(b"origin") or b"").decode("latin-1")
-    if origin and origin != "null" and urlsplit(origin).netloc != host:
-        return True
+    if origin and (origin == "null" or urlsplit(origin).netloc != host):
+        return True  # ("null": a sandboxed frame, a file, a redirect: no site of ours)
     return request.getHeader(b"sec-fetch-site") == b"cross-site"
+
+
+def _badHandshake(request: Request, code: int | None, why: str) -> bytes:
+    request.setResponseCode(code or 400)
+    request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+    return f"not a WebSocket handshake: {why}\n".encode("utf-8", "replace")
 
 
 class WebSocketEndpoint(WebSocketResource):
@@ -200,9 +236,11 @@ class WebSocketEndpoint(WebSocketResource):
             for value in values
         ]
         try:
-            H11Handshake(ConnectionType.SERVER).initiate_upgrade_connection(headers, request.path)
+            handshake = H11Handshake(ConnectionType.SERVER)
+            handshake.initiate_upgrade_connection(headers, request.path)
+            handshake.send(AcceptConnection())  # (h11 refuses some only here)
         except RemoteProtocolError as e:
-            request.setResponseCode(getattr(e.event_hint, "status_code", None) or 400)
-            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
-            return f"not a WebSocket handshake: {e}\n".encode()
+            return _badHandshake(request, getattr(e.event_hint, "status_code", None), str(e))
+        except Exception as e:  # wsproto and h11 raise others on odd bytes
+            return _badHandshake(request, None, type(e).__name__)
         return super().render_GET(request)
