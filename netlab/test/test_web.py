@@ -427,3 +427,23 @@ class HandshakeTests(WebSetup, SynchronousTestCase):
         self.assertEqual(self.handshake(version="1.0"), 400)
         levels = {event["log_level"].name for event in self.logged if "log_level" in event}
         self.assertFalse(levels & {"error", "critical"}, self.logged)
+
+
+class PipeliningTests(WebSetup, SynchronousTestCase):
+    """
+    A peer that pipelines requests and does not read is not read from
+    either, past a bound.
+    """
+
+    def test_pipelinedNotReading(self) -> None:
+        protocol, transport = connect(self.web)
+        transport.bufferSize = 1000  # its answers fill the transport at once
+        request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        for _ in range(READ_AHEAD // len(request) * 3):
+            if transport.producerState == "paused":
+                break
+            protocol.dataReceived(request)
+        self.assertEqual(transport.producerState, "paused")
+        while transport.producerState == "paused":
+            transport.read()
+        self.assertEqual(transport.producerState, "producing")

@@ -30,6 +30,7 @@ from wsproto.handshake import H11Handshake
 from wsproto.utilities import RemoteProtocolError
 
 from netlab.address import describePeer, peerHost, peerKey
+from netlab.framing import READ_AHEAD
 from netlab.logthrottle import ThrottledLog
 
 #: Seconds an HTTP connection may stay silent (twisted.web's default is 12 hours).
@@ -119,9 +120,37 @@ class WebRequest(Request):
 class WebChannel(HTTPChannel):
     """
     An HTTP connection that may become a WebSocket member (L{member}).
+
+    A peer that pipelines requests and never reads the answers would make
+    C{twisted.web} buffer what it sends without end (it keeps reading while
+    its output is full: 20 such peers took 280 MB).  Past L{READ_AHEAD} bytes
+    read while the output is full, this one stops reading until the peer
+    has taken what it was sent.
     """
 
     member: Any = None
+    _outputFull = False
+    _readWhileFull = 0
+    _stoppedReading = False
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._outputFull:
+            self._readWhileFull += len(data)
+            if self._readWhileFull > READ_AHEAD and not self._stoppedReading:
+                self._stoppedReading = True
+                self.transport.pauseProducing()
+        super().dataReceived(data)
+
+    def pauseProducing(self) -> None:
+        self._outputFull, self._readWhileFull = True, 0
+        super().pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self._outputFull = False
+        super().resumeProducing()
+        if self._stoppedReading:
+            self._stoppedReading = False
+            self.transport.resumeProducing()
 
     def serverShutdown(self) -> None:
         """
