@@ -212,7 +212,7 @@ NETLAB_CHAT_OPTS = (
     "--chat-sendq", "64M",
 )
 # No pace either: each generator connection asks as fast as it is answered.
-NETLAB_DOCTOR_OPTS = ("--doctor-rate", "0")
+NETLAB_DOCTOR_OPTS = ("--doctor-rate", "0", "--doctor-address-rate", "0")
 
 NETLAB_DAYTIME = ServerSpec("netlab", "netlab", _netlab("daytime"), available=netlabAvailable)
 TWISTED_DAYTIME = ServerSpec("twisted", "bare Twisted", _python("twisted_daytime.py"))

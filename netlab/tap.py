@@ -26,6 +26,7 @@ from netlab.chat import ADDRESS_BYTES, ADDRESS_RATE, HISTORY, RATE, SENDQ, ChatF
 from netlab.console import operatorService
 from netlab.daytime import TIME_FORMAT, DaytimeFactory, formatter
 from netlab.doctor import ScriptError, loadScript
+from netlab.doctor.service import ADDRESS_RATE as DOCTOR_ADDRESS_RATE
 from netlab.doctor.service import RATE as DOCTOR_RATE
 from netlab.doctor.service import DoctorFactory
 from netlab.endpoints import checkEndpoint, isLocalOnly, parseUDP, udpInterfaces
@@ -95,6 +96,7 @@ NEEDS = {
     "udp-rate": tuple(f"{name}-udp" for name in UDP_SERVICES),
     "doctor-script": ("doctor", "web"),
     "doctor-rate": ("doctor", "web"),
+    "doctor-address-rate": ("doctor", "web"),
     "chat-history": ("chat", "web"),
     "chat-operator": ("chat", "web"),
     "chat-sendq": ("chat", "web"),
@@ -164,6 +166,11 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         str(DOCTOR_RATE),
         Rate.parse,
         "messages per Doctor client, N/s,BURST; beyond it they wait (0: no limit)",
+    ),
+    "doctor-address-rate": (
+        str(DOCTOR_ADDRESS_RATE),
+        Rate.parse,
+        "messages to the Doctor per IP address, over all its clients, N/s,BURST (0: no limit)",
     ),
     **{
         name: (None, checkEndpoint, f"{SERVICES[name][1]}; e.g. {SERVICES[name][0]} (repeatable)")
@@ -415,7 +422,11 @@ def _chatFactory(config: Options, reactor) -> Factory:
 
 def _doctorFactory(config: Options, reactor) -> Factory:
     return DoctorFactory(
-        reactor, config["doctor-script"], rate=config["doctor-rate"], **_framing(config)
+        reactor,
+        config["doctor-script"],
+        rate=config["doctor-rate"],
+        addressRate=config["doctor-address-rate"],
+        **_framing(config),
     )
 
 

@@ -162,12 +162,15 @@ class LongLineTests(SynchronousTestCase):
 class BurstTests(SynchronousTestCase):
     """
     Scenario 2, second half: 100,000 short lines in one burst, with the pace
-    switched off (C{--doctor-rate 0 --chat-rate 0}): every line is handled, in
-    order, as fast as the client reads (back-pressure, not buffering).
+    switched off (C{--doctor-rate 0 --doctor-address-rate 0}, no chat
+    limits): every line is handled, in order, as fast as the client reads
+    (back-pressure, not buffering).
     """
 
     def setUp(self):
-        self.daemon = Daemon.start(services("--doctor-rate", "0", *NO_CHAT_LIMITS))
+        self.daemon = Daemon.start(
+            services("--doctor-rate", "0", "--doctor-address-rate", "0", *NO_CHAT_LIMITS)
+        )
         self.addCleanup(self.daemon.close)
         waitForProbes(self.daemon)
 

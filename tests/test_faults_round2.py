@@ -96,7 +96,7 @@ LONGEST_LOG_LINE = 300
 #: no Doctor flood control, so that one connection's inputs all reach the
 #: engine as fast as it can take them.
 PER_PEER = 2
-FLOOD_OPTIONS = ["--doctor-rate", "0"]
+FLOOD_OPTIONS = ["--doctor-rate", "0", "--doctor-address-rate", "0"]
 
 #: 17.2 and 17.7: the log lines about peers that may come at once, over all
 #: peers of a service, before the rest are held to one a second

@@ -48,6 +48,7 @@ BAD_VALUES = {
     "doctor": "65536",
     "doctor-script": "/nonexistent/doctor.script",
     "doctor-rate": "fast",
+    "doctor-address-rate": "lots",
     "max-line": "0",
     "bare-delay": "-0.5",
     "idle-timeout": "soon",

@@ -18,6 +18,7 @@ from twisted.logger import Logger
 from netlab.doctor.doctor import Doctor
 from netlab.doctor.model import Script
 from netlab.framing import MessageFactory, MessageReceiver
+from netlab.pacing import AddressShare
 from netlab.ratelimit import Rate
 from netlab.text import scrub
 
@@ -29,6 +30,13 @@ GOODBYES = frozenset({"quit", "bye", "goodbye"})
 #: Messages per connection by default: ten a second, bursts of 50 (a person
 #: types far slower; a program that pipes a file gets its answers at this pace).
 RATE = Rate(10.0, 50)
+
+#: Messages per IP address by default, over all its connections: 50 a second,
+#: bursts of 200.  A hostile 4 KiB line costs the engine up to ~2 ms, so this
+#: keeps one address to about a tenth of a core however many connections it
+#: opens (256 connections at the per-connection pace kept a core busy), and a
+#: class behind one NAT typing at human speed never meets it.
+ADDRESS_RATE = Rate(50.0, 200)
 
 #: What one read from a client takes at most: a client's pipelined lines wait
 #: here for their pace, so this bounds the input a session holds (Twisted's
@@ -98,6 +106,7 @@ class DoctorFactory(MessageFactory):
         clock: IReactorTime,
         script: Script | None = None,
         rate: Rate | None = RATE,
+        addressRate: Rate | None = ADDRESS_RATE,
         **framing,
     ) -> None:
         """
@@ -105,9 +114,11 @@ class DoctorFactory(MessageFactory):
         @param script: the script every connection talks with; the project's
             default script if C{None}.
         @param rate: each connection's pace (L{netlab.pacing}), or L{None}.
+        @param addressRate: each address's pace over all its connections, or L{None}.
         @param framing: passed on to L{MessageFactory}.
         """
         super().__init__(clock, rate=rate, **framing)
+        self.addressShare = AddressShare(addressRate, None) if addressRate else None
         self.script = script if script is not None else Doctor().script
         self._loopedAt: float | None = None
         self._looped = 0

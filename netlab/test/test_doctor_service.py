@@ -221,3 +221,38 @@ class ReadSizeTests(SynchronousTestCase):
         transport.getHost = lambda: address
         protocol.makeConnection(transport)
         self.assertEqual(transport.bufferSize, READ_SIZE)
+
+
+class AddressRateTests(SynchronousTestCase):
+    """
+    One address's connections share one pace (C{--doctor-address-rate}).
+    """
+
+    def test_shared(self) -> None:
+        from twisted.internet.address import IPv4Address
+        from twisted.internet.task import Clock
+
+        from netlab.doctor.service import DoctorFactory
+        from netlab.ratelimit import Rate
+        from netlab.testing import ClientTransport
+
+        clock = Clock()
+        factory = DoctorFactory(clock, rate=None, addressRate=Rate(5.0, 10))
+        transports = []
+        for port in range(4):
+            address = IPv4Address("TCP", "127.0.0.7", 5000 + port)
+            protocol = factory.buildProtocol(address)
+            transport = ClientTransport(peerAddress=address)
+            protocol.makeConnection(transport)
+            transport.read()
+            protocol.dataReceived(b"I am sad\n" * 10)
+            transports.append(transport)
+        def replies() -> int:
+            lines = b"".join(t.read() for t in transports).splitlines()
+            return len([line for line in lines if line and not line.startswith(b"ERR")])
+
+        answered = replies()
+        self.assertEqual(answered, 10)  # the burst, over all four connections
+        clock.advance(1)
+        answered += replies()
+        self.assertLess(answered, 10 + 5 + 2)
