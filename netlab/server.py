@@ -285,7 +285,10 @@ class NetlabService(MultiService):
         """
         if threading.current_thread() is not threading.main_thread():
             return
-        for number in EXTRA_STOP_SIGNALS:
+        # SIGINT too: Twisted leaves it alone when the daemon inherited it
+        # ignored (started from a script's background job), and then
+        # `kill -INT` did nothing.
+        for number in (signal.SIGINT, *EXTRA_STOP_SIGNALS):
             signal.signal(number, self._stopOnSignal)
         self.reactor.addSystemEventTrigger("before", "shutdown", self._ignoreMoreSignals)
 
