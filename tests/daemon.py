@@ -34,13 +34,6 @@ def twistd() -> str:
     return str(script) if script.exists() else "twistd"
 
 
-def _interruptible() -> None:
-    """
-    In the child, before it runs the daemon: SIGINT as a terminal gives it.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def freePort(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
     """
     A port that nothing listens on right now.
@@ -109,9 +102,6 @@ class Daemon:
             stderr=subprocess.STDOUT,
             cwd=tmp.name,
             env={**os.environ, **(env or {})},
-            # A test run started in the background (`pytest &`) ignores
-            # SIGINT, and so would the daemon: start it as from a terminal.
-            preexec_fn=_interruptible,
         )
         daemon = cls(process, ports, log, tmp)
         if wait:
@@ -125,14 +115,23 @@ class Daemon:
         return daemon
 
     def waitForPort(self, port: int) -> None:
+        """
+        Wait until the daemon serves C{port}: it accepts a connection and has
+        logged that it listens there.  (Before it starts, the daemon tries
+        every address with a socket of its own, which accepts connections and
+        then closes: a connection that landed there was reset.)
+        """
         deadline = time.monotonic() + START_TIMEOUT
         while self.process.poll() is None:
             try:
                 waitForPort(port, timeout=0.2)
-                return
+                if f"starting on {port}" in self.log():
+                    return
+                time.sleep(0.05)
             except OSError:
-                if time.monotonic() > deadline:
-                    raise
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"port {port} not served within {START_TIMEOUT:g} s")
         raise RuntimeError(f"daemon exited with {self.process.returncode}:\n{self.output()}")
 
     def port(self, service: str) -> int:
