@@ -38,7 +38,15 @@ from twisted.web.websocket import WebSocketTransport
 from zope.interface import implementer
 
 from netlab.monitor import ConnectionMonitor
-from netlab.web.site import Folder, StaticFile, WebSocketEndpoint, crossSite, staticFolder, webSite
+from netlab.web.site import (
+    Folder,
+    StaticFile,
+    WebSocketEndpoint,
+    crossSite,
+    header,
+    staticFolder,
+    webSite,
+)
 
 #: The page's files under C{netlab/web/static}.
 PAGE, FILES = "dashboard.html", ("dashboard.js", "style.css", "favicon.svg")
@@ -84,13 +92,6 @@ def _number(text: bytes) -> bool:
     return text.isdigit() and len(text) <= 18
 
 
-def _header(request: Request, name: bytes) -> str:
-    """
-    A request header's value as text ("" if it has none).
-    """
-    return (request.getHeader(name) or b"").decode("latin-1")
-
-
 def _localHost(host: str) -> bool:
     """
     Whether a C{Host} header names this machine (a loopback address or C{localhost}).
@@ -127,7 +128,7 @@ class Gate(Resource):
         """
         Why C{request} may not see the dashboard, or L{None} if it may.
         """
-        host = _header(request, b"host").strip()
+        host = header(request, b"host").strip()
         if crossSite(request):
             return _Refusal(403, "requests from other sites are refused")
         if self.token is None:
@@ -150,7 +151,7 @@ class Gate(Resource):
         values = request.args.get(b"token")
         if values:
             return values[0].decode("utf-8", "replace")
-        authorization = _header(request, b"authorization")
+        authorization = header(request, b"authorization")
         scheme, _, value = authorization.partition(" ")
         return value.strip() if scheme.lower() == "bearer" else None
 
@@ -301,6 +302,9 @@ class LiveViews:
         self._sendTo(list(self._views))
 
     def _sendTo(self, views: list[LiveView]) -> None:
+        views = [view for view in views if not view.paused]
+        if not views:  # (describing every connection for no reader is work for nothing)
+            return
         connections = list(self.monitor.connections())
         shown = [self.monitor.describe(c) for c in connections[:LIVE_CONNECTIONS]]
         text = json.dumps(shown, separators=(",", ":"))

@@ -226,14 +226,21 @@ def staticFolder(*names: str) -> Resource:
     return folder
 
 
+def header(request: Request, name: bytes) -> str:
+    """
+    A request header's value as text ("" if it has none).
+    """
+    return (request.getHeader(name) or b"").decode("latin-1")
+
+
 def crossSite(request: Request) -> bool:
     """
     Whether a browser sent C{request} from another site's page: its C{Origin}
     names another host than the one asked, or the browser says so
     (C{Sec-Fetch-Site: cross-site}).
     """
-    host = (request.getHeader(b"host") or b"").decode("latin-1").strip()
-    origin = (request.getHeader(b"origin") or b"").decode("latin-1")
+    host = header(request, b"host").strip()
+    origin = header(request, b"origin")
     if origin and (origin == "null" or urlsplit(origin).netloc != host):
         return True  # ("null": a sandboxed frame, a file, a redirect: no site of ours)
     return request.getHeader(b"sec-fetch-site") == b"cross-site"

@@ -115,13 +115,11 @@ class WebSocketStream:
         raw.registerProducer(_OutputWatch(self), True)
         setReadSize(raw, MEMBER_READ_SIZE)
         become = getattr(raw, "becomeMember", None)
-        if become is not None:
-            become(self.service, None, "websocket")
-            raw.rawTrace = False
-            raw.meter = self._metered
         protocol = self.protocol = self.factory.buildProtocol(self._peer)
         if become is not None:
             become(self.service, protocol, "websocket")
+            raw.rawTrace = False
+            raw.meter = self._metered
             raw.factory.monitor.event(
                 CONNECT, self.service, raw.peerText, "connected over a WebSocket"
             )
