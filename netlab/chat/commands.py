@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netlab.chat.interfaces import IChatRoom
+from netlab.chat.interfaces import IChatRoom, NotSentError
 from netlab.chat.names import NAME, reserved
 from netlab.monitor import KICK
 from netlab.text import scrub
@@ -62,8 +62,11 @@ class ChatCommands:
         handler: Callable[[str], None] | None = getattr(self, "command_" + command.lower(), None)
         if handler is None:
             self.sendError(f"unknown command /{shown(command)} (try /help)")
-        else:
+            return
+        try:
             handler(args.strip())
+        except NotSentError as e:  # a member on another daemon, while the link is down
+            self.sendError(str(e))
 
     def command_help(self, args: str) -> None:
         """

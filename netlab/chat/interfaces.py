@@ -14,6 +14,14 @@ from __future__ import annotations
 from zope.interface import Attribute, Interface
 
 
+class NotSentError(Exception):
+    """
+    A member in a room kept elsewhere cannot be reached now (the link to the
+    room is down and too much already waits for it); the text says so, for
+    whoever tried.
+    """
+
+
 class IChatMember(Interface):
     """
     One person in a room, as the room sees them.
@@ -69,6 +77,12 @@ class IChatMember(Interface):
         """
         The member was silent for longer than the room allows: tell them, and
         leave.
+        """
+
+    def renamed(name: str, why: str) -> None:
+        """
+        The room gave this member another name (C{why}: a room kept elsewhere
+        found its name taken): take it and tell the person.
         """
 
     def reportLimit(text: str, kind: str) -> None:

@@ -135,6 +135,13 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         """
         return None
 
+    def renamed(self, name: str, why: str) -> None:
+        """
+        The room changed our name (see L{IChatMember.renamed}).
+        """
+        self.name = name
+        self.sendMessage(f"* {why}; you are now {name}.")
+
     def connectionLost(self, reason: Failure | None = None) -> None:
         super().connectionLost(reason)
         self.cancelDrop()

@@ -948,6 +948,10 @@ class RecordingMember:
     def reportLimit(self, text: str, kind: str) -> None:
         self.reported.append((kind, text))
 
+    def renamed(self, name: str, why: str) -> None:
+        self.name = name
+        self.sendMessage(f"* {why}; you are now {name}.")
+
 
 class InterfaceTests(SynchronousTestCase):
     """

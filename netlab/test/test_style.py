@@ -28,8 +28,9 @@ LECTURE = {
 #: snake_case, where the house style wants camelCase.
 SNAKE = re.compile(r"[a-z0-9]_[a-z0-9]")
 
-#: Dispatch prefixes (C{command_nick} handles C{/nick}) and test methods.
-PREFIXES = ("test_", "command_")
+#: Dispatch prefixes (C{command_nick} handles C{/nick}, C{entry_join} a log
+#: entry of type C{join}) and test methods.
+PREFIXES = ("test_", "command_", "entry_")
 
 #: Names that other code chooses for us: keyword arguments and methods of
 #: stdlib and Twisted APIs we implement or call.
