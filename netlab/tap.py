@@ -23,6 +23,10 @@ from twisted.internet.protocol import Factory
 from twisted.python import usage
 
 from netlab.chat import ADDRESS_BYTES, ADDRESS_RATE, HISTORY, RATE, SENDQ, ChatFactory
+from netlab.chat.shared import DEFAULT_ROOM, HOLD, ROOM_NAME, clientInstalled
+from netlab.chat.shared.address import RedisAddress
+from netlab.chat.shared.interfaces import IRoomLog
+from netlab.chat.shared.room import SharedRoom
 from netlab.console import operatorService
 from netlab.daytime import TIME_FORMAT, DaytimeFactory, formatter
 from netlab.doctor import ScriptError, loadScript
@@ -103,6 +107,9 @@ NEEDS = {
     "chat-rate": ("chat", "web"),
     "chat-address-rate": ("chat", "web"),
     "chat-address-bytes": ("chat", "web"),
+    "chat-redis": ("chat", "web"),
+    "chat-room": ("chat-redis",),
+    "chat-redis-hold": ("chat-redis",),
     "dashboard-token": ("dashboard",),
     "trace": ("dashboard",),
 }
@@ -117,6 +124,19 @@ GREETING = ("chat", "doctor")
 def _token(value: str) -> str:
     if len(value) < 8 or not value.isprintable() or " " in value:
         raise ValueError("a token is at least 8 characters, no spaces")
+    return value
+
+
+def _redisAddress(value: str) -> RedisAddress:
+    address = RedisAddress.parse(value)
+    if not clientInstalled():
+        raise ValueError("the Redis client is not installed: pip install 'netlab[redis]'")
+    return address
+
+
+def _roomName(value: str) -> str:
+    if ROOM_NAME.fullmatch(value) is None:
+        raise ValueError("a room name is 1-64 letters, digits, '.', '_' or '-'")
     return value
 
 
@@ -159,6 +179,18 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         formatSize(ADDRESS_BYTES),
         parseSize,
         "bytes a second into the room per IP address, over all its clients (0: no limit)",
+    ),
+    "chat-redis": (
+        None,
+        _redisAddress,
+        "one room across daemons, kept in Redis: redis://[:PASSWORD@]HOST[:PORT][/DB], "
+        "rediss://... (TLS) or unix:///PATH",
+    ),
+    "chat-room": (DEFAULT_ROOM, _roomName, "the shared room's name in Redis (with --chat-redis)"),
+    "chat-redis-hold": (
+        str(HOLD),
+        positive(count),
+        "lines that may wait while Redis is out of reach; past them, ERR (with --chat-redis)",
     ),
     "doctor": (None, checkEndpoint, "Doctor endpoint, e.g. 21567 (repeatable)"),
     "doctor-script": (None, str, "the Doctor's script, in Weizenbaum's 1966 notation"),
@@ -408,9 +440,15 @@ def _framing(config: Options) -> dict:
     }
 
 
-def _chatFactory(config: Options, reactor) -> Factory:
+def _chatFactory(config: Options, reactor, roomLog: IRoomLog | None = None) -> Factory:
+    room = None
+    if roomLog is not None:
+        room = SharedRoom(
+            reactor, roomLog, config["chat-history"], idleTimeout=config["idle-timeout"]
+        )
     return ChatFactory(
         reactor,
+        room=room,
         history=config["chat-history"],
         sendq=config["chat-sendq"],
         rate=config["chat-rate"],
@@ -474,6 +512,7 @@ def makeService(config: Options, reactor=None) -> IService:
     )
     connectionLog = ConnectionLog(reactor)
     factories: dict[str, Factory] = {}
+    roomLog = _sharedRoomLog(config, reactor, top)
 
     def factory(name: str) -> Factory:
         if name not in factories:
@@ -483,6 +522,8 @@ def makeService(config: Options, reactor=None) -> IService:
                 )
             elif name == "dashboard":
                 built = dashboardSite(reactor, monitor, config["dashboard-token"])
+            elif name == "chat":
+                built = _chatFactory(config, reactor, roomLog)
             else:
                 built = serviceFactory(name, config, reactor)
             if hasattr(built, "turnBudget"):
@@ -517,6 +558,22 @@ def makeService(config: Options, reactor=None) -> IService:
     if probe:
         top.probe()
     return top
+
+
+def _sharedRoomLog(config: Options, reactor, top: NetlabService) -> IRoomLog | None:
+    """
+    With C{--chat-redis}, the link to the shared room's log in Redis: it
+    starts before the listeners and stops after them.
+    """
+    address = config["chat-redis"]
+    if address is None:
+        return None
+    from netlab.chat.shared.redislog import RedisRoomLog  # (txredisapi: an extra)
+
+    roomLog = RedisRoomLog(address, reactor, config["chat-room"], config["chat-redis-hold"])
+    roomLog.option = f"--chat-redis {address}"
+    roomLog.setServiceParent(top)
+    return roomLog
 
 
 def _addUDP(config: Options, reactor, top: NetlabService) -> None:

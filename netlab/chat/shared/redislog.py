@@ -1,0 +1,451 @@
+"""
+A shared room's log in Redis (L{IRoomLog}): one Stream per room, a hash of its
+names, and a heartbeat key per daemon.
+
+  - Appending (L{publish}) runs L{scripts.PUBLISH} on a command connection;
+    ops wait in order while the link is down -- members' lines at most
+    C{hold} of them -- and go out when it is back.  Each entry carries this
+    daemon's id and a sequence number, so that one sent twice (the link died
+    before its reply) is delivered once.
+  - Reading is C{XREAD BLOCK} on a connection of its own, from the last ID
+    delivered, so a daemon that reconnects misses nothing still in the stream.
+  - Every L{BEAT} seconds the daemon renews its heartbeat (it expires after
+    C{ttl}) and looks for daemons whose heartbeat expired; their names are
+    freed, each announced as gone (L{scripts.REAP}).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+from collections import deque
+
+import txredisapi
+from twisted.application.service import Service
+from twisted.internet import defer, task
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from netlab.chat.shared import DEFAULT_ROOM, HOLD
+from netlab.chat.shared.address import RedisAddress
+from netlab.chat.shared.connection import RedisConnection
+from netlab.chat.shared.interfaces import IRoomLog, IRoomLogListener, Op
+from netlab.chat.shared.scripts import PUBLISH, REAP
+from netlab.chat.shared.streamid import newer, parseEntries, parseInfo
+
+log = Logger(namespace="netlab")
+
+#: Entries the stream keeps (about: C{MAXLEN ~}); also how far behind a
+#: daemon may fall (a long outage) and still catch up on everything.
+MAXLEN = 100_000
+
+#: Seconds a daemon's heartbeat lives; once it has expired, the daemon's
+#: members are dropped.
+TTL = 10.0
+
+#: Seconds between heartbeats (and looks for lost daemons).
+BEAT = 2.0
+
+#: How long one XREAD waits for entries, in milliseconds; a read that takes
+#: much longer than that means the link is dead.
+BLOCK_MS = 5000
+
+#: Entries read at once, and looked at for the newcomers' history.
+READ_COUNT = 1000
+
+#: Guest numbers taken from the room's counter at once.
+GUEST_BLOCK = 64
+
+#: How long stopping waits for what is still to be published, in seconds.
+STOP_WAIT = 2.0
+
+
+@implementer(IRoomLog)
+class RedisRoomLog(Service):
+    """
+    A room's log in Redis, and this daemon's two connections to it.
+
+    @ivar daemon: this process's id in the room.
+    @ivar up: whether both connections are ready and caught up.
+    """
+
+    #: L{netlab.server.NetlabService} stops it after the listeners, so that
+    #: the members' goodbyes are published before the link closes.
+    stopsLast = True
+
+    #: The option that asked for it, for messages.
+    option = "--chat-redis"
+
+    def __init__(
+        self,
+        address: RedisAddress,
+        reactor,
+        room: str = DEFAULT_ROOM,
+        hold: int = HOLD,
+        maxlen: int = MAXLEN,
+        ttl: float = TTL,
+    ) -> None:
+        self.address = address
+        self.reactor = reactor
+        self.room = room
+        self.hold = hold
+        self.maxlen = str(maxlen)
+        self.ttl = ttl
+        host = socket.gethostname().replace("\t", " ")
+        self.daemon = f"{host}:{os.getpid()}:{random.getrandbits(32):08x}"
+        prefix = f"netlab:room:{room}:"
+        self.prefix = prefix
+        self.namesKey, self.streamKey = prefix + "names", prefix + "log"
+        self.up = False
+        self._listener: IRoomLogListener | None = None
+        self._resend: deque[Op] = deque()  # sent once, lost with a link: first again
+        self._urgent: deque[Op] = deque()
+        self._waiting: deque[Op] = deque()
+        self._inflight: deque[Op] = deque()
+        self._held = 0
+        self._seq = 0
+        self._seen: dict[str, int] = {}
+        self._lastId: str | None = None  # None: not read yet (start from the newest)
+        self._runId: str | None = None
+        self._guests: deque[int] = deque()
+        self._takingGuests = False
+        self._generation = 0
+        self._upSince = 0.0
+        self._drained: list[defer.Deferred[None]] = []
+        self._sha: dict[str, str] = {}
+        self.commands = RedisConnection(address, reactor, self._ready, self._lost, self._refused)
+        self.reader = RedisConnection(
+            address, reactor, self._ready, self._lost, self._refused, replyTimeout=None
+        )
+        self._beat = task.LoopingCall(self._heartbeat)
+        self._beat.clock = reactor
+
+    def key(self, daemon: str) -> str:
+        """
+        The heartbeat key of C{daemon}.
+        """
+        return f"{self.prefix}daemon:{daemon}"
+
+    # IRoomLog
+
+    def attach(self, listener: IRoomLogListener) -> None:
+        self._listener = listener
+
+    def publish(self, op: Op, first: bool = False) -> bool:
+        if op.held:
+            if self._held >= self.hold:
+                return False
+            self._held += 1
+        (self._urgent if first else self._waiting).append(op)
+        if self.up:
+            self._send()
+        return True
+
+    def cancel(self, op: Op) -> bool:
+        if op.seq or op.cancelled:
+            return False
+        op.cancelled = True  # skipped when its turn comes
+        self._held -= op.held
+        return True
+
+    def guestNumber(self) -> int:
+        if len(self._guests) < GUEST_BLOCK // 4 and self.up:
+            self._takeGuests()
+        if self._guests:
+            return self._guests.popleft()
+        return random.randrange(100_000, 1_000_000)  # the room's counter is out of reach
+
+    # Starting and stopping
+
+    def probe(self) -> None:
+        """
+        Make sure Redis answers, before the daemon starts (blocking).
+
+        @raise OSError: saying why it does not.
+        """
+        try:
+            self.address.probe()
+        except OSError as e:
+            reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+            raise OSError(f"cannot reach Redis at {self.address}: {reason}") from None
+
+    def startService(self) -> None:
+        super().startService()
+        self.commands.start()
+        self.reader.start()
+        self._beat.start(BEAT, now=False)
+
+    def stopService(self) -> defer.Deferred[None]:
+        super().stopService()
+        if self._beat.running:
+            self._beat.stop()
+        done = defer.succeed(None)
+        if self.up and self._unanswered():
+            drained: defer.Deferred[None] = defer.Deferred()
+            self._drained.append(drained)
+            drained.addTimeout(STOP_WAIT, self.reactor, onTimeoutCancel=lambda *_: None)
+            done = drained
+        done.addCallback(lambda _: self._goodbye())
+        done.addCallback(lambda _: defer.gatherResults([self.commands.stop(), self.reader.stop()]))
+        done.addErrback(lambda f: log.failure("stopping the shared room", f))
+        return done
+
+    def _goodbye(self) -> defer.Deferred | None:
+        """
+        Take this daemon's heartbeat away at once, rather than let it expire.
+        """
+        if not self.up or self.commands.protocol is None:
+            return None
+        gone = self.commands.protocol.execute_command("DEL", self.key(self.daemon))
+        gone.addTimeout(STOP_WAIT, self.reactor)
+        return gone.addErrback(lambda _: None)
+
+    def _unanswered(self) -> int:
+        return len(self._inflight) + len(self._urgent) + len(self._waiting) + len(self._resend)
+
+    # The link
+
+    def _refused(self, why: str) -> None:
+        log.error("--chat-redis {address}: {why}", address=str(self.address), why=why)
+
+    def _ready(self, protocol: txredisapi.RedisProtocol) -> None:
+        if self.commands.protocol is not None and self.reader.protocol is not None:
+            self._generation += 1
+            self._resync(self._generation).addErrback(self._resyncFailed)
+
+    def _lost(self) -> None:
+        self._generation += 1
+        self.commands.abort()  # both go: they come back together, and catch up
+        self.reader.abort()
+        self._resend = self._inflight + self._resend  # (in the order first sent)
+        self._inflight = deque()
+        if self.up:
+            self.up = False
+            log.warn(
+                "lost the link to Redis at {address}; reconnecting",
+                address=str(self.address),
+            )
+            if self._listener is not None:
+                self._listener.linkLost()
+
+    def _resyncFailed(self, failure) -> None:
+        if not failure.check(txredisapi.ConnectionError, defer.CancelledError):
+            log.failure("catching up with Redis at {address}", failure, address=str(self.address))
+        self.commands.abort()
+
+    @defer.inlineCallbacks
+    def _resync(self, generation: int):
+        """
+        Both connections are ready: load the scripts, announce this daemon,
+        read the names, find where to read from, then publish what waits.
+        """
+        redis = self.commands.protocol
+        for name, script in (("publish", PUBLISH), ("reap", REAP)):
+            self._sha[name] = yield redis.execute_command("SCRIPT", "LOAD", script)
+        info = yield redis.execute_command("INFO", "server")
+        runId = dict(line.split(":", 1) for line in info.splitlines() if ":" in line).get("run_id")
+        if self._runId is not None and runId != self._runId:
+            log.warn("Redis at {address} restarted", address=str(self.address))
+        self._runId = runId
+        yield self._announce(redis)
+        flat = yield redis.execute_command("HGETALL", self.namesKey)
+        names = {}
+        for key, value in zip(flat[::2], flat[1::2], strict=False):
+            owner, _, name = value.partition("\t")
+            names[key] = (owner, name)
+        history: list[dict[str, str]] = []
+        try:
+            stream = parseInfo((yield redis.execute_command("XINFO", "STREAM", self.streamKey)))
+        except txredisapi.ResponseError:  # no stream yet (or Redis restarted empty)
+            stream = {}
+        if self._lastId is None:
+            newest = yield redis.execute_command(
+                "XREVRANGE", self.streamKey, "+", "-", "COUNT", str(READ_COUNT)
+            )
+            entries = list(reversed(parseEntries(newest)))
+            self._lastId = entries[-1][0] if entries else "0-0"
+            history = [fields for _, fields in entries]
+            for fields in history:
+                self._isNew(fields)
+        elif newer(self._lastId, stream.get("last-generated-id", "0-0")):
+            self._lastId = "0-0"  # a new stream: read all of it (repeats are skipped)
+        elif newer(stream.get("max-deleted-entry-id", "0-0"), self._lastId):
+            if self._listener is not None:
+                self._listener.entriesMissed()
+        if generation != self._generation:
+            return
+        self.up = True
+        self._upSince = self.reactor.seconds()
+        log.info(
+            "the shared room {room} is on Redis at {address}",
+            room=self.room,
+            address=str(self.address),
+        )
+        if self._listener is not None:
+            self._listener.linkRestored(names, history)
+        self._send()
+        self._takeGuests()
+        self._read(generation)
+
+    def _announce(self, redis) -> defer.Deferred:
+        milliseconds = str(int(self.ttl * 1000))
+        return redis.execute_command("SET", self.key(self.daemon), self.daemon, "PX", milliseconds)
+
+    # Publishing
+
+    def _send(self) -> None:
+        redis = self.commands.protocol
+        if redis is None:
+            return
+        generation = self._generation
+        for queue in (self._resend, self._urgent, self._waiting):
+            while queue and self.up:
+                op = queue.popleft()
+                if op.cancelled:
+                    continue
+                if not op.seq:
+                    self._seq += 1
+                    op.seq = self._seq
+                    op.fields["d"], op.fields["n"] = self.daemon, str(op.seq)
+                args = [op.claim, op.name, op.release, op.check, self.maxlen]
+                for field, value in op.fields.items():
+                    args += (field, value)
+                try:
+                    sent = redis.execute_command(
+                        "EVALSHA",
+                        self._sha["publish"],
+                        "2",
+                        self.namesKey,
+                        self.streamKey,
+                        self.daemon,
+                        *args,
+                    )
+                except txredisapi.RedisError:  # not connected after all: sent again later
+                    self._resend.append(op)
+                    return
+                self._inflight.append(op)
+                sent.addCallbacks(
+                    self._published,
+                    self._publishFailed,
+                    callbackArgs=(generation,),
+                    errbackArgs=(generation,),
+                )
+
+    def _published(self, result, generation: int) -> None:
+        if generation != self._generation or not self._inflight:
+            return
+        op = self._inflight.popleft()
+        self._held -= op.held
+        if result in (0, "0") and op.refused is not None:
+            op.refused()
+        if not self._unanswered():
+            drained, self._drained = self._drained, []
+            for d in drained:
+                d.callback(None)
+
+    def _publishFailed(self, failure, generation: int) -> None:
+        if generation != self._generation:
+            return None
+        if failure.check(txredisapi.ResponseError):  # e.g. Redis out of memory: not sent
+            log.error("Redis refused an entry: {error}", error=failure.value)
+            self._published(0, generation)
+            return None
+        return None  # the link is gone; _lost keeps the op for later
+
+    # Reading
+
+    def _read(self, generation: int) -> None:
+        redis = self.reader.protocol
+        if redis is None or generation != self._generation:
+            return
+        reading = redis.execute_command(
+            "XREAD",
+            "COUNT",
+            str(READ_COUNT),
+            "BLOCK",
+            str(BLOCK_MS),
+            "STREAMS",
+            self.streamKey,
+            self._lastId,
+            apply_timeout=False,
+        )
+        watchdog = self.reactor.callLater(BLOCK_MS / 1000 * 3, self.reader.abort)
+        reading.addBoth(lambda result: (watchdog.active() and watchdog.cancel(), result)[1])
+        reading.addCallbacks(self._entriesRead, lambda failure: None, callbackArgs=(generation,))
+
+    def _entriesRead(self, reply, generation: int) -> None:
+        if generation != self._generation:
+            return
+        if reply:
+            fresh = []
+            for entryId, fields in parseEntries(reply[0][1]):
+                self._lastId = entryId
+                if self._isNew(fields):
+                    fresh.append(fields)
+            if fresh and self._listener is not None:
+                self._listener.entriesReceived(fresh)
+        self._read(generation)
+
+    def _isNew(self, fields: dict[str, str]) -> bool:
+        """
+        Whether an entry is seen for the first time (not one sent again
+        because the link died before its reply).
+        """
+        number = fields.get("n")
+        if number is None:
+            return True
+        origin, seq = fields.get("d", ""), int(number)
+        if seq <= self._seen.get(origin, 0):
+            return False
+        self._seen[origin] = seq
+        return True
+
+    # Heartbeats, lost daemons, guest numbers
+
+    def _heartbeat(self) -> None:
+        redis = self.commands.protocol
+        if not self.up or redis is None:
+            return
+        self._announce(redis).addErrback(lambda _: None)
+        if self.reactor.seconds() - self._upSince < self.ttl:
+            return  # (after a Redis restart, the others may not have announced themselves yet)
+        for daemon in self._listener.owners() if self._listener is not None else ():
+            alive = redis.execute_command("EXISTS", self.key(daemon))
+            alive.addCallback(self._reapIfGone, daemon, redis)
+            alive.addErrback(lambda _: None)
+
+    def _reapIfGone(self, alive, daemon: str, redis) -> defer.Deferred | None:
+        if int(alive):
+            return None
+        reaped = redis.execute_command(
+            "EVALSHA",
+            self._sha["reap"],
+            "3",
+            self.namesKey,
+            self.streamKey,
+            self.key(daemon),
+            daemon,
+            self.maxlen,
+            "server lost",
+        )
+        return reaped.addCallback(self._reaped, daemon)
+
+    def _reaped(self, names, daemon: str) -> None:
+        log.warn("daemon {daemon} of the shared room is gone", daemon=daemon)
+        if self._listener is not None:
+            self._listener.daemonLost(daemon, list(names or []))
+
+    def _takeGuests(self) -> None:
+        redis = self.commands.protocol
+        if redis is None or self._takingGuests:
+            return
+        self._takingGuests = True
+        taken = redis.execute_command("INCRBY", self.prefix + "guests", str(GUEST_BLOCK))
+        taken.addCallback(self._tookGuests)
+        taken.addErrback(lambda _: None)
+        taken.addBoth(lambda _: setattr(self, "_takingGuests", False))
+
+    def _tookGuests(self, last) -> None:
+        last = int(last)
+        self._guests.extend(range(last - GUEST_BLOCK + 1, last + 1))
