@@ -31,8 +31,10 @@ from netlab.chat.shared import DEFAULT_ROOM, HOLD
 from netlab.chat.shared.address import RedisAddress
 from netlab.chat.shared.connection import RedisConnection
 from netlab.chat.shared.interfaces import IRoomLog, IRoomLogListener, Op
+from netlab.chat.shared.outbox import Outbox
+from netlab.chat.shared.reader import StreamPosition
 from netlab.chat.shared.scripts import PUBLISH, REAP
-from netlab.chat.shared.streamid import newer, parseEntries, parseInfo
+from netlab.chat.shared.streamid import parseInfo
 
 log = Logger(namespace="netlab")
 
@@ -89,7 +91,6 @@ class RedisRoomLog(Service):
         self.address = address
         self.reactor = reactor
         self.room = room
-        self.hold = hold
         self.maxlen = str(maxlen)
         self.ttl = ttl
         host = socket.gethostname().replace("\t", " ")
@@ -99,14 +100,8 @@ class RedisRoomLog(Service):
         self.namesKey, self.streamKey = prefix + "names", prefix + "log"
         self.up = False
         self._listener: IRoomLogListener | None = None
-        self._resend: deque[Op] = deque()  # sent once, lost with a link: first again
-        self._urgent: deque[Op] = deque()
-        self._waiting: deque[Op] = deque()
-        self._inflight: deque[Op] = deque()
-        self._held = 0
-        self._seq = 0
-        self._seen: dict[str, int] = {}
-        self._lastId: str | None = None  # None: not read yet (start from the newest)
+        self.outbox = Outbox(self.daemon, hold)
+        self.position = StreamPosition()
         self._runId: str | None = None
         self._guests: deque[int] = deque()
         self._takingGuests = False
@@ -133,21 +128,14 @@ class RedisRoomLog(Service):
         self._listener = listener
 
     def publish(self, op: Op, first: bool = False) -> bool:
-        if op.held:
-            if self._held >= self.hold:
-                return False
-            self._held += 1
-        (self._urgent if first else self._waiting).append(op)
+        if not self.outbox.add(op, first):
+            return False
         if self.up:
             self._send()
         return True
 
     def cancel(self, op: Op) -> bool:
-        if op.seq or op.cancelled:
-            return False
-        op.cancelled = True  # skipped when its turn comes
-        self._held -= op.held
-        return True
+        return self.outbox.cancel(op)
 
     def guestNumber(self) -> int:
         if len(self._guests) < GUEST_BLOCK // 4 and self.up:
@@ -181,7 +169,7 @@ class RedisRoomLog(Service):
         if self._beat.running:
             self._beat.stop()
         done = defer.succeed(None)
-        if self.up and self._unanswered():
+        if self.up and len(self.outbox):
             drained: defer.Deferred[None] = defer.Deferred()
             self._drained.append(drained)
             drained.addTimeout(STOP_WAIT, self.reactor, onTimeoutCancel=lambda *_: None)
@@ -201,9 +189,6 @@ class RedisRoomLog(Service):
         gone.addTimeout(STOP_WAIT, self.reactor)
         return gone.addErrback(lambda _: None)
 
-    def _unanswered(self) -> int:
-        return len(self._inflight) + len(self._urgent) + len(self._waiting) + len(self._resend)
-
     # The link
 
     def _refused(self, why: str) -> None:
@@ -218,8 +203,7 @@ class RedisRoomLog(Service):
         self._generation += 1
         self.commands.abort()  # both go: they come back together, and catch up
         self.reader.abort()
-        self._resend = self._inflight + self._resend  # (in the order first sent)
-        self._inflight = deque()
+        self.outbox.linkLost()
         if self.up:
             self.up = False
             log.warn(
@@ -254,25 +238,19 @@ class RedisRoomLog(Service):
         for key, value in zip(flat[::2], flat[1::2], strict=False):
             owner, _, name = value.partition("\t")
             names[key] = (owner, name)
-        history: list[dict[str, str]] = []
         try:
             stream = parseInfo((yield redis.execute_command("XINFO", "STREAM", self.streamKey)))
         except txredisapi.ResponseError:  # no stream yet (or Redis restarted empty)
             stream = {}
-        if self._lastId is None:
-            newest = yield redis.execute_command(
-                "XREVRANGE", self.streamKey, "+", "-", "COUNT", str(READ_COUNT)
-            )
-            entries = list(reversed(parseEntries(newest)))
-            self._lastId = entries[-1][0] if entries else "0-0"
-            history = [fields for _, fields in entries]
-            for fields in history:
-                self._isNew(fields)
-        elif newer(self._lastId, stream.get("last-generated-id", "0-0")):
-            self._lastId = "0-0"  # a new stream: read all of it (repeats are skipped)
-        elif newer(stream.get("max-deleted-entry-id", "0-0"), self._lastId):
-            if self._listener is not None:
-                self._listener.entriesMissed()
+        history: list[dict[str, str]] = []
+        if self.position.lastId is None:
+            history = self.position.start(
+                (yield redis.execute_command(
+                    "XREVRANGE", self.streamKey, "+", "-", "COUNT", str(READ_COUNT)
+                ))
+            )  # fmt: skip
+        elif self.position.resume(stream) and self._listener is not None:
+            self._listener.entriesMissed()
         if generation != self._generation:
             return
         self.up = True
@@ -299,47 +277,32 @@ class RedisRoomLog(Service):
         if redis is None:
             return
         generation = self._generation
-        for queue in (self._resend, self._urgent, self._waiting):
-            while queue and self.up:
-                op = queue.popleft()
-                if op.cancelled:
-                    continue
-                if not op.seq:
-                    self._seq += 1
-                    op.seq = self._seq
-                    op.fields["d"], op.fields["n"] = self.daemon, str(op.seq)
-                args = [op.claim, op.name, op.release, op.check, self.maxlen]
-                for field, value in op.fields.items():
-                    args += (field, value)
-                try:
-                    sent = redis.execute_command(
-                        "EVALSHA",
-                        self._sha["publish"],
-                        "2",
-                        self.namesKey,
-                        self.streamKey,
-                        self.daemon,
-                        *args,
-                    )
-                except txredisapi.RedisError:  # not connected after all: sent again later
-                    self._resend.append(op)
-                    return
-                self._inflight.append(op)
-                sent.addCallbacks(
-                    self._published,
-                    self._publishFailed,
-                    callbackArgs=(generation,),
-                    errbackArgs=(generation,),
-                )
+        for op in self.outbox.toSend():
+            args = [op.claim, op.name, op.release, op.check, self.maxlen]
+            for field, value in op.fields.items():
+                args += (field, value)
+            try:
+                sent = redis.execute_command(
+                    "EVALSHA", self._sha["publish"], "2", self.namesKey, self.streamKey,
+                    self.daemon, *args,
+                )  # fmt: skip
+            except txredisapi.RedisError:  # not connected after all: it goes again later
+                self.outbox.unsend(op)
+                return
+            sent.addCallbacks(
+                self._published,
+                self._publishFailed,
+                callbackArgs=(generation,),
+                errbackArgs=(generation,),
+            )
 
     def _published(self, result, generation: int) -> None:
-        if generation != self._generation or not self._inflight:
+        if generation != self._generation:
             return
-        op = self._inflight.popleft()
-        self._held -= op.held
-        if result in (0, "0") and op.refused is not None:
+        op = self.outbox.answered()
+        if op is not None and result in (0, "0") and op.refused is not None:
             op.refused()
-        if not self._unanswered():
+        if not self.outbox:
             drained, self._drained = self._drained, []
             for d in drained:
                 d.callback(None)
@@ -367,7 +330,7 @@ class RedisRoomLog(Service):
             str(BLOCK_MS),
             "STREAMS",
             self.streamKey,
-            self._lastId,
+            self.position.lastId,
             apply_timeout=False,
         )
         watchdog = self.reactor.callLater(BLOCK_MS / 1000 * 3, self.reader.abort)
@@ -377,29 +340,10 @@ class RedisRoomLog(Service):
     def _entriesRead(self, reply, generation: int) -> None:
         if generation != self._generation:
             return
-        if reply:
-            fresh = []
-            for entryId, fields in parseEntries(reply[0][1]):
-                self._lastId = entryId
-                if self._isNew(fields):
-                    fresh.append(fields)
-            if fresh and self._listener is not None:
-                self._listener.entriesReceived(fresh)
+        fresh = self.position.take(reply[0][1]) if reply else []
+        if fresh and self._listener is not None:
+            self._listener.entriesReceived(fresh)
         self._read(generation)
-
-    def _isNew(self, fields: dict[str, str]) -> bool:
-        """
-        Whether an entry is seen for the first time (not one sent again
-        because the link died before its reply).
-        """
-        number = fields.get("n")
-        if number is None:
-            return True
-        origin, seq = fields.get("d", ""), int(number)
-        if seq <= self._seen.get(origin, 0):
-            return False
-        self._seen[origin] = seq
-        return True
 
     # Heartbeats, lost daemons, guest numbers
 
