@@ -156,7 +156,7 @@ class RedisRoomLog(Service):
             self.address.probe()
         except OSError as e:
             reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
-            raise OSError(f"cannot reach Redis at {self.address}: {reason}") from None
+            raise OSError(f"cannot reach Redis: {reason}") from None
 
     def startService(self) -> None:
         super().startService()
