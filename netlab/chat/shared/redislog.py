@@ -53,8 +53,12 @@ BEAT = 2.0
 #: much longer than that means the link is dead.
 BLOCK_MS = 5000
 
-#: Entries read at once, and looked at for the newcomers' history.
-READ_COUNT = 1000
+#: Entries read at once: enough to keep up with any room, few enough that
+#: delivering them to thousands of members does not hold the reactor long.
+READ_COUNT = 256
+
+#: The newest entries looked at, on the first connection, for newcomers' history.
+HISTORY_SCAN = 1000
 
 #: Guest numbers taken from the room's counter at once.
 GUEST_BLOCK = 64
@@ -246,7 +250,7 @@ class RedisRoomLog(Service):
         if self.position.lastId is None:
             history = self.position.start(
                 (yield redis.execute_command(
-                    "XREVRANGE", self.streamKey, "+", "-", "COUNT", str(READ_COUNT)
+                    "XREVRANGE", self.streamKey, "+", "-", "COUNT", str(HISTORY_SCAN)
                 ))
             )  # fmt: skip
         elif self.position.resume(stream) and self._listener is not None:
@@ -376,9 +380,11 @@ class RedisRoomLog(Service):
         return reaped.addCallback(self._reaped, daemon)
 
     def _reaped(self, names, daemon: str) -> None:
+        if not isinstance(names, list):  # its heartbeat came back meanwhile
+            return
         log.warn("daemon {daemon} of the shared room is gone", daemon=daemon)
         if self._listener is not None:
-            self._listener.daemonLost(daemon, list(names or []))
+            self._listener.daemonLost(daemon, names)
 
     def _takeGuests(self) -> None:
         redis = self.commands.protocol

@@ -68,7 +68,9 @@ class SharedRoom:
         self._members: dict[int, IChatMember] = {}
         self._nextSerial = 0
         self._lost = False
-        self._joins: dict[int, Op] = {}
+        self._joins: dict[int, Op] = {}  # joined while the link was down, said nothing yet
+        self._unsent: set[int] = set()  # joined while the link was down
+        self._reclaimed: set[int] = set()  # claiming their names again
         log.attach(self)
 
     def __len__(self) -> int:
@@ -87,6 +89,7 @@ class SharedRoom:
         op = self._claim(member, serial, name)
         if not self.log.up:  # cancelled if it leaves, silent, before the link is back
             self._joins[serial] = op
+            self._unsent.add(serial)
         if self._lost:  # (after its welcome)
             self.local.clock.callLater(0, self._tellLinkDown, member)
         return name
@@ -201,10 +204,13 @@ class SharedRoom:
             candidate = f"{name}-{number}"
         return candidate
 
-    def _claim(self, member: IChatMember, serial: int, name: str, first: bool = False) -> Op:
+    def _claim(
+        self, member: IChatMember, serial: int, name: str, first: bool = False, again: bool = False
+    ) -> Op:
         """
-        Claim C{name} for C{member}, announcing that it joined; if another
-        daemon has the name, give the member a fresh one and claim that.
+        Claim C{name} for C{member}, announcing that it joined (or, C{again},
+        that it is back after the log lost it); if another daemon has the
+        name, give the member a fresh one and claim that.
         """
 
         def refused() -> None:
@@ -212,6 +218,9 @@ class SharedRoom:
                 self._giveFreshName(member, name, f"the name {name} is taken on another server")
 
         fields = {"t": "join", "a": name, "m": str(serial)}
+        if again:
+            fields["r"] = "1"
+            self._reclaimed.add(serial)
         op = Op(fields, serial, claim=nameKey(name), name=name, refused=refused)
         self.log.publish(op, first=first)
         return op
@@ -246,8 +255,12 @@ class SharedRoom:
             return None
         return self._members.get(int(entry.get("m") or 0))
 
-    def _announce(self, text: str, exclude: IChatMember | None) -> None:
-        if len(self.roster) <= self.announceLimit:
+    def _announce(self, text: str, exclude: IChatMember | None, leaving: int = 0) -> None:
+        """
+        Send a join or leave line while the room (counting whoever is
+        C{leaving}) is small enough for that (see L{ChatRoom.announce}).
+        """
+        if len(self.roster) + leaving <= self.announceLimit:
             self.local.broadcast(text, exclude, remember=False)
 
     def entry_line(self, entry: dict[str, str]) -> None:
@@ -258,31 +271,40 @@ class SharedRoom:
 
     def entry_join(self, entry: dict[str, str]) -> None:
         """
-        Someone joined (or came back with their daemon: no news, then).
+        Someone joined -- or came back with their daemon (C{r}: the name is
+        claimed again), which is news only where they were seen to leave.
         """
         name, owner = entry.get("a", ""), entry.get("d", "")
+        if owner == self.daemon:  # join() and rename() already counted it here
+            self._reclaimed.discard(int(entry.get("m") or 0))
+            if not entry.get("r"):
+                self._announce(f"* {name} has joined", self._sender(entry))
+            return
         before = self.roster.add(name, owner)
         self._lostName(name, owner)
-        if owner == self.daemon or before is None or before[0] != owner:
-            self._announce(f"* {name} has joined", self._sender(entry))
+        if before is None or before[0] != owner:
+            self._announce(f"* {name} has joined", None)
 
     def entry_leave(self, entry: dict[str, str]) -> None:
         """
-        Someone left (or their daemon was lost).
+        Someone left, or their daemon was lost (an entry without C{n}).
         """
         name, owner = entry.get("a", ""), entry.get("d", "")
-        mine = self.local.members.get(nameKey(name))
-        if mine is not None and owner == self.daemon and "n" not in entry:
-            # This daemon was taken for lost (its heartbeat expired): the
-            # member is still here, so it claims its name again.
-            self._claim(mine, self._serials[mine], name, first=True)
+        reason = entry.get("x")
+        text = f"* {name} has left{f' ({reason})' if reason else ''}"
+        if owner == self.daemon:  # leave() already counted it here
+            mine = self.local.members.get(nameKey(name))
+            if "n" in entry:
+                self._announce(text, None, leaving=1)
+            elif mine is not None and self._serials[mine] not in self._reclaimed:
+                # This daemon was taken for lost (its heartbeat expired), but
+                # the member is still here: it claims its name again.
+                self._claim(mine, self._serials[mine], name, first=True, again=True)
             return
         before = self.roster.get(nameKey(name))
         if before is not None and before[0] == owner:
             self.roster.remove(name)
-        if before is not None or owner == self.daemon:
-            reason = entry.get("x")
-            self._announce(f"* {name} has left{f' ({reason})' if reason else ''}", None)
+            self._announce(text, None, leaving=1)
 
     def entry_nick(self, entry: dict[str, str]) -> None:
         """
@@ -348,7 +370,7 @@ class SharedRoom:
         forgotten = [  # by the log (Redis restarted empty, or took this daemon for lost)
             member
             for key, member in self.local.members.items()
-            if key not in names and self._serials[member] not in self._joins
+            if key not in names and self._serials[member] not in self._unsent
         ]
         for owner, name in names.values():
             if owner != self.daemon:
@@ -356,8 +378,9 @@ class SharedRoom:
                 self._lostName(name, owner)
         for member in forgotten:
             if member.name is not None:
-                self._claim(member, self._serials[member], member.name, first=True)
+                self._claim(member, self._serials[member], member.name, first=True, again=True)
         self._joins.clear()
+        self._unsent.clear()
         if self._lost:
             self._lost = False
             self.local.broadcast(LINK_BACK, remember=False)

@@ -35,10 +35,11 @@ return redis.call('XADD', stream, 'MAXLEN', '~', ARGV[6], '*', unpack(ARGV, 7))
 #: KEYS: the names hash, the stream, the lost daemon's heartbeat key.  ARGV:
 #: the lost daemon, the stream's MAXLEN, the reason.  If the heartbeat is
 #: still missing, frees the daemon's names, each with a C{leave} entry (with
-#: no sequence number: it is nobody's to repeat), and returns them.
+#: no sequence number: it is nobody's to repeat), and returns them; if the
+#: heartbeat is back, returns 0.
 REAP = """
 local names, stream = KEYS[1], KEYS[2]
-if redis.call('EXISTS', KEYS[3]) == 1 then return {} end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 local prefix = ARGV[1] .. '\\t'
 local all = redis.call('HGETALL', names)
 local gone = {}
