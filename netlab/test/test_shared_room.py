@@ -279,6 +279,25 @@ class RelayTests(SharedRoomTestCase):
             self.assertEqual(client.lines(), [line for line in said if not line.startswith(own)])
 
 
+    def test_foreignEntriesSkipped(self) -> None:
+        """
+        Entries netlab did not write (anyone with access to Redis can add
+        some) are skipped, once logged; the entries after them still arrive.
+        """
+        garbage = [
+            {"t": "line", "m": "not a number", "d": self.a.log.daemon, "x": "one"},
+            {"t": "join"},
+            {"t": "nick", "n": "x"},
+            {"t": "leave", "a": "bob\tx"},
+            {"t": "no such type"},
+            {},
+        ]
+        self.b.room.entriesReceived(garbage + [{"t": "line", "x": "<carol> still here"}])
+        self.clock.advance(0)
+        self.assertEqual(self.bob.lines(), ["one", "<carol> still here"])
+        self.assertEqual(whoIs(self.bob), ["alice", "ann", "bob", "carol"])
+
+
 class AnnouncementTests(SharedRoomTestCase):
     """
     Joins, renames and leaves are announced on every daemon.

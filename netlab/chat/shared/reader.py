@@ -65,7 +65,7 @@ class StreamPosition:
         sequence number (a lost daemon's leaves) always are.
         """
         number = fields.get("n")
-        if number is None:
+        if number is None or not number.isdigit():  # (not one of ours: Redis is shared)
             return True
         origin, seq = fields.get("d", ""), int(number)
         if seq <= self._seen.get(origin, 0):

@@ -344,10 +344,12 @@ class RedisRoomLog(Service):
     def _entriesRead(self, reply, generation: int) -> None:
         if generation != self._generation:
             return
-        fresh = self.position.take(reply[0][1]) if reply else []
-        if fresh and self._listener is not None:
-            self._listener.entriesReceived(fresh)
-        self._read(generation)
+        try:
+            fresh = self.position.take(reply[0][1]) if reply else []
+            if fresh and self._listener is not None:
+                self._listener.entriesReceived(fresh)
+        finally:  # whatever is in the stream, reading goes on
+            self._read(generation)
 
     # Heartbeats, lost daemons, guest numbers
 

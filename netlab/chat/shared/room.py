@@ -27,10 +27,11 @@ from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from netlab.chat.interfaces import IChatMember, IChatRoom, NotSentError
-from netlab.chat.names import nameKey
+from netlab.chat.names import NAME, nameKey
 from netlab.chat.room import ANNOUNCE_LIMIT, HISTORY, ChatRoom
 from netlab.chat.shared.interfaces import IRoomLog, IRoomLogListener, Op
 from netlab.chat.shared.roster import RemoteMember, Roster
+from netlab.logthrottle import ThrottledLog
 from netlab.monitor import KICK
 
 #: What local members are told when the link to the log goes down and returns.
@@ -71,6 +72,7 @@ class SharedRoom:
         self._joins: dict[int, Op] = {}  # joined while the link was down, said nothing yet
         self._unsent: set[int] = set()  # joined while the link was down
         self._reclaimed: set[int] = set()  # claiming their names again
+        self._badEntries = ThrottledLog(clock)
         log.attach(self)
 
     def __len__(self) -> int:
@@ -246,14 +248,22 @@ class SharedRoom:
 
     def entriesReceived(self, entries: list[dict[str, str]]) -> None:
         for entry in entries:
-            handler = getattr(self, "entry_" + entry.get("t", ""), None)
-            if handler is not None:
+            handler = getattr(self, "entry_" + str(entry.get("t", "")), None)
+            if handler is None:
+                continue
+            try:
                 handler(entry)
+            except Exception as e:  # not written by netlab (Redis is shared): skip it
+                self._badEntries.warn(
+                    "bad entry",
+                    "shared room: skipped an entry netlab cannot read ({error})",
+                    error=repr(e)[:200],
+                )
 
     def _sender(self, entry: dict[str, str]) -> IChatMember | None:
         if entry.get("d") != self.daemon:
             return None
-        return self._members.get(int(entry.get("m") or 0))
+        return self._members.get(_serial(entry))
 
     def _announce(self, text: str, exclude: IChatMember | None, leaving: int = 0) -> None:
         """
@@ -274,9 +284,9 @@ class SharedRoom:
         Someone joined -- or came back with their daemon (C{r}: the name is
         claimed again), which is news only where they were seen to leave.
         """
-        name, owner = entry.get("a", ""), entry.get("d", "")
+        name, owner = _name(entry), entry.get("d", "")
         if owner == self.daemon:  # join() and rename() already counted it here
-            self._reclaimed.discard(int(entry.get("m") or 0))
+            self._reclaimed.discard(_serial(entry))
             if not entry.get("r"):
                 self._announce(f"* {name} has joined", self._sender(entry))
             return
@@ -289,7 +299,7 @@ class SharedRoom:
         """
         Someone left, or their daemon was lost (an entry without C{n}).
         """
-        name, owner = entry.get("a", ""), entry.get("d", "")
+        name, owner = _name(entry), entry.get("d", "")
         reason = entry.get("x")
         text = f"* {name} has left{f' ({reason})' if reason else ''}"
         if owner == self.daemon:  # leave() already counted it here
@@ -310,7 +320,7 @@ class SharedRoom:
         """
         Someone changed their name.
         """
-        old, new, owner = entry.get("o", ""), entry.get("a", ""), entry.get("d", "")
+        old, new, owner = _name(entry, "o"), _name(entry), entry.get("d", "")
         if owner != self.daemon:
             self.roster.remove(old)
             self.roster.add(new, owner)
@@ -399,3 +409,23 @@ class SharedRoom:
             if nameKey(name) not in announced:
                 self.roster.remove(name)
                 self._announce(f"* {name} has left (server lost)", None)
+
+
+def _name(entry: dict[str, str], field: str = "a") -> str:
+    """
+    The name in C{field} of an entry.
+
+    @raise ValueError: if it is not a valid name (not an entry netlab wrote).
+    """
+    name = entry.get(field, "")
+    if NAME.fullmatch(name) is None:
+        raise ValueError(f"not a name: {name[:40]!r}")
+    return name
+
+
+def _serial(entry: dict[str, str]) -> int:
+    """
+    The member serial number C{m} of an entry, or 0.
+    """
+    number = entry.get("m", "")
+    return int(number) if number.isdigit() else 0
