@@ -18,8 +18,9 @@ from zope.interface.verify import verifyObject
 
 from netlab.chat import GREETING, ChatFactory, IChatRoom, OperatorFactory
 from netlab.chat.shared import HOLD
+from netlab.chat.shared.entries import LINK_BACK, LINK_LOST
 from netlab.chat.shared.interfaces import IRoomLog, IRoomLogListener, Op
-from netlab.chat.shared.room import LINK_BACK, LINK_LOST, SharedRoom
+from netlab.chat.shared.room import SharedRoom
 from netlab.monitor import KICK
 from netlab.test.memorylog import MemoryRedis, MemoryRoomLog
 from netlab.testing import UNLIMITED, FakeChatRoom, FakeClient

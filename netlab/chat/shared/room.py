@@ -9,14 +9,8 @@ messages in the same order.  This daemon's members, their send queues, the
 fan-out and the idle sweep are those of an in-process L{ChatRoom}
 (C{local}); the roster of everyone comes from the log too.
 
-Log entries are flat C{dict}s; C{t} says what happened:
-
-  - C{line}: C{x}, a room message (C{h} = C{"1"}: replayed to newcomers),
-    from member C{m} of daemon C{d} (who is not sent it back);
-  - C{join}, C{leave} (C{x}: why), C{nick} (C{o} the old name): name C{a};
-  - C{msg}, C{err}, C{kick}: C{x} for the member called C{to} alone.
-
-A name is claimed in the log, atomically, with the entry that announces it,
+What the log says is handled by L{RoomEntries}, which also names the
+entries' fields.  A name is claimed in the log, atomically, with the entry that announces it,
 so two daemons cannot both give it out; a line goes out only while its
 sender's name is still its daemon's.
 """
@@ -27,23 +21,18 @@ from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from netlab.chat.interfaces import IChatMember, IChatRoom, NotSentError
-from netlab.chat.names import NAME, nameKey
+from netlab.chat.names import nameKey
 from netlab.chat.room import ANNOUNCE_LIMIT, HISTORY, ChatRoom
+from netlab.chat.shared.entries import LINK_LOST, RoomEntries
 from netlab.chat.shared.interfaces import IRoomLog, IRoomLogListener, Op
 from netlab.chat.shared.roster import RemoteMember, Roster
-from netlab.logthrottle import ThrottledLog
-from netlab.monitor import KICK
-
-#: What local members are told when the link to the log goes down and returns.
-LINK_LOST = "* link to the shared room lost; reconnecting"
-LINK_BACK = "* link to the shared room is back"
 
 #: What a member is told when its line cannot wait for the link.
 NOT_SENT = "room link down, not sent"
 
 
 @implementer(IChatRoom, IRoomLogListener)
-class SharedRoom:
+class SharedRoom(RoomEntries):
     """
     This daemon's part of a room kept in a shared log.
 
@@ -72,7 +61,7 @@ class SharedRoom:
         self._joins: dict[int, Op] = {}  # joined while the link was down, said nothing yet
         self._unsent: set[int] = set()  # joined while the link was down
         self._reclaimed: set[int] = set()  # claiming their names again
-        self._badEntries = ThrottledLog(clock)
+        self.watchEntries(clock)
         log.attach(self)
 
     def __len__(self) -> int:
@@ -243,189 +232,3 @@ class SharedRoom:
         """
         if not self.log.publish(Op({"t": kind, "to": nameKey(name), "x": text}, held=True)):
             raise NotSentError(NOT_SENT)
-
-    # What the log says
-
-    def entriesReceived(self, entries: list[dict[str, str]]) -> None:
-        for entry in entries:
-            handler = getattr(self, "entry_" + str(entry.get("t", "")), None)
-            if handler is None:
-                continue
-            try:
-                handler(entry)
-            except Exception as e:  # not written by netlab (Redis is shared): skip it
-                self._badEntries.warn(
-                    "bad entry",
-                    "shared room: skipped an entry netlab cannot read ({error})",
-                    error=repr(e)[:200],
-                )
-
-    def _sender(self, entry: dict[str, str]) -> IChatMember | None:
-        if entry.get("d") != self.daemon:
-            return None
-        return self._members.get(_serial(entry))
-
-    def _announce(self, text: str, exclude: IChatMember | None, leaving: int = 0) -> None:
-        """
-        Send a join or leave line while the room (counting whoever is
-        C{leaving}) is small enough for that (see L{ChatRoom.announce}).
-        """
-        if len(self.roster) + leaving <= self.announceLimit:
-            self.local.broadcast(text, exclude, remember=False)
-
-    def entry_line(self, entry: dict[str, str]) -> None:
-        """
-        A room message: to everyone here but its sender.
-        """
-        self.local.broadcast(entry.get("x", ""), self._sender(entry), bool(entry.get("h")))
-
-    def entry_join(self, entry: dict[str, str]) -> None:
-        """
-        Someone joined -- or came back with their daemon (C{r}: the name is
-        claimed again), which is news only where they were seen to leave.
-        """
-        name, owner = _name(entry), entry.get("d", "")
-        if owner == self.daemon:  # join() and rename() already counted it here
-            self._reclaimed.discard(_serial(entry))
-            if not entry.get("r"):
-                self._announce(f"* {name} has joined", self._sender(entry))
-            return
-        before = self.roster.add(name, owner)
-        self._lostName(name, owner)
-        if before is None or before[0] != owner:
-            self._announce(f"* {name} has joined", None)
-
-    def entry_leave(self, entry: dict[str, str]) -> None:
-        """
-        Someone left, or their daemon was lost (an entry without C{n}).
-        """
-        name, owner = _name(entry), entry.get("d", "")
-        reason = entry.get("x")
-        text = f"* {name} has left{f' ({reason})' if reason else ''}"
-        if owner == self.daemon:  # leave() already counted it here
-            mine = self.local.members.get(nameKey(name))
-            if "n" in entry:
-                self._announce(text, None, leaving=1)
-            elif mine is not None and self._serials[mine] not in self._reclaimed:
-                # This daemon was taken for lost (its heartbeat expired), but
-                # the member is still here: it claims its name again.
-                self._claim(mine, self._serials[mine], name, first=True, again=True)
-            return
-        before = self.roster.get(nameKey(name))
-        if before is not None and before[0] == owner:
-            self.roster.remove(name)
-            self._announce(text, None, leaving=1)
-
-    def entry_nick(self, entry: dict[str, str]) -> None:
-        """
-        Someone changed their name.
-        """
-        old, new, owner = _name(entry, "o"), _name(entry), entry.get("d", "")
-        if owner != self.daemon:
-            self.roster.remove(old)
-            self.roster.add(new, owner)
-            self._lostName(new, owner)
-        if old != new:
-            self.local.broadcast(f"* {old} is now known as {new}", self._sender(entry), False)
-
-    def _lostName(self, name: str, owner: str) -> None:
-        """
-        Another daemon has C{name}: a member here that still thinks it is
-        theirs (this daemon was cut off and taken for lost) gets a new one.
-        """
-        mine = self.local.members.get(nameKey(name))
-        if mine is not None and owner != self.daemon:
-            self._giveFreshName(mine, name, f"the name {name} went to someone else")
-
-    def _addressed(self, entry: dict[str, str]) -> IChatMember | None:
-        return self.local.members.get(entry.get("to", ""))
-
-    def entry_msg(self, entry: dict[str, str]) -> None:
-        """
-        A private message for a member here.
-        """
-        member = self._addressed(entry)
-        if member is not None:
-            member.sendMessage(entry.get("x", ""))
-
-    def entry_err(self, entry: dict[str, str]) -> None:
-        """
-        An error for a member here (it is being kicked).
-        """
-        member = self._addressed(entry)
-        if member is not None:
-            member.sendError(entry.get("x", ""))
-
-    def entry_kick(self, entry: dict[str, str]) -> None:
-        """
-        The operator (on some daemon) threw out a member here.
-        """
-        member = self._addressed(entry)
-        if member is not None:
-            reason = entry.get("x") or None
-            member.reportLimit(reason or "kicked", KICK)
-            member.close(reason)
-
-    def linkLost(self) -> None:
-        if not self._lost:
-            self._lost = True
-            self.local.broadcast(LINK_LOST, remember=False)
-
-    def linkRestored(
-        self, names: dict[str, tuple[str, str]], history: list[dict[str, str]]
-    ) -> None:
-        for entry in history:
-            if entry.get("t") == "line" and entry.get("h"):
-                self.local.history.append(entry.get("x", "").encode("utf-8"))
-        forgotten = [  # by the log (Redis restarted empty, or took this daemon for lost)
-            member
-            for key, member in self.local.members.items()
-            if key not in names and self._serials[member] not in self._unsent
-        ]
-        for owner, name in names.values():
-            if owner != self.daemon:
-                self.roster.add(name, owner)
-                self._lostName(name, owner)
-        for member in forgotten:
-            if member.name is not None:
-                self._claim(member, self._serials[member], member.name, first=True, again=True)
-        self._joins.clear()
-        self._unsent.clear()
-        if self._lost:
-            self._lost = False
-            self.local.broadcast(LINK_BACK, remember=False)
-
-    def entriesMissed(self) -> None:
-        self.local.broadcast(
-            "* some room messages were lost before this server read them", remember=False
-        )
-
-    def owners(self) -> set[str]:
-        return self.roster.owners() - {self.daemon}
-
-    def daemonLost(self, daemon: str, released: list[str]) -> None:
-        announced = {nameKey(name) for name in released}
-        for name in list(self.roster.ownedBy(daemon)):
-            if nameKey(name) not in announced:
-                self.roster.remove(name)
-                self._announce(f"* {name} has left (server lost)", None)
-
-
-def _name(entry: dict[str, str], field: str = "a") -> str:
-    """
-    The name in C{field} of an entry.
-
-    @raise ValueError: if it is not a valid name (not an entry netlab wrote).
-    """
-    name = entry.get(field, "")
-    if NAME.fullmatch(name) is None:
-        raise ValueError(f"not a name: {name[:40]!r}")
-    return name
-
-
-def _serial(entry: dict[str, str]) -> int:
-    """
-    The member serial number C{m} of an entry, or 0.
-    """
-    number = entry.get("m", "")
-    return int(number) if number.isdigit() else 0
