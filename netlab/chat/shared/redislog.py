@@ -31,6 +31,7 @@ from netlab.chat.shared import DEFAULT_ROOM, HOLD
 from netlab.chat.shared.address import RedisAddress
 from netlab.chat.shared.connection import RedisConnection
 from netlab.chat.shared.interfaces import IRoomLog, IRoomLogListener, Op
+from netlab.chat.shared.liveness import GUEST_BLOCK, Liveness
 from netlab.chat.shared.outbox import Outbox
 from netlab.chat.shared.reader import StreamPosition
 from netlab.chat.shared.scripts import PUBLISH, REAP
@@ -60,15 +61,12 @@ READ_COUNT = 256
 #: The newest entries looked at, on the first connection, for newcomers' history.
 HISTORY_SCAN = 1000
 
-#: Guest numbers taken from the room's counter at once.
-GUEST_BLOCK = 64
-
 #: How long stopping waits for what is still to be published, in seconds.
 STOP_WAIT = 2.0
 
 
 @implementer(IRoomLog)
-class RedisRoomLog(Service):
+class RedisRoomLog(Service, Liveness):
     """
     A room's log in Redis, and this daemon's two connections to it.
 
@@ -210,6 +208,8 @@ class RedisRoomLog(Service):
         self.outbox.linkLost()
         if self.up:
             self.up = False
+            if not self.running:  # stopping: closed on purpose
+                return
             log.warn(
                 "lost the link to Redis at {address}; reconnecting",
                 address=str(self.address),
@@ -269,10 +269,6 @@ class RedisRoomLog(Service):
         self._send()
         self._takeGuests()
         self._read(generation)
-
-    def _announce(self, redis) -> defer.Deferred:
-        milliseconds = str(int(self.ttl * 1000))
-        return redis.execute_command("SET", self.key(self.daemon), self.daemon, "PX", milliseconds)
 
     # Publishing
 
@@ -350,54 +346,3 @@ class RedisRoomLog(Service):
                 self._listener.entriesReceived(fresh)
         finally:  # whatever is in the stream, reading goes on
             self._read(generation)
-
-    # Heartbeats, lost daemons, guest numbers
-
-    def _heartbeat(self) -> None:
-        redis = self.commands.protocol
-        if not self.up or redis is None:
-            return
-        self._announce(redis).addErrback(lambda _: None)
-        if self.reactor.seconds() - self._upSince < self.ttl:
-            return  # (after a Redis restart, the others may not have announced themselves yet)
-        for daemon in self._listener.owners() if self._listener is not None else ():
-            alive = redis.execute_command("EXISTS", self.key(daemon))
-            alive.addCallback(self._reapIfGone, daemon, redis)
-            alive.addErrback(lambda _: None)
-
-    def _reapIfGone(self, alive, daemon: str, redis) -> defer.Deferred | None:
-        if int(alive):
-            return None
-        reaped = redis.execute_command(
-            "EVALSHA",
-            self._sha["reap"],
-            "3",
-            self.namesKey,
-            self.streamKey,
-            self.key(daemon),
-            daemon,
-            self.maxlen,
-            "server lost",
-        )
-        return reaped.addCallback(self._reaped, daemon)
-
-    def _reaped(self, names, daemon: str) -> None:
-        if not isinstance(names, list):  # its heartbeat came back meanwhile
-            return
-        log.warn("daemon {daemon} of the shared room is gone", daemon=daemon)
-        if self._listener is not None:
-            self._listener.daemonLost(daemon, names)
-
-    def _takeGuests(self) -> None:
-        redis = self.commands.protocol
-        if redis is None or self._takingGuests:
-            return
-        self._takingGuests = True
-        taken = redis.execute_command("INCRBY", self.prefix + "guests", str(GUEST_BLOCK))
-        taken.addCallback(self._tookGuests)
-        taken.addErrback(lambda _: None)
-        taken.addBoth(lambda _: setattr(self, "_takingGuests", False))
-
-    def _tookGuests(self, last) -> None:
-        last = int(last)
-        self._guests.extend(range(last - GUEST_BLOCK + 1, last + 1))
