@@ -103,9 +103,24 @@ class OutboxTests(SynchronousTestCase):
         self.assertFalse(outbox.add(line()))
         self.assertTrue(outbox.add(line(held=False)))
         self.assertEqual(len(outbox), 3)
+        list(outbox.toSend())  # sent on a working link: no longer waiting
+        self.assertTrue(outbox.add(line()))
+        self.assertTrue(outbox.add(line()))
+        self.assertFalse(outbox.add(line()))
+
+    def test_holdAfterLinkLost(self) -> None:
+        """
+        Lines sent but not answered when the link is lost wait again, and
+        count.
+        """
+        outbox = Outbox("d", hold=2)
+        outbox.add(line())
+        outbox.add(line())
         list(outbox.toSend())
         outbox.answered()
+        outbox.linkLost()
         self.assertTrue(outbox.add(line()))
+        self.assertFalse(outbox.add(line()))
 
     def test_numberedWhenSent(self) -> None:
         """

@@ -80,6 +80,15 @@ class _RedisFactory(Factory):
         self.connection.refused(why)
 
 
+class _QuietClientService(ClientService):
+    """
+    A L{ClientService} that does not log every attempt: a line a second would
+    flood the log in a long outage; the room logs the outage once.
+    """
+
+    _log = Logger(observer=lambda event: None)
+
+
 class RedisConnection:
     """
     One connection to Redis, reconnected whenever it is lost.
@@ -103,12 +112,9 @@ class RedisConnection:
         self._ready = ready
         self._onLost = lost
         self.refused = refused
-        self._service = ClientService(
+        self._service = _QuietClientService(
             address.endpoint(reactor), _RedisFactory(self), retryPolicy=RETRY, clock=reactor
         )
-        # Its own line for every attempt would flood the log in a long outage;
-        # the room logs the outage once.
-        self._service._log = Logger(observer=lambda event: None)
 
     def start(self) -> None:
         """

@@ -38,7 +38,7 @@ LINK_BACK = "* link to the shared room is back"
 class RoomEntries:
     """
     The log's side of a shared room.  The room provides the attributes below
-    and C{_claim}, C{_giveFreshName} and C{log}.
+    and C{_claim}, C{_giveFreshName}, C{_renameRefused} and C{log}.
     """
 
     local: ChatRoom
@@ -50,6 +50,7 @@ class RoomEntries:
     _joins: dict[int, Op]
     _unsent: set[int]
     _reclaimed: set[int]
+    _renaming: dict[int, str]
     _lost: bool
 
     def watchEntries(self, clock: IReactorTime) -> None:
@@ -133,7 +134,9 @@ class RoomEntries:
         Someone changed their name.
         """
         old, new, owner = _name(entry, "o"), _name(entry), entry.get("d", "")
-        if owner != self.daemon:
+        if owner == self.daemon:
+            self._renaming.pop(_serial(entry), None)
+        else:
             self.roster.remove(old)
             self.roster.add(new, owner)
             self._lostName(new, owner)
@@ -146,7 +149,11 @@ class RoomEntries:
         theirs (this daemon was cut off and taken for lost) gets a new one.
         """
         mine = self.local.members.get(nameKey(name))
-        if mine is not None and owner != self.daemon:
+        if mine is None or owner == self.daemon:
+            return
+        if self._serials[mine] in self._renaming:  # it lost a race for the name: keeps its own
+            self._renameRefused(mine, name)
+        else:
             self._giveFreshName(mine, name, f"the name {name} went to someone else")
 
     def _addressed(self, entry: dict[str, str]) -> IChatMember | None:

@@ -20,7 +20,11 @@ class Outbox:
     """
     Ops waiting for the log, and those sent but not yet answered.
 
-    @ivar hold: how many members' lines (held ops) may wait at once.
+    @ivar hold: how many members' lines (held ops) may wait to be sent at
+        once -- while the link is down, or Redis has not answered lines sent
+        before a link was lost.  Lines sent and not yet answered on a
+        working link do not count: Redis answers or the link is dropped
+        (L{netlab.chat.shared.connection.REPLY_TIMEOUT}).
     """
 
     def __init__(self, daemon: str, hold: int) -> None:
@@ -78,6 +82,7 @@ class Outbox:
                     op.seq = self._seq
                     op.fields["d"], op.fields["n"] = self.daemon, str(op.seq)
                 self._inflight.append(op)
+                self._held -= op.held
                 yield op
 
     def unsend(self, op: Op) -> None:
@@ -86,6 +91,7 @@ class Outbox:
         """
         self._inflight.remove(op)
         self._resend.appendleft(op)  # (it was the first of those not sent)
+        self._held += op.held
 
     def answered(self) -> Op | None:
         """
@@ -93,14 +99,13 @@ class Outbox:
         """
         if not self._inflight:
             return None
-        op = self._inflight.popleft()
-        self._held -= op.held
-        return op
+        return self._inflight.popleft()
 
     def linkLost(self) -> None:
         """
         The link died: what was sent and not answered goes again, first, in
         the order it first went.
         """
+        self._held += sum(op.held for op in self._inflight)
         self._resend = self._inflight + self._resend
         self._inflight = deque()

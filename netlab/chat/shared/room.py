@@ -61,6 +61,7 @@ class SharedRoom(RoomEntries):
         self._joins: dict[int, Op] = {}  # joined while the link was down, said nothing yet
         self._unsent: set[int] = set()  # joined while the link was down
         self._reclaimed: set[int] = set()  # claiming their names again
+        self._renaming: dict[int, str] = {}  # claiming a new name: the old one
         self.watchEntries(clock)
         log.attach(self)
 
@@ -95,6 +96,7 @@ class SharedRoom(RoomEntries):
         if name is None or serial is None:
             return
         del self._members[serial]
+        self._renaming.pop(serial, None)
         self.local.members.pop(nameKey(name), None)
         self.roster.remove(name)
         joined = self._joins.pop(serial, None)
@@ -117,6 +119,8 @@ class SharedRoom(RoomEntries):
             return f"the name {new} is taken"
         if not self.log.up:
             return "the link to the shared room is down; try again soon"
+        if serial in self._renaming:
+            return "your last /nick is not done yet; try again"
         del self.local.members[nameKey(old)]
         self.local.members[nameKey(new)] = member
         self.roster.remove(old)
@@ -124,16 +128,25 @@ class SharedRoom(RoomEntries):
 
         def refused() -> None:  # another daemon's member got the name first
             if member.name == new and self._serials.get(member) == serial:
-                self.local.members.pop(nameKey(new), None)
-                self.local.members[nameKey(old)] = member
-                self.roster.add(old, self.daemon)
-                member.renamed(old, f"the name {new} was just taken on another server")
+                self._renameRefused(member, new)
 
+        self._renaming[serial] = old
         release = nameKey(old) if nameKey(old) != nameKey(new) else ""
         fields = {"t": "nick", "o": old, "a": new, "m": str(serial)}
         op = Op(fields, serial, claim=nameKey(new), name=new, release=release, refused=refused)
         self.log.publish(op)
         return None
+
+    def _renameRefused(self, member: IChatMember, new: str) -> None:
+        """
+        C{member}'s claim of C{new} lost to another daemon's (told by Redis,
+        or by that daemon's entry, whichever comes first): it keeps its name.
+        """
+        old = self._renaming.pop(self._serials[member])
+        self.local.members.pop(nameKey(new), None)
+        self.local.members[nameKey(old)] = member
+        self.roster.add(old, self.daemon)
+        member.renamed(old, f"the name {new} was just taken on another server")
 
     def find(self, name: str) -> IChatMember | None:
         member = self.local.members.get(nameKey(name))
