@@ -351,6 +351,8 @@ class Options(usage.Options):
         self._checkLab()
         for name, services in NEEDS.items():
             if name in self.given and not any(self[service] for service in services):
+                if services == ("chat-redis",):
+                    raise usage.UsageError(f"--{name}: only with --chat-redis URL")
                 wanted = " or ".join(f"--{service}" for service in services)
                 raise usage.UsageError(
                     f"--{name}: the service it applies to is not running (add {wanted} EP, "

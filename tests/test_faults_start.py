@@ -45,6 +45,9 @@ BAD_VALUES = {
     "chat-rate": "5/hour",
     "chat-address-rate": "lots",
     "chat-address-bytes": "a lot",
+    "chat-redis": "http://127.0.0.1:6379/0",
+    "chat-room": "a room",
+    "chat-redis-hold": "0",
     "doctor": "65536",
     "doctor-script": "/nonexistent/doctor.script",
     "doctor-rate": "fast",
@@ -64,6 +67,8 @@ BAD_VALUES = {
 #: that service.
 NEEDS = {
     "chat-operator": ["--chat", "tcp:0:interface=127.0.0.1"],
+    "chat-room": ["--chat-redis", "redis://127.0.0.1:1/0"],
+    "chat-redis-hold": ["--chat-redis", "redis://127.0.0.1:1/0"],
     "dashboard-token": ["--dashboard", "tcp:0:interface=127.0.0.1"],
     "trace": ["--dashboard", "tcp:0:interface=127.0.0.1"],
 }

@@ -763,9 +763,10 @@ class NameTests(SharedRoomTestCase):
             quick = Member(a.connect("chat", timeout=WAIT), "quick")
             self.addCleanup(quick.sock.close)
             quick.send("\r\n/nick quick")
-            welcome = quick.until(b"* You are now quick.\r\n")
+            welcome = quick.until(b"Type /help for the commands.\r\n")
         finally:
             redis.resume()
+        quick.until(b"* You are now quick.\r\n")  # (once the log has it)
         guest = re.search(rb"\* You are (guest-\d+)\.", welcome).group(1).decode()
         self.confirm(f"* {guest} is now known as quick", exclude=quick)
         other = self.join(b)

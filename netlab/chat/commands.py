@@ -4,14 +4,15 @@ C{/help}, and the operator's C{/kick} and C{/wall}.
 
 L{ChatCommands} is mixed into a member class; it uses only the member's public
 side: C{name}, C{room} (an L{IChatRoom}), C{isOperator}, C{sendMessage},
-C{sendLines}, C{sendError} and C{close}, and a kicked member's C{reportLimit}.
+C{sendLines}, C{sendError}, C{renamed} and C{close}, and a kicked member's
+C{reportLimit}.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from netlab.chat.interfaces import IChatRoom, NotSentError
+from netlab.chat.interfaces import PENDING, IChatRoom, NotSentError
 from netlab.chat.names import NAME, reserved
 from netlab.monitor import KICK
 from netlab.text import scrub
@@ -86,11 +87,10 @@ class ChatCommands:
             self.sendError(f"the name {args} is reserved")
         else:
             problem = self.room.rename(self, args)
-            if problem is not None:
+            if problem is None:
+                self.renamed(args, None)
+            elif problem != PENDING:  # (else the room says later)
                 self.sendError(problem)
-            else:
-                self.name = args
-                self.sendMessage(f"* You are now {args}.")
 
     def command_who(self, args: str) -> None:
         """

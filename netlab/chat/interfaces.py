@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from zope.interface import Attribute, Interface
 
+#: What L{IChatRoom.rename} returns when the answer comes later.
+PENDING = "pending"
+
 
 class NotSentError(Exception):
     """
@@ -79,10 +82,11 @@ class IChatMember(Interface):
         leave.
         """
 
-    def renamed(name: str, why: str) -> None:
+    def renamed(name: str, why: str | None) -> None:
         """
-        The room gave this member another name (C{why}: a room kept elsewhere
-        found its name taken): take it and tell the person.
+        The room gave this member another name: the one it asked for (C{why}
+        is L{None}), or another (C{why}: a room kept elsewhere found its name
+        taken).  Take it and tell the person.
         """
 
     def reportLimit(text: str, kind: str) -> None:
@@ -122,7 +126,9 @@ class IChatRoom(Interface):
         """
         Give C{member} the name C{new} and tell the others.
 
-        @return: why not (the name is taken), or L{None} on success.
+        @return: why not (the name is taken); L{None} on success; or
+            L{PENDING} when the room answers later (a room kept elsewhere),
+            by the member's L{IChatMember.renamed} or L{IChatMember.sendError}.
         """
 
     def find(name: str) -> IChatMember | None:

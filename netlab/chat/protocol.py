@@ -135,12 +135,12 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         """
         return None
 
-    def renamed(self, name: str, why: str) -> None:
+    def renamed(self, name: str, why: str | None) -> None:
         """
         The room changed our name (see L{IChatMember.renamed}).
         """
         self.name = name
-        self.sendMessage(f"* {why}; you are now {name}.")
+        self.sendMessage(f"* {why}; you are now {name}." if why else f"* You are now {name}.")
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         super().connectionLost(reason)

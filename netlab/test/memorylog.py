@@ -112,6 +112,7 @@ class MemoryRedis:
             log.linkDown()
             if log.position is not None:
                 log.position = 0
+                log.restarted = True
         self.names.clear()
         self.entries.clear()
         self.guests = 0
@@ -133,6 +134,7 @@ class MemoryRoomLog:
         self.up = False
         self.outbox = Outbox(daemon, hold)
         self.position: int | None = None
+        self.restarted = False  # Redis restarted empty since it last read
         self._listener: IRoomLogListener | None = None  # (attached by the room)
         self._sent: deque[Op] = deque()  # handed to Redis, not yet run
         store.logs.append(self)
@@ -168,11 +170,16 @@ class MemoryRoomLog:
             return
         self.store.beating.add(self.daemon)
         history: list[dict[str, str]] = []
+        names: dict | None = None  # (reading on, the entries tell what changed)
         if self.position is None:
             history = [dict(entry) for entry in self.store.entries[-HISTORY_SCAN:]]
             self.position = len(self.store.entries)
+            names = dict(self.store.names)
+        elif self.restarted:
+            names = dict(self.store.names)
+        self.restarted = False
         self.up = True
-        self._listener.linkRestored(dict(self.store.names), history)
+        self._listener.linkRestored(names, history)
         self._sent.extend(self.outbox.toSend())
 
     def linkDown(self) -> None:

@@ -948,9 +948,9 @@ class RecordingMember:
     def reportLimit(self, text: str, kind: str) -> None:
         self.reported.append((kind, text))
 
-    def renamed(self, name: str, why: str) -> None:
+    def renamed(self, name: str, why: str | None) -> None:
         self.name = name
-        self.sendMessage(f"* {why}; you are now {name}.")
+        self.sendMessage(f"* {why}; you are now {name}." if why else f"* You are now {name}.")
 
 
 class InterfaceTests(SynchronousTestCase):

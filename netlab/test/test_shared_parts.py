@@ -10,7 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from netlab.chat.shared.address import RedisAddress
 from netlab.chat.shared.interfaces import Op
 from netlab.chat.shared.outbox import Outbox
-from netlab.chat.shared.reader import StreamPosition
+from netlab.chat.shared.reader import INTACT, NEW, TRIMMED, StreamPosition
 from netlab.chat.shared.streamid import newer, parseInfo
 
 
@@ -231,7 +231,7 @@ class StreamPositionTests(SynchronousTestCase):
         """
         position = StreamPosition()
         position.start([entry("500-0", "a", 1)])
-        self.assertFalse(position.resume({}))
+        self.assertEqual(position.resume({}), NEW)
         self.assertEqual(position.lastId, "0-0")
 
     def test_trimmed(self) -> None:
@@ -241,9 +241,9 @@ class StreamPositionTests(SynchronousTestCase):
         position = StreamPosition()
         position.start([entry("500-0", "a", 1)])
         info = {"last-generated-id": "900-0", "max-deleted-entry-id": "600-0"}
-        self.assertTrue(position.resume(info))
+        self.assertEqual(position.resume(info), TRIMMED)
         info = {"last-generated-id": "900-0", "max-deleted-entry-id": "400-0"}
-        self.assertFalse(position.resume(info))
+        self.assertEqual(position.resume(info), INTACT)
         self.assertEqual(position.lastId, "500-0")
 
     def test_info(self) -> None:

@@ -21,7 +21,6 @@ from twisted.internet.endpoints import (
     wrapClientTLS,
 )
 from twisted.internet.interfaces import IStreamClientEndpoint
-from twisted.internet.ssl import Certificate, optionsForClientTLS
 
 #: Redis's own port.
 DEFAULT_PORT = 6379
@@ -116,6 +115,9 @@ class RedisAddress:
         endpoint = HostnameEndpoint(reactor, self.host, self.port, timeout=CONNECT_TIMEOUT)
         if self.scheme == "redis":
             return endpoint
+        # pyOpenSSL is an extra (tls, redis): only rediss:// needs it.
+        from twisted.internet.ssl import Certificate, optionsForClientTLS
+
         trust = None
         if self.ca is not None:
             with open(self.ca, "rb") as f:

@@ -10,6 +10,7 @@ say when a link goes down, which the shared room must know at once.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import txredisapi
@@ -23,8 +24,12 @@ from netlab.chat.shared.address import RedisAddress
 
 log = Logger(namespace="netlab")
 
-#: Reconnection delays: from a quarter second, doubling, at most 5 seconds.
-RETRY = backoffPolicy(initialDelay=0.25, maxDelay=5.0, factor=2.0)
+#: Reconnection delays: from a quarter second, doubling, at most 2 seconds,
+#: each plus up to a quarter second at random (so that many daemons do not
+#: all come back in the same instant).
+RETRY = backoffPolicy(
+    initialDelay=0.25, maxDelay=2.0, factor=2.0, jitter=lambda: random.uniform(0, 0.25)
+)
 
 #: How long a command may wait for its reply before the link counts as lost.
 REPLY_TIMEOUT = 5.0

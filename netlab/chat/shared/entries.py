@@ -38,7 +38,7 @@ LINK_BACK = "* link to the shared room is back"
 class RoomEntries:
     """
     The log's side of a shared room.  The room provides the attributes below
-    and C{_claim}, C{_giveFreshName}, C{_renameRefused} and C{log}.
+    and C{_claim}, C{_giveFreshName}, C{_renamed} and C{log}.
     """
 
     local: ChatRoom
@@ -50,7 +50,6 @@ class RoomEntries:
     _joins: dict[int, Op]
     _unsent: set[int]
     _reclaimed: set[int]
-    _renaming: dict[int, str]
     _lost: bool
 
     def watchEntries(self, clock: IReactorTime) -> None:
@@ -131,17 +130,25 @@ class RoomEntries:
 
     def entry_nick(self, entry: dict[str, str]) -> None:
         """
-        Someone changed their name.
+        Someone changed their name (a member here: now, in the room's order).
         """
         old, new, owner = _name(entry, "o"), _name(entry), entry.get("d", "")
+        sender = self._sender(entry)
         if owner == self.daemon:
-            self._renaming.pop(_serial(entry), None)
+            self._renamed(_serial(entry))
+            if sender is None or sender.name != old:
+                return  # it left meanwhile
+            del self.local.members[nameKey(old)]
+            self.local.members[nameKey(new)] = sender
+            self.roster.remove(old)
+            self.roster.add(new, owner)
+            sender.renamed(new, None)
         else:
             self.roster.remove(old)
             self.roster.add(new, owner)
             self._lostName(new, owner)
         if old != new:
-            self.local.broadcast(f"* {old} is now known as {new}", self._sender(entry), False)
+            self.local.broadcast(f"* {old} is now known as {new}", sender, False)
 
     def _lostName(self, name: str, owner: str) -> None:
         """
@@ -149,11 +156,7 @@ class RoomEntries:
         theirs (this daemon was cut off and taken for lost) gets a new one.
         """
         mine = self.local.members.get(nameKey(name))
-        if mine is None or owner == self.daemon:
-            return
-        if self._serials[mine] in self._renaming:  # it lost a race for the name: keeps its own
-            self._renameRefused(mine, name)
-        else:
+        if mine is not None and owner != self.daemon:
             self._giveFreshName(mine, name, f"the name {name} went to someone else")
 
     def _addressed(self, entry: dict[str, str]) -> IChatMember | None:
@@ -191,12 +194,25 @@ class RoomEntries:
             self.local.broadcast(LINK_LOST, remember=False)
 
     def linkRestored(
-        self, names: dict[str, tuple[str, str]], history: list[dict[str, str]]
+        self, names: dict[str, tuple[str, str]] | None, history: list[dict[str, str]]
     ) -> None:
         for entry in history:
             if entry.get("t") == "line" and entry.get("h"):
                 self.local.history.append(entry.get("x", "").encode("utf-8"))
-        forgotten = [  # by the log (Redis restarted empty, or took this daemon for lost)
+        if names is not None:  # the first link, or a log that lost entries we had not read
+            self._learnNames(names)
+        self._joins.clear()
+        self._unsent.clear()
+        if self._lost:
+            self._lost = False
+            self.local.broadcast(LINK_BACK, remember=False)
+
+    def _learnNames(self, names: dict[str, tuple[str, str]]) -> None:
+        """
+        The room's names as the log has them now: learn the others'; claim
+        again ours that the log forgot (Redis restarted empty).
+        """
+        forgotten = [
             member
             for key, member in self.local.members.items()
             if key not in names and self._serials[member] not in self._unsent
@@ -208,11 +224,6 @@ class RoomEntries:
         for member in forgotten:
             if member.name is not None:
                 self._claim(member, self._serials[member], member.name, first=True, again=True)
-        self._joins.clear()
-        self._unsent.clear()
-        if self._lost:
-            self._lost = False
-            self.local.broadcast(LINK_BACK, remember=False)
 
     def entriesMissed(self) -> None:
         self.local.broadcast(

@@ -101,12 +101,16 @@ class IRoomLogListener(Interface):
         The link to the log is down; what is published waits for it.
         """
 
-    def linkRestored(names: dict[str, tuple[str, str]], history: list[dict[str, str]]) -> None:
+    def linkRestored(
+        names: dict[str, tuple[str, str]] | None, history: list[dict[str, str]]
+    ) -> None:
         """
         The link is up again (or for the first time): C{names} are the room's
-        names now (name key -> (owner daemon, name)); C{history}, on the first
-        connection only, the latest entries (oldest first).  Ops published
-        here with C{first} go out before the others waiting.
+        names now (name key -> (owner daemon, name)), or L{None} when the log
+        still holds every entry since this daemon last read (they tell what
+        changed); C{history}, on the first connection only, the latest
+        entries (oldest first).  Ops published here with C{first} go out
+        before the others waiting.
         """
 
     def entriesMissed() -> None:

@@ -17,8 +17,12 @@ from netlab.chat.shared.interfaces import IRoomLogListener
 
 log = Logger(namespace="netlab")
 
-#: Guest numbers taken from the room's counter at once.
-GUEST_BLOCK = 64
+#: Guest numbers taken from the room's counter at once: small blocks keep
+#: the numbers of a small class small (each daemon takes its own block).
+GUEST_BLOCK = 8
+
+#: The biggest block taken, once guests arrive faster than small blocks come.
+MAX_GUEST_BLOCK = 1024
 
 
 class Liveness:
@@ -41,6 +45,7 @@ class Liveness:
     _upSince: float
     _guests: deque[int]
     _takingGuests: bool
+    _guestBlock: int
 
     def _announce(self, redis) -> defer.Deferred:
         milliseconds = str(int(self.ttl * 1000))
@@ -86,11 +91,12 @@ class Liveness:
         if redis is None or self._takingGuests:
             return
         self._takingGuests = True
-        taken = redis.execute_command("INCRBY", self.prefix + "guests", str(GUEST_BLOCK))
-        taken.addCallback(self._tookGuests)
+        block = self._guestBlock
+        taken = redis.execute_command("INCRBY", self.prefix + "guests", str(block))
+        taken.addCallback(self._tookGuests, block)
         taken.addErrback(lambda _: None)
         taken.addBoth(lambda _: setattr(self, "_takingGuests", False))
 
-    def _tookGuests(self, last) -> None:
+    def _tookGuests(self, last, block: int) -> None:
         last = int(last)
-        self._guests.extend(range(last - GUEST_BLOCK + 1, last + 1))
+        self._guests.extend(range(last - block + 1, last + 1))

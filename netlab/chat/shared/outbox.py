@@ -44,6 +44,12 @@ class Outbox:
         queues = (self._resend, self._urgent, self._waiting, self._inflight)
         return sum(len(queue) for queue in queues)
 
+    def waiting(self) -> int:
+        """
+        How many members' lines wait to be sent (see C{hold}).
+        """
+        return self._held
+
     def add(self, op: Op, first: bool = False) -> bool:
         """
         Queue C{op}, after the others or (C{first}) before those not sent yet.

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from netlab.chat.shared.streamid import newer, parseEntries
 
+#: What L{StreamPosition.resume} finds.
+INTACT, TRIMMED, NEW = "intact", "trimmed", "new"
+
 
 class StreamPosition:
     """
@@ -32,20 +35,33 @@ class StreamPosition:
         self.lastId = entries[-1][0] if entries else "0-0"
         return [fields for _, fields in entries if self.isNew(fields)]
 
-    def resume(self, stream: dict[str, str]) -> bool:
+    def resume(self, stream: dict[str, str]) -> str:
         """
         Reconnected: C{stream} is what C{XINFO STREAM} says (empty if there is
         no stream).  A stream that ends before where we were is a new one
         (Redis restarted empty): read it from its start -- repeats are
         skipped.
 
-        @return: whether entries we had not read were trimmed away meanwhile.
+        @return: L{INTACT} (everything since our position is still there),
+            L{TRIMMED} (entries we had not read were trimmed away) or L{NEW}.
         """
         assert self.lastId is not None
         if newer(self.lastId, stream.get("last-generated-id", "0-0")):
-            self.lastId = "0-0"
-            return False
-        return newer(stream.get("max-deleted-entry-id", "0-0"), self.lastId)
+            return self.restart()
+        if newer(stream.get("max-deleted-entry-id", "0-0"), self.lastId):
+            return TRIMMED
+        return INTACT
+
+    def restart(self) -> str:
+        """
+        The stream is a new one (Redis restarted without it; a stream that
+        has moved past our position since cannot tell by itself): read it
+        from its start.
+
+        @return: L{NEW}.
+        """
+        self.lastId = "0-0"
+        return NEW
 
     def take(self, reply: list | None) -> list[dict[str, str]]:
         """

@@ -31,9 +31,9 @@ from netlab.chat.shared import DEFAULT_ROOM, HOLD
 from netlab.chat.shared.address import RedisAddress
 from netlab.chat.shared.connection import RedisConnection
 from netlab.chat.shared.interfaces import IRoomLog, IRoomLogListener, Op
-from netlab.chat.shared.liveness import GUEST_BLOCK, Liveness
+from netlab.chat.shared.liveness import GUEST_BLOCK, MAX_GUEST_BLOCK, Liveness
 from netlab.chat.shared.outbox import Outbox
-from netlab.chat.shared.reader import StreamPosition
+from netlab.chat.shared.reader import INTACT, NEW, TRIMMED, StreamPosition
 from netlab.chat.shared.scripts import PUBLISH, REAP
 from netlab.chat.shared.streamid import parseInfo
 
@@ -107,6 +107,7 @@ class RedisRoomLog(Service, Liveness):
         self._runId: str | None = None
         self._guests: deque[int] = deque()
         self._takingGuests = False
+        self._guestBlock = GUEST_BLOCK
         self._generation = 0
         self._upSince = 0.0
         self._drained: list[defer.Deferred[None]] = []
@@ -140,11 +141,15 @@ class RedisRoomLog(Service, Liveness):
         return self.outbox.cancel(op)
 
     def guestNumber(self) -> int:
-        if len(self._guests) < GUEST_BLOCK // 4 and self.up:
+        if len(self._guests) <= self._guestBlock // 2 and self.up:
             self._takeGuests()
         if self._guests:
             return self._guests.popleft()
-        return random.randrange(100_000, 1_000_000)  # the room's counter is out of reach
+        # Out of numbers (the link is not up yet, or a crowd arrived): take
+        # bigger blocks from now on, and make do with one nobody is likely
+        # to have.
+        self._guestBlock = min(self._guestBlock * 4, MAX_GUEST_BLOCK)
+        return random.randrange(100_000, 1_000_000)
 
     # Starting and stopping
 
@@ -168,6 +173,11 @@ class RedisRoomLog(Service, Liveness):
 
     def stopService(self) -> defer.Deferred[None]:
         super().stopService()
+        if not self.up and self.outbox.waiting():
+            log.warn(
+                "stopping with {count} line(s) for the shared room not sent (Redis out of reach)",
+                count=self.outbox.waiting(),
+            )
         if self._beat.running:
             self._beat.stop()
         done = defer.succeed(None)
@@ -233,7 +243,8 @@ class RedisRoomLog(Service, Liveness):
             self._sha[name] = yield redis.execute_command("SCRIPT", "LOAD", script)
         info = yield redis.execute_command("INFO", "server")
         runId = dict(line.split(":", 1) for line in info.splitlines() if ":" in line).get("run_id")
-        if self._runId is not None and runId != self._runId:
+        restarted = self._runId is not None and runId != self._runId
+        if restarted:
             log.warn("Redis at {address} restarted", address=str(self.address))
         self._runId = runId
         yield self._announce(redis)
@@ -247,14 +258,22 @@ class RedisRoomLog(Service, Liveness):
         except txredisapi.ResponseError:  # no stream yet (or Redis restarted empty)
             stream = {}
         history: list[dict[str, str]] = []
+        found = NEW
         if self.position.lastId is None:
             history = self.position.start(
                 (yield redis.execute_command(
                     "XREVRANGE", self.streamKey, "+", "-", "COUNT", str(HISTORY_SCAN)
                 ))
             )  # fmt: skip
-        elif self.position.resume(stream) and self._listener is not None:
-            self._listener.entriesMissed()
+        else:
+            found = self.position.resume(stream)
+            lastId = self.position.lastId
+            if found == INTACT and restarted:  # others may have written a new stream already
+                kept = yield redis.execute_command("XRANGE", self.streamKey, lastId, lastId)
+                if not kept:
+                    found = self.position.restart()
+            if found == TRIMMED and self._listener is not None:
+                self._listener.entriesMissed()
         if generation != self._generation:
             return
         self.up = True
@@ -265,7 +284,8 @@ class RedisRoomLog(Service, Liveness):
             address=str(self.address),
         )
         if self._listener is not None:
-            self._listener.linkRestored(names, history)
+            # (Read on from where we were, the stream tells all that happened.)
+            self._listener.linkRestored(None if found == INTACT else names, history)
         self._send()
         self._takeGuests()
         self._read(generation)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
-from netlab.chat.interfaces import IChatMember, IChatRoom, NotSentError
+from netlab.chat.interfaces import PENDING, IChatMember, IChatRoom, NotSentError
 from netlab.chat.names import nameKey
 from netlab.chat.room import ANNOUNCE_LIMIT, HISTORY, ChatRoom
 from netlab.chat.shared.entries import LINK_LOST, RoomEntries
@@ -61,7 +61,8 @@ class SharedRoom(RoomEntries):
         self._joins: dict[int, Op] = {}  # joined while the link was down, said nothing yet
         self._unsent: set[int] = set()  # joined while the link was down
         self._reclaimed: set[int] = set()  # claiming their names again
-        self._renaming: dict[int, str] = {}  # claiming a new name: the old one
+        self._renaming: dict[int, str] = {}  # asked for a new name: which
+        self._wanted: set[str] = set()  # (those names' keys)
         self.watchEntries(clock)
         log.attach(self)
 
@@ -96,7 +97,7 @@ class SharedRoom(RoomEntries):
         if name is None or serial is None:
             return
         del self._members[serial]
-        self._renaming.pop(serial, None)
+        self._renamed(serial)
         self.local.members.pop(nameKey(name), None)
         self.roster.remove(name)
         joined = self._joins.pop(serial, None)
@@ -108,45 +109,47 @@ class SharedRoom(RoomEntries):
         self.log.publish(Op(fields, member=serial, release=nameKey(name)))
 
     def rename(self, member: IChatMember, new: str) -> str | None:
+        """
+        Ask the log for C{new}: the member is renamed when the log's entry
+        comes back, in the room's order (L{RoomEntries.entry_nick}), or told
+        the name is taken.
+        """
         old = member.name
         serial = self._serials.get(member)
         if old is None or serial is None:
             return "you are not in the room"
         held = self.roster.get(nameKey(new))
-        if held is not None and (
-            held[0] != self.daemon or self.local.members.get(nameKey(new)) is not member
+        if nameKey(new) in self._wanted or (
+            held is not None
+            and (held[0] != self.daemon or self.local.members.get(nameKey(new)) is not member)
         ):
             return f"the name {new} is taken"
         if not self.log.up:
             return "the link to the shared room is down; try again soon"
         if serial in self._renaming:
             return "your last /nick is not done yet; try again"
-        del self.local.members[nameKey(old)]
-        self.local.members[nameKey(new)] = member
-        self.roster.remove(old)
-        self.roster.add(new, self.daemon)
 
-        def refused() -> None:  # another daemon's member got the name first
-            if member.name == new and self._serials.get(member) == serial:
-                self._renameRefused(member, new)
+        def refused() -> None:  # another daemon's member has the name
+            if self._renaming.get(serial) == new:
+                self._renamed(serial)
+                member.sendError(f"the name {new} is taken")
 
-        self._renaming[serial] = old
+        self._renaming[serial] = new
+        self._wanted.add(nameKey(new))
         release = nameKey(old) if nameKey(old) != nameKey(new) else ""
         fields = {"t": "nick", "o": old, "a": new, "m": str(serial)}
         op = Op(fields, serial, claim=nameKey(new), name=new, release=release, refused=refused)
         self.log.publish(op)
-        return None
+        return PENDING
 
-    def _renameRefused(self, member: IChatMember, new: str) -> None:
+    def _renamed(self, serial: int) -> str | None:
         """
-        C{member}'s claim of C{new} lost to another daemon's (told by Redis,
-        or by that daemon's entry, whichever comes first): it keeps its name.
+        The log answered a member's /nick: the name it asked for, no longer wanted.
         """
-        old = self._renaming.pop(self._serials[member])
-        self.local.members.pop(nameKey(new), None)
-        self.local.members[nameKey(old)] = member
-        self.roster.add(old, self.daemon)
-        member.renamed(old, f"the name {new} was just taken on another server")
+        new = self._renaming.pop(serial, None)
+        if new is not None:
+            self._wanted.discard(nameKey(new))
+        return new
 
     def find(self, name: str) -> IChatMember | None:
         member = self.local.members.get(nameKey(name))
@@ -198,12 +201,12 @@ class SharedRoom(RoomEntries):
     def _guestName(self) -> str:
         while True:
             name = f"guest-{self.log.guestNumber()}"
-            if nameKey(name) not in self.roster:
+            if nameKey(name) not in self.roster and nameKey(name) not in self._wanted:
                 return name
 
     def _uniqueName(self, name: str) -> str:
         candidate, number = name, 1
-        while nameKey(candidate) in self.roster:
+        while nameKey(candidate) in self.roster or nameKey(candidate) in self._wanted:
             number += 1
             candidate = f"{name}-{number}"
         return candidate

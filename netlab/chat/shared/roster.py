@@ -115,7 +115,7 @@ class RemoteMember:
         Its own daemon times it out.
         """
 
-    def renamed(self, name: str, why: str) -> None:
+    def renamed(self, name: str, why: str | None) -> None:
         """
         Its own daemon tells it.
         """
