@@ -5,6 +5,7 @@ Command line: C{python -m benchmarks [--quick] [--install] [--only ...]}.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -12,11 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import build, ngircd, report, system
+from benchmarks import build, ngircd, redisserver, report, system
 from benchmarks.results import Context, ScenarioResult
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("daytime", "chat", "idle", "doctor")
+SCENARIOS = ("daytime", "chat", "idle", "doctor", "shared")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -33,10 +34,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="smoke run of every scenario (< 2 min), results in results/quick/")
     p.add_argument("--install", action="store_true",
-                   help="apt-get install ngircd if missing (root only; the full run "
-                        "does this by default)")
+                   help="apt-get install ngircd (and redis-server, for the shared "
+                        "scenario) if missing (root only; the full run does this by default)")
     p.add_argument("--no-install", action="store_true",
-                   help="never install ngircd, even in a full run")
+                   help="never install ngircd or redis-server, even in a full run")
     p.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
     p.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
     p.add_argument("--seconds", type=float,
@@ -91,6 +92,53 @@ def _ngircd(args: argparse.Namespace, log) -> str:
     return ngircd.version() if ngircd.find() else f"not installed ({outcome})"
 
 
+def _redis(args: argparse.Namespace, log) -> str:
+    """
+    Detect redis-server, installing it when allowed, for the shared scenario.
+
+    @param args: the options (C{--install}, C{--no-install}, C{--quick}, C{--only}).
+    @param log: called with each line of progress.
+    @return: a note for the report: Redis's version, or why it is missing.
+    """
+    if args.only and "shared" not in args.only:
+        return "not needed (shared scenario not run)"
+    if redisserver.find():
+        return redisserver.version()
+    allowed = (args.install or not args.quick) and not args.no_install
+    if not allowed:
+        return "not installed (skipped; pass --install to apt-get install it)"
+    log("installing redis-server with apt-get ...")
+    outcome = redisserver.install()
+    log(f"  {outcome}")
+    return redisserver.version() if redisserver.find() else f"not installed ({outcome})"
+
+
+def _netlabSource() -> str:
+    """
+    Which netlab was measured: the commit, and a digest of any uncommitted changes.
+
+    @return: for example C{"0815d94 + uncommitted changes in netlab/ (digest 3f2a9c1e)"}.
+    """
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(HERE.parent), *args], capture_output=True,
+                              timeout=30).stdout
+
+    try:
+        head = git("rev-parse", "--short", "HEAD").decode().strip()
+        diff = git("diff", "HEAD", "--", "netlab")
+        new = git("ls-files", "--others", "--exclude-standard", "--", "netlab")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no git)"
+    if not head:
+        return "unknown (not a git checkout)"
+    if not diff and not new:
+        return head
+    digest = hashlib.sha256(diff)
+    for name in new.decode().split():
+        digest.update(name.encode() + (HERE.parent / name).read_bytes())
+    return f"{head} + uncommitted changes in netlab/ (digest {digest.hexdigest()[:8]})"
+
+
 def main(argv: list[str] | None = None) -> int:
     """
     Run the selected scenarios and write the report.
@@ -106,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(f"[{time.monotonic() - started:6.1f}s] {msg}", flush=True)
 
+    loadStart = os.getloadavg()
     limits = system.raiseOpenFilesLimit()
     log(f"open files limit {limits[0]}/{limits[1]}")
     try:
@@ -114,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     ngircdNote = _ngircd(args, log)  # before the move: installing needs the network
+    redisNote = _redis(args, log)
     argv = sys.argv[1:] if argv is None else argv
     if not args.no_netns and (cmd := netnsArgv(argv)):
         log("moving into a private network namespace (loopback only)")
@@ -125,11 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         quick=args.quick,
         rounds=args.rounds or (1 if args.quick else 3),
         seconds=args.seconds or (0.4 if args.quick else 2.0),
-        bins=bins, log=log, out=out, ngircdNote=ngircdNote,
+        bins=bins, log=log, out=out, ngircdNote=ngircdNote, redisNote=redisNote,
     )
-    from benchmarks.scenarios import chat, daytime, doctor, idle
+    from benchmarks.scenarios import chat, daytime, doctor, idle, shared
 
-    modules = {"daytime": daytime, "chat": chat, "idle": idle, "doctor": doctor}
+    modules = {"daytime": daytime, "chat": chat, "idle": idle, "doctor": doctor,
+               "shared": shared}
+    source = _netlabSource()
     results: list[ScenarioResult] = []
     failed = False
     for name in args.only or SCENARIOS:
@@ -141,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  scenario {name} failed: {e!r}")
             results.append(ScenarioResult(name, f"{name}: failed", notes=[repr(e)]))
     machine = system.describe({
+        "load average at start (1 min, 5 min)": "%.2f, %.2f" % loadStart[:2],
         "ngircd": ngircdNote,
+        "redis": redisNote,
+        "netlab source": source if source == _netlabSource()
+        else f"{source} at start, {_netlabSource()} at end: netlab/ changed during the run",
         "network namespace": netns,
         "rounds": str(ctx.rounds),
         "seconds per run": str(ctx.seconds),

@@ -102,6 +102,16 @@ class LineProcess:
             self.sel.close()
 
 
+def _sample(server: RunningServer) -> tuple[int, int, int, dict[str, int]]:
+    """
+    The server's CPU, the ListenOverflows counter, the machine's busy CPU, and each
+    process's CPU when the server is a group of them.
+    """
+    parts = getattr(server, "cpuParts", None)
+    return (server.cpuMicroseconds(), system.listenOverflows(),
+            system.machineBusyMicroseconds(), parts() if parts else {})
+
+
 def run(argv: list[str], server: RunningServer, timeout: float = 120,
         onLine: Callable[[str], None] | None = None) -> list[dict]:
     """
@@ -113,27 +123,36 @@ def run(argv: list[str], server: RunningServer, timeout: float = 120,
     @param onLine: if given, called with every line the generator prints.
     @return: one dict per phase: the generator's RESULT plus C{server_cpu_us} (server
         CPU between START and END), C{listen_overflows} (kernel counter delta over the
-        same window) and C{server_alive}.
+        same window), C{machine_cpu_us} (the whole machine's busy CPU over the window,
+        every process included: the others' share tells how quiet the machine was) and
+        C{server_alive}; for a group of processes
+        (L{benchmarks.servergroup.ServerGroup}) also C{cpu_parts_us}, each process's
+        CPU over the window.
     @raise GeneratorError: on a FATAL line, crash or time-out.
     """
     if not Path(argv[0]).exists():
         raise GeneratorError(f"{argv[0]} is not built")
     child = LineProcess(argv)
-    marks: dict[str, tuple[int, int]] = {}
-    spans: dict[str, tuple[int, int]] = {}
+    marks: dict[str, tuple[int, int, int, dict[str, int]]] = {}
+    spans: dict[str, tuple[int, int, int, dict[str, int]]] = {}
     results: list[dict] = []
     try:
         while (line := child.readline(timeout)) is not None:
             word, _, rest = line.partition(" ")
             if word == "START":
-                marks[rest] = (server.cpuMicroseconds(), system.listenOverflows())
+                marks[rest] = _sample(server)
             elif word == "END":
-                cpu0, ovf0 = marks.pop(rest, (server.cpuMicroseconds(), system.listenOverflows()))
-                spans[rest] = (server.cpuMicroseconds() - cpu0, system.listenOverflows() - ovf0)
+                cpu0, ovf0, busy0, parts0 = marks.pop(rest, None) or _sample(server)
+                cpu1, ovf1, busy1, parts1 = _sample(server)
+                spans[rest] = (cpu1 - cpu0, ovf1 - ovf0, busy1 - busy0,
+                               {k: v - parts0.get(k, 0) for k, v in parts1.items()})
             elif word == "RESULT":
                 res = json.loads(rest)
-                cpu, ovf = spans.get(res["phase"], (0, 0))
-                res.update(server_cpu_us=cpu, listen_overflows=ovf, server_alive=server.alive())
+                cpu, ovf, busy, parts = spans.get(res["phase"], (0, 0, 0, {}))
+                res.update(server_cpu_us=cpu, listen_overflows=ovf, machine_cpu_us=busy,
+                           server_alive=server.alive())
+                if parts:
+                    res["cpu_parts_us"] = parts
                 results.append(res)
             elif word == "FATAL":
                 child.kill()

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from benchmarks import system
 from benchmarks.servers import ServerSpec
 
 CHANNEL = "#bench"
@@ -64,19 +65,7 @@ def install() -> str:
 
     @return: a one-line account of what happened.
     """
-    if os.geteuid() != 0:
-        return "not root: cannot apt-get install ngircd"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    steps = (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "ngircd"])
-    for cmd in steps:
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
-        except (OSError, subprocess.SubprocessError) as e:
-            return f"{' '.join(cmd)} failed: {e}"
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
-            return f"{' '.join(cmd)} failed: {' '.join(tail)}"
-    return "installed with apt-get"
+    return system.aptInstall("ngircd")
 
 
 def version() -> str:

@@ -10,11 +10,17 @@ from pathlib import Path
 
 from benchmarks.results import ScenarioResult, Table, verdict
 
+#: Each plot: series key, title, x label, y label, log y; then, optionally, log x (default
+#: yes; a linear x axis is labelled at the data's x values).
 PLOTS = [
     ("daytime_rate", "Day/Time: connections/s", "concurrent connections", "conn/s", False),
     ("daytime_p99", "Day/Time: p99 latency", "concurrent connections", "ms", True),
     ("chat_rate", "Chat: deliveries/s at max rate", "readers", "deliveries/s", False),
     ("chat_p99", "Chat: p99 latency at 50 msg/s", "readers", "ms", True),
+    ("shared_rate", "Shared room: deliveries/s at max rate", "netlab daemons on one Redis",
+     "deliveries/s", False, False),
+    ("shared_p99", "Shared room: p99 latency at 50 msg/s", "netlab daemons on one Redis", "ms",
+     True, False),
 ]
 
 
@@ -67,7 +73,7 @@ def markdown(results: list[ScenarioResult], machine: dict[str, str], command: st
 
 def plotPng(results: list[ScenarioResult], path: Path) -> str | None:
     """
-    Draw the four panels.
+    Draw a panel for each plot (L{PLOTS}) that has data.
 
     @param results: every scenario's results; their C{series} are plotted.
     @param path: where to write the PNG.
@@ -92,16 +98,21 @@ def plotPng(results: list[ScenarioResult], path: Path) -> str | None:
     fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.2 * rows), squeeze=False)
     colours: dict[str, str] = {}
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, (key, title, xlabel, ylabel, logy) in zip(axes.flat, panels, strict=False):
+    for ax, (key, title, xlabel, ylabel, logy, *logx) in zip(axes.flat, panels, strict=False):
+        xs: set[float] = set()
         for label, points in sorted(series[key].items()):
             points = sorted(p for p in points if p[1] == p[1])
             if not points:
                 continue
             base = label.split(" (S=")[0]  # one colour per server, dashed for S=10
             colour = colours.setdefault(base, palette[len(colours) % len(palette)])
+            xs.update(p[0] for p in points)
             ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label,
                     color=colour, linestyle="--" if "(S=" in label else "-")
-        ax.set_xscale("log")
+        if logx[:1] != [False]:
+            ax.set_xscale("log")
+        else:
+            ax.set_xticks(sorted(xs))
         if logy:
             ax.set_yscale("log")
         ax.set_title(title, fontsize=10)

@@ -75,6 +75,7 @@ class Context:
     @ivar log: called with each line of progress.
     @ivar out: the output directory.
     @ivar ngircdNote: ngircd's version, or why it is missing.
+    @ivar redisNote: redis-server's version, or why it is missing.
     """
 
     quick: bool
@@ -84,6 +85,7 @@ class Context:
     log: Callable[[str], None]
     out: Path
     ngircdNote: str = ""
+    redisNote: str = ""
 
 
 def median(values: Iterable[float]) -> float:

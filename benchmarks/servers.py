@@ -149,9 +149,14 @@ class RunningServer:
                 break
         return time.monotonic() - start
 
-    def stop(self) -> None:
+    def stop(self, clean: bool = True) -> int:
         """
         SIGTERM, then SIGKILL after 5 s; remove the work directory.
+
+        @param clean: whether to remove the work directory (L{False} keeps it, and the
+            server's logs, for the caller to read and remove).
+        @return: the exit status (negative: the signal that ended it; C{-9}: it had to
+            be killed).
         """
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -160,7 +165,9 @@ class RunningServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if clean:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return self.proc.returncode
 
 
 def start(spec: ServerSpec) -> RunningServer:
@@ -193,14 +200,29 @@ def netlabAvailable() -> str | None:
     return None
 
 
-def _netlab(service: str, *extra: str) -> Callable[[int, Path], list[str]]:
-    def argv(port: int, _wd: Path) -> list[str]:
+#: The daemon's log file, in its work directory, when it is kept (C{logged}).
+NETLAB_LOG = "twistd.log"
+
+
+def _netlab(service: str, *extra: str, logged: bool = False) -> Callable[[int, Path], list[str]]:
+    def argv(port: int, wd: Path) -> list[str]:
+        logfile = wd / NETLAB_LOG if logged else "/dev/null"
         return [
-            sys.executable, *TWISTD, "-n", "--pidfile=", "--logfile=/dev/null", "netlab",
+            sys.executable, *TWISTD, "-n", "--pidfile=", f"--logfile={logfile}", "netlab",
             f"--{service}", f"tcp:{port}:interface=127.0.0.1", *NETLAB_LIMITS, *extra,
         ]
 
     return argv
+
+
+def netlabChat(*extra: str) -> Callable[[int, Path], list[str]]:
+    """
+    netlab's chat as the chat scenario runs it, with its log kept in the work folder.
+
+    @param extra: more options (C{--chat-redis URL}, ...).
+    @return: C{argv(port, workdir)}.
+    """
+    return _netlab("chat", *NETLAB_CHAT_OPTS, *extra, logged=True)
 
 
 # The load generators open thousands of connections from a few loopback addresses.

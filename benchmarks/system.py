@@ -30,6 +30,18 @@ def cpuMicroseconds(pid: int) -> int:
     return ticks * 1_000_000 // CLOCK_TICKS
 
 
+def machineBusyMicroseconds() -> int:
+    """
+    CPU time the whole machine has spent busy (every core, every process, the kernel).
+
+    @return: microseconds: user + nice + system + irq + softirq + steal from
+        C{/proc/stat} (idle and iowait left out).
+    """
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) * 1_000_000 // CLOCK_TICKS
+
+
 def rssKiB(pid: int) -> int:
     """
     Resident set size of process C{pid}.
@@ -100,6 +112,28 @@ def waitForPort(port: int, timeout: float = 20.0, alive: Callable[[], bool] = la
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def aptInstall(package: str) -> str:
+    """
+    Install a Debian package with apt (root only).
+
+    @param package: its name.
+    @return: a one-line account of what happened.
+    """
+    if os.geteuid() != 0:
+        return f"not root: cannot apt-get install {package}"
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    steps = (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package])
+    for cmd in steps:
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        except (OSError, subprocess.SubprocessError) as e:
+            return f"{' '.join(cmd)} failed: {e}"
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+            return f"{' '.join(cmd)} failed: {' '.join(tail)}"
+    return "installed with apt-get"
 
 
 def _firstLine(cmd: list[str]) -> str:

@@ -4,6 +4,9 @@
  * usage: chat_fanout MODE PORT R S NSRC GREET WINDOW PHASES
  *   MODE    "line" (netlab / a line-based room: each line relayed as "<name> text")
  *           or "irc" (NICK/USER/JOIN #bench, PRIVMSG #bench :text)
+ *   PORT    one port, or a comma list of the ports of several servers sharing one room
+ *           (netlab daemons on one Redis): reader r connects to port r % N and sender s
+ *           to port s % N, so both spread evenly; figures are also given per port
  *   GREET   1 if the server greets on connect (a client counts as joined after its
  *           first line, and starts with an empty line, which netlab needs to know it
  *           for a line client), 0 if it says nothing (joined once connected)
@@ -21,10 +24,12 @@
 #define INBUF 2048
 #define OUTBUF 65536
 #define MAXPHASES 8
+#define MAXPORTS 16
 
 typedef struct {
     int fd;
     int id;          /* 0..R-1 readers, R..R+S-1 senders */
+    int slot;        /* index of its server in ports[] */
     int connected;
     int ready;
     int synced;
@@ -40,7 +45,8 @@ typedef struct {
     double seconds;
 } phase_t;
 
-static int mode_irc, port, R, S, nsrc, greet, W;
+static int mode_irc, R, S, nsrc, greet, W;
+static int ports[MAXPORTS], nports;
 static int epfd;
 static client_t *cl;
 static uint32_t *expect;   /* R * S: next expected sequence number */
@@ -55,6 +61,10 @@ static int closed_loop;
 static hist_t hist;
 static uint64_t delivered, late, stale, sent;
 static uint64_t disconnects;
+/* the same, per server (nports > 1) */
+static hist_t port_hist[MAXPORTS];
+static uint64_t port_delivered[MAXPORTS], port_late[MAXPORTS];
+static int port_readers[MAXPORTS];
 
 static char rbuf[262144 + INBUF];
 
@@ -115,9 +125,14 @@ static void on_message(client_t *c, const char *p, uint64_t now) {
         *e = seq + 1;
     } else {
         late++;
+        port_late[c->slot]++;
     }
     delivered++;
     hist_add(&hist, now - t);
+    if (nports > 1) {
+        port_delivered[c->slot]++;
+        hist_add(&port_hist[c->slot], now - t);
+    }
     if (closed_loop && seq >= low[s] && seq < low[s] + (uint32_t)W) {
         uint32_t *slot = &ring[(size_t)s * (size_t)W + seq % (uint32_t)W];
         (*slot)++;
@@ -236,7 +251,8 @@ static void setup(void) {
             next_at = now + 1000000ull;
             client_t *c = &cl[next];
             c->id = next;
-            c->fd = start_connect(port, next, nsrc);
+            c->slot = (next < R ? next : next - R) % nports;
+            c->fd = start_connect(ports[c->slot], next, nsrc);
             if (c->fd < 0) fatal("connect %d: %s", next, strerror(errno));
             struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
             epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
@@ -274,6 +290,9 @@ static void setup(void) {
 static void run_phase(const phase_t *ph) {
     memset(&hist, 0, sizeof hist);
     delivered = late = stale = sent = 0;
+    memset(port_hist, 0, sizeof port_hist);
+    memset(port_delivered, 0, sizeof port_delivered);
+    memset(port_late, 0, sizeof port_late);
     closed_loop = ph->rate <= 0;
     for (int s = 0; s < S; s++) {
         phase_first[s] = next_seq[s];
@@ -330,6 +349,22 @@ static void run_phase(const phase_t *ph) {
            (unsigned long long)dups, (unsigned long long)stale, (double)delivered / secs,
            (double)sent / secs, (unsigned long long)(cpu1 - cpu0));
     hist_json(stdout, &hist);
+    if (nports > 1) {
+        /* per server: its readers' deliveries, loss and latency */
+        printf(",\"ports\":[");
+        for (int i = 0; i < nports; i++) {
+            uint64_t want = sent * (uint64_t)port_readers[i];
+            uint64_t got = port_delivered[i];
+            printf("%s{\"port\":%d,\"readers\":%d,\"expected\":%llu,\"delivered\":%llu,"
+                   "\"lost\":%llu,\"reordered\":%llu,",
+                   i ? "," : "", ports[i], port_readers[i], (unsigned long long)want,
+                   (unsigned long long)got, (unsigned long long)(got < want ? want - got : 0),
+                   (unsigned long long)port_late[i]);
+            hist_json(stdout, &port_hist[i]);
+            printf("}");
+        }
+        printf("]");
+    }
     printf("}\n");
     fflush(stdout);
 }
@@ -337,13 +372,22 @@ static void run_phase(const phase_t *ph) {
 int main(int argc, char **argv) {
     if (argc != 9) fatal("usage: chat_fanout MODE PORT R S NSRC GREET WINDOW PHASES");
     mode_irc = strcmp(argv[1], "irc") == 0;
-    port = atoi(argv[2]);
+    char *portlist = strdup(argv[2]);
+    for (char *tok = strtok(portlist, ","); tok; tok = strtok(NULL, ",")) {
+        if (nports == MAXPORTS) fatal("at most %d ports", MAXPORTS);
+        ports[nports] = atoi(tok);
+        if (ports[nports] < 1 || ports[nports] > 65535) fatal("bad port %s", tok);
+        nports++;
+    }
+    if (nports == 0) fatal("no port given");
+    free(portlist);
     R = atoi(argv[3]);
     S = atoi(argv[4]);
     nsrc = atoi(argv[5]);
     greet = atoi(argv[6]);
     W = atoi(argv[7]);
     if (R < 1 || S < 1 || W < 1) fatal("R, S and WINDOW must be >= 1");
+    for (int r = 0; r < R; r++) port_readers[r % nports]++;
     phase_t phases[MAXPHASES];
     int nph = 0;
     char *spec = strdup(argv[8]);

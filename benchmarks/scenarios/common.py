@@ -9,29 +9,36 @@ from collections.abc import Callable, Iterable
 
 from benchmarks import loadgen, servers
 from benchmarks.results import Context, rotated
+from benchmarks.servergroup import GroupSpec, ServerGroup
 from benchmarks.servers import RunningServer, ServerSpec
 
+#: A server under test: one process, or a group measured as one (C{restart} is for
+#: single processes only).
+Running = RunningServer | ServerGroup
 
-def startAll(ctx: Context, specs: Iterable[ServerSpec], notes: list[str]) -> list[RunningServer]:
+
+def startAll(ctx: Context, specs: Iterable[ServerSpec | GroupSpec],
+             notes: list[str]) -> list[Running]:
     """
     Start every server that can run; record why the others could not.
 
     @param ctx: the run (its logger).
-    @param specs: the servers to start.
+    @param specs: the servers to start; a L{GroupSpec} starts a
+        L{benchmarks.servergroup.ServerGroup}, which stands for a server.
     @param notes: gets a line for each server that could not start.
     @return: the servers that started.
     """
     running = []
     for spec in specs:
         try:
-            running.append(servers.start(spec))
+            running.append(spec.start() if isinstance(spec, GroupSpec) else servers.start(spec))
         except servers.ServerUnavailableError as e:
             ctx.log(f"  skipped {spec.label}: {e}")
             notes.append(f"{spec.label} skipped: {e}")
     return running
 
 
-def stopAll(running: Iterable[RunningServer]) -> None:
+def stopAll(running: Iterable[Running]) -> None:
     """
     Stop every server.
     """
@@ -42,8 +49,8 @@ def stopAll(running: Iterable[RunningServer]) -> None:
 Samples = dict[tuple[str, object], list[dict]]
 
 
-def interleave(ctx: Context, running: list[RunningServer], configs: list,
-               argv: Callable[[RunningServer, object], list[str]],
+def interleave(ctx: Context, running: list[Running], configs: list,
+               argv: Callable[[Running, object], list[str]],
                notes: list[str], timeout: float = 120, restart: bool = False) -> Samples:
     """
     For each round, for each config, run the generator against each server in turn
