@@ -122,7 +122,7 @@ class ChatCommands:
         if not name or not text.strip():
             self.sendError("usage: /msg NAME TEXT")
             return
-        target = self.room.find(name)
+        target = self.room.find(name, self)
         if target is None:
             self.sendError(f"no one called {shown(name)} is here")
         else:
@@ -143,7 +143,7 @@ class ChatCommands:
         if not self.isOperator:
             self.sendError("/kick is only for the operator console")
             return
-        target = self.room.find(args) if args else None
+        target = self.room.find(args, self) if args else None
         if not args:
             self.sendError("usage: /kick NAME")
         elif target is None:

@@ -131,9 +131,11 @@ class IChatRoom(Interface):
             by the member's L{IChatMember.renamed} or L{IChatMember.sendError}.
         """
 
-    def find(name: str) -> IChatMember | None:
+    def find(name: str, asker: IChatMember | None = None) -> IChatMember | None:
         """
-        The member called C{name} (in any case), if there is one.
+        The member called C{name} (in any case), if there is one, for
+        C{asker} to act on (a room kept elsewhere sends what C{asker} does to
+        a remote member only while C{asker} still has its name).
         """
 
     def names() -> list[str]:

@@ -105,7 +105,7 @@ class ChatRoom:
             self.broadcast(f"* {old} is now known as {new}", exclude=member, remember=False)
         return None
 
-    def find(self, name: str) -> IChatMember | None:
+    def find(self, name: str, asker: IChatMember | None = None) -> IChatMember | None:
         """
         The member called C{name} (in any case), if there is one.
         """

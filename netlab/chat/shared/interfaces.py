@@ -33,6 +33,7 @@ class Op:
     @ivar held: whether it is a member's line, which may wait for the log while
         the link is down (bounded) or be refused.
     @ivar refused: called if the op is refused (a name it needs is not ours).
+    @ivar failed: called with Redis's error if Redis refuses it (out of memory).
     @ivar cancelled: whether it was cancelled before it was sent.
     @ivar seq: its sequence number in this daemon's ops, once sent (0 before).
     """
@@ -45,6 +46,7 @@ class Op:
     check: str = ""
     held: bool = False
     refused: Callable[[], None] | None = field(default=None, repr=False)
+    failed: Callable[[str], None] | None = field(default=None, repr=False)
     cancelled: bool = False
     seq: int = 0
 

@@ -14,8 +14,12 @@ from twisted.logger import Logger
 
 from netlab.chat.shared.connection import RedisConnection
 from netlab.chat.shared.interfaces import IRoomLogListener
+from netlab.logthrottle import ThrottledLog
 
 log = Logger(namespace="netlab")
+
+#: Seconds between heartbeats (and looks for lost daemons).
+BEAT = 2.0
 
 #: Guest numbers taken from the room's counter at once: small blocks keep
 #: the numbers of a small class small (each daemon takes its own block).
@@ -46,26 +50,60 @@ class Liveness:
     _guests: deque[int]
     _takingGuests: bool
     _guestBlock: int
+    _missing: dict[str, float]
+    _forgotten: bool
+    _errors: ThrottledLog
 
     def _announce(self, redis) -> defer.Deferred:
+        """
+        Set this daemon's heartbeat; the Deferred fires with the one it
+        replaced (L{None} if there was none).
+        """
         milliseconds = str(int(self.ttl * 1000))
-        return redis.execute_command("SET", self.key(self.daemon), self.daemon, "PX", milliseconds)
+        key = self.key(self.daemon)
+        return redis.execute_command("SET", key, self.daemon, "PX", milliseconds, "GET")
 
     def _heartbeat(self) -> None:
         redis = self.commands.protocol
         if not self.up or redis is None:
             return
-        self._announce(redis).addErrback(lambda _: None)
-        if self.reactor.seconds() - self._upSince < self.ttl:
+        beat = self._announce(redis)
+        beat.addCallback(self._beaten)
+        beat.addErrback(lambda _: None)
+        now = self.reactor.seconds()
+        if now - self._upSince < self.ttl:
             return  # (after a Redis restart, the others may not have announced themselves yet)
-        for daemon in self._listener.owners() if self._listener is not None else ():
+        owners = self._listener.owners() if self._listener is not None else set()
+        for daemon in list(self._missing):
+            if daemon not in owners:
+                del self._missing[daemon]
+        for daemon in owners:
             alive = redis.execute_command("EXISTS", self.key(daemon))
-            alive.addCallback(self._reapIfGone, daemon, redis)
+            alive.addCallback(self._reapIfGone, daemon, redis, now)
             alive.addErrback(lambda _: None)
 
-    def _reapIfGone(self, alive, daemon: str, redis) -> defer.Deferred | None:
+    def _beaten(self, before) -> None:
+        """
+        Our heartbeat was gone before we renewed it: Redis forgot us (its keys
+        were flushed, or we were too slow): catch up as after a restart, and
+        claim our members' names again.
+        """
+        if before is None and self.up:
+            self._errors.warn("forgotten", "Redis lost this daemon's keys; catching up")
+            self._forgotten = True
+            self.commands.abort()
+
+    def _reapIfGone(self, alive, daemon: str, redis, now: float) -> defer.Deferred | None:
         if int(alive):
+            self._missing.pop(daemon, None)
             return None
+        # A live daemon renews its heartbeat every BEAT seconds: one missing
+        # for longer than two of them (not just once: its keys may have
+        # been flushed a moment ago) is gone.
+        since = self._missing.setdefault(daemon, now)
+        if now - since < 2.5 * BEAT:
+            return None
+        del self._missing[daemon]
         reaped = redis.execute_command(
             "EVALSHA",
             self._sha["reap"],

@@ -73,13 +73,20 @@ class Outbox:
         self._held -= op.held
         return True
 
-    def toSend(self) -> Iterator[Op]:
+    def inFlight(self) -> int:
         """
-        The ops to send now, in order, each numbered and counted as sent when
-        it is yielded.  If sending one fails, L{unsend} it and stop.
+        How many ops were sent and not answered yet.
+        """
+        return len(self._inflight)
+
+    def toSend(self, limit: int = 1 << 62) -> Iterator[Op]:
+        """
+        The ops to send now, in order, at most C{limit}, each numbered and
+        counted as sent when it is yielded.  If sending one fails, L{unsend}
+        it and stop.
         """
         for queue in (self._resend, self._urgent, self._waiting):
-            while queue:
+            while queue and limit > 0:
                 op = queue.popleft()
                 if op.cancelled:
                     continue
@@ -89,6 +96,7 @@ class Outbox:
                     op.fields["d"], op.fields["n"] = self.daemon, str(op.seq)
                 self._inflight.append(op)
                 self._held -= op.held
+                limit -= 1
                 yield op
 
     def unsend(self, op: Op) -> None:

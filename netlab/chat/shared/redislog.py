@@ -31,11 +31,12 @@ from netlab.chat.shared import DEFAULT_ROOM, HOLD
 from netlab.chat.shared.address import RedisAddress
 from netlab.chat.shared.connection import RedisConnection
 from netlab.chat.shared.interfaces import IRoomLog, IRoomLogListener, Op
-from netlab.chat.shared.liveness import GUEST_BLOCK, MAX_GUEST_BLOCK, Liveness
+from netlab.chat.shared.liveness import BEAT, GUEST_BLOCK, MAX_GUEST_BLOCK, Liveness
 from netlab.chat.shared.outbox import Outbox
 from netlab.chat.shared.reader import INTACT, NEW, TRIMMED, StreamPosition
 from netlab.chat.shared.scripts import PUBLISH, REAP
-from netlab.chat.shared.streamid import parseInfo
+from netlab.chat.shared.streamid import parseInfo, text
+from netlab.logthrottle import ThrottledLog
 
 log = Logger(namespace="netlab")
 
@@ -46,9 +47,6 @@ MAXLEN = 100_000
 #: Seconds a daemon's heartbeat lives; once it has expired, the daemon's
 #: members are dropped.
 TTL = 10.0
-
-#: Seconds between heartbeats (and looks for lost daemons).
-BEAT = 2.0
 
 #: How long one XREAD waits for entries, in milliseconds; a read that takes
 #: much longer than that means the link is dead.
@@ -61,8 +59,14 @@ READ_COUNT = 256
 #: The newest entries looked at, on the first connection, for newcomers' history.
 HISTORY_SCAN = 1000
 
-#: How long stopping waits for what is still to be published, in seconds.
+#: How long stopping may wait for Redis, in seconds: for what is still to be
+#: published, then to take the heartbeat away.
 STOP_WAIT = 2.0
+
+#: Ops sent to Redis and not yet answered, at most: more go as it answers.
+#: (Thousands at once, after an outage, kept the reactor busy and Redis's
+#: answers late enough for the link to be taken for dead, again and again.)
+IN_FLIGHT = 512
 
 
 @implementer(IRoomLog)
@@ -111,6 +115,9 @@ class RedisRoomLog(Service, Liveness):
         self._generation = 0
         self._upSince = 0.0
         self._drained: list[defer.Deferred[None]] = []
+        self._errors = ThrottledLog(reactor)
+        self._missing: dict[str, float] = {}  # daemons without a heartbeat: since when
+        self._forgotten = False  # our heartbeat vanished (FLUSHALL): catch up as after a restart
         self._sha: dict[str, str] = {}
         self.commands = RedisConnection(address, reactor, self._ready, self._lost, self._refused)
         self.reader = RedisConnection(
@@ -184,7 +191,7 @@ class RedisRoomLog(Service, Liveness):
         if self.up and len(self.outbox):
             drained: defer.Deferred[None] = defer.Deferred()
             self._drained.append(drained)
-            drained.addTimeout(STOP_WAIT, self.reactor, onTimeoutCancel=lambda *_: None)
+            drained.addTimeout(STOP_WAIT * 0.75, self.reactor, onTimeoutCancel=lambda *_: None)
             done = drained
         done.addCallback(lambda _: self._goodbye())
         done.addCallback(lambda _: defer.gatherResults([self.commands.stop(), self.reader.stop()]))
@@ -198,7 +205,7 @@ class RedisRoomLog(Service, Liveness):
         if not self.up or self.commands.protocol is None:
             return None
         gone = self.commands.protocol.execute_command("DEL", self.key(self.daemon))
-        gone.addTimeout(STOP_WAIT, self.reactor)
+        gone.addTimeout(STOP_WAIT * 0.25, self.reactor)
         return gone.addErrback(lambda _: None)
 
     # The link
@@ -229,7 +236,10 @@ class RedisRoomLog(Service, Liveness):
 
     def _resyncFailed(self, failure) -> None:
         if not failure.check(txredisapi.ConnectionError, defer.CancelledError):
-            log.failure("catching up with Redis at {address}", failure, address=str(self.address))
+            self._errors.warn(
+                "resync", "cannot catch up with Redis at {address}: {error}",
+                address=str(self.address), error=repr(failure.value)[:200],
+            )  # fmt: skip
         self.commands.abort()
 
     @defer.inlineCallbacks
@@ -243,7 +253,8 @@ class RedisRoomLog(Service, Liveness):
             self._sha[name] = yield redis.execute_command("SCRIPT", "LOAD", script)
         info = yield redis.execute_command("INFO", "server")
         runId = dict(line.split(":", 1) for line in info.splitlines() if ":" in line).get("run_id")
-        restarted = self._runId is not None and runId != self._runId
+        restarted = (self._runId is not None and runId != self._runId) or self._forgotten
+        self._forgotten = False
         if restarted:
             log.warn("Redis at {address} restarted", address=str(self.address))
         self._runId = runId
@@ -251,8 +262,8 @@ class RedisRoomLog(Service, Liveness):
         flat = yield redis.execute_command("HGETALL", self.namesKey)
         names = {}
         for key, value in zip(flat[::2], flat[1::2], strict=False):
-            owner, _, name = value.partition("\t")
-            names[key] = (owner, name)
+            owner, _, name = text(value).partition("\t")
+            names[text(key)] = (owner, name)
         try:
             stream = parseInfo((yield redis.execute_command("XINFO", "STREAM", self.streamKey)))
         except txredisapi.ResponseError:  # no stream yet (or Redis restarted empty)
@@ -297,7 +308,7 @@ class RedisRoomLog(Service, Liveness):
         if redis is None:
             return
         generation = self._generation
-        for op in self.outbox.toSend():
+        for op in self.outbox.toSend(IN_FLIGHT - self.outbox.inFlight()):
             args = [op.claim, op.name, op.release, op.check, self.maxlen]
             for field, value in op.fields.items():
                 args += (field, value)
@@ -316,12 +327,14 @@ class RedisRoomLog(Service, Liveness):
                 errbackArgs=(generation,),
             )
 
-    def _published(self, result, generation: int) -> None:
+    def _published(self, result, generation: int, answered: bool = True) -> None:
         if generation != self._generation:
             return
-        op = self.outbox.answered()
+        op = self.outbox.answered() if answered else None
         if op is not None and result in (0, "0") and op.refused is not None:
             op.refused()
+        if self.outbox.inFlight() < IN_FLIGHT // 2 and self.up:
+            self._send()  # (more, as Redis answers)
         if not self.outbox:
             drained, self._drained = self._drained, []
             for d in drained:
@@ -331,10 +344,14 @@ class RedisRoomLog(Service, Liveness):
         if generation != self._generation:
             return None
         if failure.check(txredisapi.ResponseError):  # e.g. Redis out of memory: not sent
-            log.error("Redis refused an entry: {error}", error=failure.value)
-            self._published(0, generation)
-            return None
-        return None  # the link is gone; _lost keeps the op for later
+            error = str(failure.value)[:200]
+            self._errors.warn("publish", "Redis refused an entry of the shared room: {error}",
+                              error=error)  # fmt: skip
+            op = self.outbox.answered()
+            if op is not None and op.failed is not None:
+                op.failed(error)
+            self._published(None, generation, answered=False)
+        return None  # (if the link is gone, _lost keeps the op for later)
 
     # Reading
 

@@ -98,6 +98,7 @@ class SharedRoom(RoomEntries):
             return
         del self._members[serial]
         self._renamed(serial)
+        self._reclaimed.discard(serial)
         self.local.members.pop(nameKey(name), None)
         self.roster.remove(name)
         joined = self._joins.pop(serial, None)
@@ -151,12 +152,15 @@ class SharedRoom(RoomEntries):
             self._wanted.discard(nameKey(new))
         return new
 
-    def find(self, name: str) -> IChatMember | None:
+    def find(self, name: str, asker: IChatMember | None = None) -> IChatMember | None:
         member = self.local.members.get(nameKey(name))
         if member is not None:
             return member
         known = self.roster.get(nameKey(name))
-        return None if known is None else RemoteMember(known[1], self._sendTo)
+        if known is None:
+            return None
+        sender = nameKey(asker.name) if asker is not None and asker.name else ""
+        return RemoteMember(known[1], lambda kind, to, text: self._sendTo(kind, to, text, sender))
 
     def names(self) -> list[str]:
         return self.roster.names()
@@ -170,7 +174,6 @@ class SharedRoom(RoomEntries):
         if self.closed:
             return
         serial = self._serials.get(exclude, 0) if exclude is not None else 0
-        self._joins.pop(serial, None)  # it said something: its join stays
         fields = {"t": "line", "x": text, "m": str(serial), "h": "1" if remember else ""}
         check = nameKey(exclude.name) if exclude is not None and exclude.name else ""
 
@@ -178,8 +181,14 @@ class SharedRoom(RoomEntries):
             if exclude is not None and exclude.name is not None:
                 exclude.sendError("your name was lost with the link; not sent")
 
-        taken = self.log.publish(Op(fields, serial, check=check, held=True, refused=refused))
-        if not taken and exclude is not None:
+        def failed(error: str) -> None:  # e.g. Redis is out of memory
+            if exclude is not None and exclude.name is not None:
+                exclude.sendError(f"the shared room's Redis refused it ({error[:60]})")
+
+        op = Op(fields, serial, check=check, held=True, refused=refused, failed=failed)
+        if self.log.publish(op):
+            self._joins.pop(serial, None)  # it said something: its join stays
+        elif exclude is not None:
             exclude.sendError(NOT_SENT)
 
     def markDirty(self, member: IChatMember) -> None:
@@ -240,11 +249,13 @@ class SharedRoom(RoomEntries):
         member.renamed(fresh, why)
         self._claim(member, self._serials[member], fresh, first=True)
 
-    def _sendTo(self, kind: str, name: str, text: str) -> None:
+    def _sendTo(self, kind: str, name: str, text: str, sender: str) -> None:
         """
-        Publish something for one member of another daemon.
+        Publish something for one member of another daemon, from the member
+        whose name key is C{sender} (which must still be this daemon's).
 
         @raise NotSentError: if it cannot wait for the link.
         """
-        if not self.log.publish(Op({"t": kind, "to": nameKey(name), "x": text}, held=True)):
+        op = Op({"t": kind, "to": nameKey(name), "x": text}, check=sender, held=True)
+        if not self.log.publish(op):
             raise NotSentError(NOT_SENT)

@@ -17,7 +17,7 @@ def newer(a: str, b: str) -> bool:
     return _number(a) > _number(b)
 
 
-def _text(value: str | bytes) -> str:
+def text(value: str | bytes) -> str:
     """
     A value as text (txredisapi leaves what is not UTF-8 as bytes).
     """
@@ -31,8 +31,8 @@ def parseEntries(reply: list | None) -> list[tuple[str, dict[str, str]]]:
     """
     entries = []
     for entryId, flat in reply or ():
-        flat = [_text(value) for value in flat or ()]
-        entries.append((_text(entryId), dict(zip(flat[::2], flat[1::2], strict=False))))
+        flat = [text(value) for value in flat or ()]
+        entries.append((text(entryId), dict(zip(flat[::2], flat[1::2], strict=False))))
     return entries
 
 
@@ -41,7 +41,7 @@ def parseInfo(reply: list) -> dict[str, str]:
     The plain (not nested) fields of C{XINFO STREAM}'s reply, as text.
     """
     return {
-        _text(key): _text(value)
+        text(key): text(value)
         for key, value in zip(reply[::2], reply[1::2], strict=False)
         if isinstance(value, (str, bytes, int))
         for value in [str(value) if isinstance(value, int) else value]
