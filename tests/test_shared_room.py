@@ -627,6 +627,19 @@ class ClusterTests(SharedRoomTestCase):
         latecomer.waitUntil(lambda: history.search(latecomer.transcript) is not None, "history")
         self.assertCleanLogs()
 
+    def test_numbersStayText(self) -> None:
+        """
+        Lines that look like numbers come out of Redis as they went in
+        (txredisapi would turn C{42} into an integer unless told not to).
+        """
+        ann = self.join(self.a, nick="nums")
+        reader = self.join(self.b)
+        for line in ("42", "-7", "3.14", "007", "1e3"):
+            ann.send(line)
+        for line in ("42", "-7", "3.14", "007", "1e3"):
+            reader.waitFor(f"<nums> {line}\r\n".encode())
+        self.assertCleanLogs()
+
     def test_whoAcrossDaemons(self) -> None:
         """
         C{/who} on any daemon, from a line or a lockstep client, lists everyone

@@ -43,6 +43,14 @@ class _RedisProtocol(txredisapi.RedisProtocol):
 
     factory: _RedisFactory
 
+    def connectionMade(self):
+        # Commands are small and go one after another: without TCP_NODELAY,
+        # Nagle's algorithm held each behind the previous one's ACK.
+        setNoDelay = getattr(self.transport, "setTcpNoDelay", None)
+        if setNoDelay is not None:
+            setNoDelay(True)
+        return super().connectionMade()
+
     def connectionLost(self, why: Failure) -> None:
         super().connectionLost(why)
         self.factory.connection._lost(self)
