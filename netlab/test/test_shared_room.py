@@ -299,9 +299,9 @@ class RelayTests(SharedRoomTestCase):
         self.assertEqual(whoIs(self.bob), ["alice", "ann", "bob", "carol"])
 
 
-class AnnouncementTests(SharedRoomTestCase):
+class OnePerDaemonTestCase(SharedRoomTestCase):
     """
-    Joins, renames and leaves are announced on every daemon.
+    C{alice} on A, C{bob} on B, C{carol} on C.
     """
 
     def setUp(self) -> None:
@@ -309,6 +309,12 @@ class AnnouncementTests(SharedRoomTestCase):
         self.alice = self.member(self.a, "alice")
         self.bob = self.member(self.b, "bob")
         self.carol = self.member(self.c, "carol")
+
+
+class AnnouncementTests(OnePerDaemonTestCase):
+    """
+    Joins, renames and leaves are announced on every daemon.
+    """
 
     def test_joinRenameLeave(self) -> None:
         """
@@ -505,16 +511,10 @@ class NameTests(SharedRoomTestCase):
         self.assertEqual(ann.lines(), ["<bob> hello"])
 
 
-class CommandTests(SharedRoomTestCase):
+class CommandTests(OnePerDaemonTestCase):
     """
     Commands that reach members of other daemons.
     """
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.alice = self.member(self.a, "alice")
-        self.bob = self.member(self.b, "bob")
-        self.carol = self.member(self.c, "carol")
 
     def test_who(self) -> None:
         """
