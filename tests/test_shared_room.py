@@ -997,6 +997,30 @@ class OutageTests(SharedRoomTestCase):
         self.assertCleanLogs()
 
 
+    def test_readRefusedByRedis(self) -> None:
+        """
+        Redis answers every daemon's blocked read with an error (C{CLIENT
+        UNBLOCK ... ERROR}, as an error reply from any cause would): each
+        daemon logs it once and reads again, and the room goes on.
+        """
+        redis = self.cluster.startRedis()
+        first, second = self.cluster.startDaemons([(), ()])
+        ann, bob = self.join(first), self.join(second)
+        clients = redis.command("CLIENT", "LIST")
+        listing = clients.decode() if isinstance(clients, bytes) else str(clients)
+        readers = re.findall(r"\bid=(\d+)\b[^\n]*\bcmd=xread\b", listing)
+        self.assertEqual(len(readers), 2, listing)
+        for reader in readers:
+            self.assertEqual(redis.command("CLIENT", "UNBLOCK", reader, "ERROR"), 1)
+        ann.send("still here")
+        bob.waitFor(f"<{ann.name}> still here\r\n".encode())
+        bob.send("me too")
+        ann.waitFor(f"<{bob.name}> me too\r\n".encode())
+        for daemon in (first, second):
+            self.assertIn("Redis refused to read the shared room", daemon.log())
+        self.assertCleanLogs()
+
+
 class StartStopTests(SharedRoomTestCase):
     """
     Starting and stopping around Redis; reaching it.

@@ -56,6 +56,9 @@ BLOCK_MS = 5000
 #: delivering them to thousands of members does not hold the reactor long.
 READ_COUNT = 256
 
+#: Seconds before reading again after Redis refused a read.
+READ_RETRY = 1.0
+
 #: The newest entries looked at, on the first connection, for newcomers' history.
 HISTORY_SCAN = 1000
 
@@ -372,7 +375,24 @@ class RedisRoomLog(Service, Liveness):
         )
         watchdog = self.reactor.callLater(BLOCK_MS / 1000 * 3, self.reader.abort)
         reading.addBoth(lambda result: (watchdog.active() and watchdog.cancel(), result)[1])
-        reading.addCallbacks(self._entriesRead, lambda failure: None, callbackArgs=(generation,))
+        reading.addCallbacks(
+            self._entriesRead,
+            self._readFailed,
+            callbackArgs=(generation,),
+            errbackArgs=(generation,),
+        )
+
+    def _readFailed(self, failure, generation: int) -> None:
+        """
+        Redis answered the read with an error (the stream's key holds something
+        else; someone ran C{CLIENT UNBLOCK ... ERROR}): say so, and read again
+        in a moment.  A lost link is L{_lost}'s.
+        """
+        if generation != self._generation or not failure.check(txredisapi.ResponseError):
+            return
+        self._errors.warn("read", "Redis refused to read the shared room: {error}",
+                          error=str(failure.value)[:200])  # fmt: skip
+        self.reactor.callLater(READ_RETRY, self._read, generation)
 
     def _entriesRead(self, reply, generation: int) -> None:
         if generation != self._generation:
