@@ -44,7 +44,6 @@ class RoomEntries:
     local: ChatRoom
     roster: Roster
     daemon: str
-    announceLimit: int
     _serials: dict[IChatMember, int]
     _members: dict[int, IChatMember]
     _joins: dict[int, Op]
@@ -82,7 +81,7 @@ class RoomEntries:
         Send a join or leave line while the room (counting whoever is
         C{leaving}) is small enough for that (see L{ChatRoom.announce}).
         """
-        if len(self.roster) + leaving <= self.announceLimit:
+        if len(self.roster) + leaving <= self.local.announceLimit:
             self.local.broadcast(text, exclude, remember=False)
 
     def entry_line(self, entry: dict[str, str]) -> None:
@@ -140,12 +139,11 @@ class RoomEntries:
                 return  # it left meanwhile
             del self.local.members[nameKey(old)]
             self.local.members[nameKey(new)] = sender
-            self.roster.remove(old)
-            self.roster.add(new, owner)
+        self.roster.remove(old)
+        self.roster.add(new, owner)
+        if sender is not None:
             sender.renamed(new, None)
         else:
-            self.roster.remove(old)
-            self.roster.add(new, owner)
             self._lostName(new, owner)
         if old != new:
             self.local.broadcast(f"* {old} is now known as {new}", sender, False)

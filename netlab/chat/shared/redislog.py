@@ -330,12 +330,19 @@ class RedisRoomLog(Service, Liveness):
                 errbackArgs=(generation,),
             )
 
-    def _published(self, result, generation: int, answered: bool = True) -> None:
+    def _published(self, result, generation: int) -> None:
         if generation != self._generation:
             return
-        op = self.outbox.answered() if answered else None
+        op = self.outbox.answered()
         if op is not None and result in (0, "0") and op.refused is not None:
             op.refused()
+        self._sendMore()
+
+    def _sendMore(self) -> None:
+        """
+        Redis answered an op: send more, and tell whoever waits for the
+        outbox to empty (stopping) when it has.
+        """
         if self.outbox.inFlight() < IN_FLIGHT // 2 and self.up:
             self._send()  # (more, as Redis answers)
         if not self.outbox:
@@ -353,7 +360,7 @@ class RedisRoomLog(Service, Liveness):
             op = self.outbox.answered()
             if op is not None and op.failed is not None:
                 op.failed(error)
-            self._published(None, generation, answered=False)
+            self._sendMore()
         return None  # (if the link is gone, _lost keeps the op for later)
 
     # Reading

@@ -52,7 +52,6 @@ class SharedRoom(RoomEntries):
         self.log = log
         self.daemon: str = log.daemon
         self.roster = Roster()
-        self.announceLimit = announceLimit
         self.closed = False
         self._serials: dict[IChatMember, int] = {}
         self._members: dict[int, IChatMember] = {}
@@ -143,14 +142,13 @@ class SharedRoom(RoomEntries):
         self.log.publish(op)
         return PENDING
 
-    def _renamed(self, serial: int) -> str | None:
+    def _renamed(self, serial: int) -> None:
         """
-        The log answered a member's /nick: the name it asked for, no longer wanted.
+        The log answered a member's /nick: the name it asked for is no longer wanted.
         """
         new = self._renaming.pop(serial, None)
         if new is not None:
             self._wanted.discard(nameKey(new))
-        return new
 
     def find(self, name: str, asker: IChatMember | None = None) -> IChatMember | None:
         member = self.local.members.get(nameKey(name))
