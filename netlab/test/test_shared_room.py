@@ -392,6 +392,20 @@ class AnnounceLimitTests(SharedRoomTestCase):
         self.assertEqual(self.bob.lines(), [])
 
 
+    def test_lostPastTheLimit(self) -> None:
+        """
+        A member of a lost daemon, forgotten here without an entry in the
+        log, counts the same way: not announced past the limit either.
+        """
+        self.c.connect()
+        self.pump()
+        self.readAll()
+        self.b.room.daemonLost("C", [])
+        self.clock.advance(0)
+        self.assertEqual(self.bob.lines(), [])
+        self.assertEqual(sorted(self.b.room.names()), ["ann", "bob"])
+
+
 class NameTests(SharedRoomTestCase):
     """
     One name, one member, over every daemon.

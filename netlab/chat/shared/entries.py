@@ -236,7 +236,7 @@ class RoomEntries:
         for name in list(self.roster.ownedBy(daemon)):
             if nameKey(name) not in announced:
                 self.roster.remove(name)
-                self._announce(f"* {name} has left (server lost)", None)
+                self._announce(f"* {name} has left (server lost)", None, leaving=1)
 
 
 def _name(entry: dict[str, str], field: str = "a") -> str:
