@@ -81,15 +81,7 @@ def _ngircd(args: argparse.Namespace, log) -> str:
     @param log: called with each line of progress.
     @return: a note for the report: ngircd's version, or why it is missing.
     """
-    if ngircd.find():
-        return ngircd.version()
-    allowed = (args.install or not args.quick) and not args.no_install
-    if not allowed:
-        return "not installed (skipped; pass --install to apt-get install it)"
-    log("installing ngircd with apt-get ...")
-    outcome = ngircd.install()
-    log(f"  {outcome}")
-    return ngircd.version() if ngircd.find() else f"not installed ({outcome})"
+    return _ensure(ngircd, "ngircd", args, log)
 
 
 def _redis(args: argparse.Namespace, log) -> str:
@@ -102,15 +94,27 @@ def _redis(args: argparse.Namespace, log) -> str:
     """
     if args.only and "shared" not in args.only:
         return "not needed (shared scenario not run)"
-    if redisserver.find():
-        return redisserver.version()
+    return _ensure(redisserver, "redis-server", args, log)
+
+
+def _ensure(tool, package: str, args: argparse.Namespace, log) -> str:
+    """
+    Find a baseline server, or install it with apt-get: always in a full run,
+    in a quick one only with C{--install}, never with C{--no-install}.
+
+    @param tool: its module (L{ngircd}, L{redisserver}): C{find}, C{version}, C{install}.
+    @param package: its Debian package, for messages.
+    @return: a note for the report: its version, or why it is missing.
+    """
+    if tool.find():
+        return tool.version()
     allowed = (args.install or not args.quick) and not args.no_install
     if not allowed:
         return "not installed (skipped; pass --install to apt-get install it)"
-    log("installing redis-server with apt-get ...")
-    outcome = redisserver.install()
+    log(f"installing {package} with apt-get ...")
+    outcome = tool.install()
     log(f"  {outcome}")
-    return redisserver.version() if redisserver.find() else f"not installed ({outcome})"
+    return tool.version() if tool.find() else f"not installed ({outcome})"
 
 
 def _netlabSource() -> str:

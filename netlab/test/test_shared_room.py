@@ -858,10 +858,7 @@ class RecoveryTests(SharedRoomTestCase):
         back it claims its members' names again, and the others see them
         leave and come back once.
         """
-        self.c.log.linkDown()
-        self.redis.expire("C")
-        self.a.log.reap("C")
-        self.pump()
+        self.cutOffAndReaped()
         self.readAll()
         self.c.log.linkUp()
         self.pump()
@@ -875,23 +872,26 @@ class RecoveryTests(SharedRoomTestCase):
         """
         C's own members hear nothing of each other when C comes back.
         """
-        self.c.log.linkDown()
-        self.redis.expire("C")
-        self.a.log.reap("C")
-        self.pump()
+        self.cutOffAndReaped()
         self.readAll()
         self.c.log.linkUp()
         self.pump()
         self.assertEqual(self.dave.lines(), [LINK_BACK])
 
-    def cutOffAndTaken(self) -> None:
+    def cutOffAndReaped(self) -> None:
         """
-        C is cut off and taken for lost, and bob (on B) takes the name carol.
+        C is cut off, and A takes it for lost (its heartbeat expired).
         """
         self.c.log.linkDown()
         self.redis.expire("C")
         self.a.log.reap("C")
         self.pump()
+
+    def cutOffAndTaken(self) -> None:
+        """
+        C is cut off and taken for lost, and bob (on B) takes the name carol.
+        """
+        self.cutOffAndReaped()
         self.bob.send("/nick carol")
         self.pump()
         self.readAll()
@@ -927,10 +927,7 @@ class RecoveryTests(SharedRoomTestCase):
         The same when C reads the other daemon's claim before the log has
         answered its own.
         """
-        self.c.log.linkDown()
-        self.redis.expire("C")
-        self.a.log.reap("C")
-        self.pump()
+        self.cutOffAndReaped()
         self.bob.send("/nick carol")
         self.c.log.linkUp()
         self.b.log.send()
