@@ -233,17 +233,27 @@ class MemoryRedisTests(SynchronousTestCase):
         )
 
 
-class RelayTests(SharedRoomTestCase):
+class OnePerDaemonTestCase(SharedRoomTestCase):
     """
-    Room lines reach every member of every daemon, once, in one order.
+    C{alice} on A, C{bob} on B, C{carol} on C.
     """
 
     def setUp(self) -> None:
         super().setUp()
         self.alice = self.member(self.a, "alice")
-        self.ann = self.member(self.a, "ann")
         self.bob = self.member(self.b, "bob")
         self.carol = self.member(self.c, "carol")
+
+
+class RelayTests(OnePerDaemonTestCase):
+    """
+    Room lines reach every member of every daemon, once, in one order.  (Also
+    C{ann} on A.)
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.ann = self.member(self.a, "ann")
 
     def test_everyoneOnceButTheSender(self) -> None:
         """
@@ -297,18 +307,6 @@ class RelayTests(SharedRoomTestCase):
         self.clock.advance(0)
         self.assertEqual(self.bob.lines(), ["one", "<carol> still here"])
         self.assertEqual(whoIs(self.bob), ["alice", "ann", "bob", "carol"])
-
-
-class OnePerDaemonTestCase(SharedRoomTestCase):
-    """
-    C{alice} on A, C{bob} on B, C{carol} on C.
-    """
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.alice = self.member(self.a, "alice")
-        self.bob = self.member(self.b, "bob")
-        self.carol = self.member(self.c, "carol")
 
 
 class AnnouncementTests(OnePerDaemonTestCase):
@@ -730,17 +728,15 @@ class LinkTests(SharedRoomTestCase):
         self.assertEqual(self.ann.lines(), [LINK_BACK, f"* {name} has joined", f"<{name}> hello"])
 
 
-class RecoveryTests(SharedRoomTestCase):
+class RecoveryTests(OnePerDaemonTestCase):
     """
-    Redis restarted empty, daemons lost, this daemon taken for lost.
+    Redis restarted empty, daemons lost, this daemon taken for lost.  (Also
+    C{ann} on A and C{dave} on C.)
     """
 
     def setUp(self) -> None:
         super().setUp()
-        self.alice = self.member(self.a, "alice")
         self.ann = self.member(self.a, "ann")
-        self.bob = self.member(self.b, "bob")
-        self.carol = self.member(self.c, "carol")
         self.dave = self.member(self.c, "dave")
 
     def restart(self) -> None:
