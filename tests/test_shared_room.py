@@ -1021,6 +1021,30 @@ class OutageTests(SharedRoomTestCase):
         self.assertCleanLogs()
 
 
+    def test_flushAll(self) -> None:
+        """
+        Someone runs C{FLUSHALL}: each daemon finds its heartbeat gone, catches
+        up and claims its members' names again; nobody is announced lost, and
+        C{/who} agrees everywhere with the names back in Redis.
+        """
+        redis = self.cluster.startRedis()
+        first, second = self.cluster.startDaemons([(), ()])
+        ann, bob = self.join(first, nick="ann"), self.join(second, nick="bob")
+        everybody = self.cluster.residents() | {"ann", "bob"}
+        redis.command("FLUSHALL")
+        deadline = time.monotonic() + WAIT
+        while len(redis.command("HGETALL", NAMES_KEY) or []) < 2 * len(everybody):
+            self.assertLess(time.monotonic(), deadline, "names not claimed again")
+            time.sleep(0.1)
+        self.assertNamesInRedis(everybody)
+        ann.send("after the flush")
+        bob.waitFor(b"<ann> after the flush\r\n")
+        for member in (ann, bob):
+            self.assertEqual(sorted(member.who()), sorted(everybody), member.name)
+            self.assertNotIn(b"server lost", member.transcript)
+        self.assertCleanLogs()
+
+
 class StartStopTests(SharedRoomTestCase):
     """
     Starting and stopping around Redis; reaching it.
