@@ -236,7 +236,8 @@ NETLAB_CHAT_OPTS = (
 # No pace either: each generator connection asks as fast as it is answered.
 NETLAB_DOCTOR_OPTS = ("--doctor-rate", "0", "--doctor-address-rate", "0")
 
-NETLAB_DAYTIME = ServerSpec("netlab", "netlab", _netlab("daytime"), available=netlabAvailable)
+NETLAB_DAYTIME = ServerSpec("netlab", "netlab", _netlab("daytime", logged=True),
+                            available=netlabAvailable)
 TWISTED_DAYTIME = ServerSpec("twisted", "bare Twisted", _python("twisted_daytime.py"))
 ASYNCIO_DAYTIME = ServerSpec("asyncio", "asyncio", _python("asyncio_daytime.py"))
 COURSE_DAYTIME = ServerSpec("course", "course (blocking, listen 5)", _python("course_daytime.py"))

@@ -7,8 +7,9 @@ C{"\\n"} so that C{nc} and C{telnet} users see a clean line.
 
 Twisted ships C{twisted.protocols.wire.Daytime}, but it raises on every
 connection under Python 3 (it joins C{str} and C{bytes}) and reads the global
-clock.  L{DaytimeProtocol} keeps C{wire.QOTD}'s shape -- write once, close --
-and takes the time from the factory's injected C{IReactorTime}.
+clock.  L{DaytimeProtocol} keeps C{wire.QOTD}'s shape -- write once, close
+(L{netlab.oneshot}) -- and takes the time from the factory's injected
+C{IReactorTime}.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from collections.abc import Callable
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import ServerFactory
-from twisted.protocols.wire import QOTD
 
 from netlab.course import FAREWELL
+from netlab.oneshot import OneShotProtocol
 
 #: The format of the date by default: C{time.ctime()}, as the course's server sends.
 TIME_FORMAT = "ctime"
@@ -50,23 +51,34 @@ def formatter(spec: str) -> Callable[[float], str]:
 class DaytimeText:
     """
     The text the service sends: the formatted time and the farewell line.
+
+    Every format has whole seconds at most (C{time.strftime} has no smaller
+    field), so the text is made once a second and kept.
     """
 
     def __init__(self, clock: IReactorTime, timeFormat: str = TIME_FORMAT) -> None:
         self.clock = clock
         self.format = formatter(timeFormat)
+        self._second: int | None = None
+        self._text = b""
 
     def __call__(self) -> bytes:
-        stamp = self.format(self.clock.seconds())
-        return f"{stamp}\n{FAREWELL}\n".encode()
+        seconds = self.clock.seconds()
+        second = int(seconds // 1)
+        if second != self._second:
+            stamp = self.format(seconds)
+            self._second, self._text = second, f"{stamp}\n{FAREWELL}\n".encode()
+        return self._text
 
 
-class DaytimeProtocol(QOTD):
+class DaytimeProtocol(OneShotProtocol):
     """
     Send the date and time, then close (RFC 867 over TCP).
     """
 
-    def getQuote(self) -> bytes:
+    factory: DaytimeFactory
+
+    def reply(self) -> bytes:
         return self.factory.text()
 
 
@@ -77,8 +89,6 @@ class DaytimeFactory(ServerFactory):
 
     protocol = DaytimeProtocol
     noisy = False
-    #: Each connection is answered and closed at once (see L{netlab.guard}).
-    oneShot = True
 
     def __init__(self, clock: IReactorTime, timeFormat: str = TIME_FORMAT) -> None:
         self.text = DaytimeText(clock, timeFormat)

@@ -7,7 +7,7 @@ L{twisted.protocols.policies.WrappingFactory} (which it is), so the services sta
 free of bookkeeping:
 
   - every connection and disconnection is logged with the service name and the
-    peer's address;
+    peer's address, in batches (L{netlab.accesslog});
   - C{maxConnections} caps the service's simultaneous connections and
     C{maxPerPeer} the connections from one IP address.  A connection over either
     limit is told C{ERR too many connections} and closed; that is logged once per
@@ -39,16 +39,14 @@ from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from zope.interface import implementer
 
+from netlab.accesslog import CONNECTED, DISCONNECTED, SERVED, AccessLog
 from netlab.address import describePeer, peerHost, peerKey
-from netlab.logthrottle import ConnectionLog
 from netlab.monitor import CONNECT, DISCONNECT, ConnectionMonitor, memberName
 from netlab.monitored import MonitoredConnection
+from netlab.oneshot import CLOSE_GRACE, OneShotProtocol
+from netlab.writethrough import directSocket
 
 log = Logger(namespace="netlab")
-
-#: How long a close may wait for the peer to take what was written before the
-#: connection is cut, in seconds.
-CLOSE_GRACE = 10.0
 
 #: How long a refused connection may take to close before it is cut, in seconds.
 REFUSAL_GRACE = 2.0
@@ -113,6 +111,8 @@ class GuardProtocol(MonitoredConnection, ProtocolWrapper):
     """
 
     peerKey: str | None = None
+    #: L{netlab.writethrough} may write to the socket under this wrapper.
+    writesThrough = True
     _handshakeDeadline: IDelayedCall | None = None
     _closeDeadline: IDelayedCall | None = None
 
@@ -156,9 +156,15 @@ class GuardProtocol(MonitoredConnection, ProtocolWrapper):
         """
         Close once what was written has gone, as usual -- but a peer that
         does not read, or a TLS peer mid-handshake, would keep a close waiting
-        for ever: past L{CLOSE_GRACE} seconds the connection is cut.
+        for ever: past L{CLOSE_GRACE} seconds the connection is cut.  (A
+        plain TCP connection with nothing left to send closes at the next
+        turn: it needs no deadline.)
         """
-        if self._closeDeadline is None and self.transport is not None:
+        if (
+            self._closeDeadline is None
+            and self.transport is not None
+            and directSocket(self.transport) is None
+        ):
             self._closeDeadline = self.factory.clock.callLater(CLOSE_GRACE, self._closeTooSlow)
         super().loseConnection()
 
@@ -207,19 +213,21 @@ class GuardFactory(WrappingFactory):
         maxPerPeer: int | None = None,
         protocol: Callable[..., GuardProtocol] | None = None,
         handshakeTimeout: float | None = HANDSHAKE_TIMEOUT,
-        connectionLog: ConnectionLog | None = None,
+        accessLog: AccessLog | None = None,
         monitor: ConnectionMonitor | None = None,
     ) -> None:
         """
-        @param connectionLog: where connection lines go, throttled, and
+        @param accessLog: where connection lines go, and
         @param monitor: what counts connections and events and logs refusals
             and limits hit (L{netlab.monitor}): the daemon gives every service
-            the same ones, so that the dashboard sees them all and the log
-            caps hold over all services together.  By default, this
-            service's own.
+            the same ones, so that the dashboard sees them all, the access
+            log's batches hold every service's lines and the caps on log
+            lines about refusals hold over all services together.  By
+            default, this service's own.
         """
         super().__init__(wrappedFactory)
-        if protocol is not None:  # a GuardProtocol with more to do (netlab.lab)
+        custom = protocol is not None
+        if custom:  # a GuardProtocol with more to do (netlab.lab)
             self.protocol = protocol
         self.serviceName = serviceName
         self.clock = clock
@@ -227,14 +235,16 @@ class GuardFactory(WrappingFactory):
         self.maxPerPeer = maxPerPeer or None
         self.handshakeTimeout = handshakeTimeout or None
         self.perPeer: Counter[str] = Counter()
-        self._connectionLog = connectionLog or ConnectionLog(clock)
+        self._accessLog = accessLog or AccessLog(clock)
         self.monitor = monitor or ConnectionMonitor(clock, counting=False)
         self.monitor.watch(self.protocols)
         self._drained: list[defer.Deferred[None]] = []
         # A service whose connections end as soon as they are answered (Day/Time)
-        # says so with a true `oneShot`: it gets one log line per connection, at
-        # its end, instead of two -- logging is most of such a connection's cost.
-        self._oneShot = bool(getattr(wrappedFactory, "oneShot", False))
+        # is not wrapped (netlab.oneshot), unless the wrapper has more to do; it
+        # gets one log line per connection, at its end, instead of two.
+        built = getattr(wrappedFactory, "protocol", None)
+        self.oneShot = not custom and isinstance(built, type) and issubclass(built, OneShotProtocol)
+        self.oneShotsOpen = 0
 
     def buildProtocol(self, addr: IAddress) -> Protocol | None:
         """
@@ -248,6 +258,13 @@ class GuardFactory(WrappingFactory):
             refusal = TooManyConnections()
             refusal.factory = self
             return refusal
+        if self.oneShot:
+            oneShot = self.wrappedFactory.buildProtocol(addr)
+            oneShot.guard, oneShot.peerKey, oneShot.peer = self, key, addr
+            if key is not None:
+                self.perPeer[key] += 1
+            self.oneShotsOpen += 1
+            return oneShot
         return super().buildProtocol(addr)
 
     def registerProtocol(self, p: GuardProtocol) -> None:
@@ -258,36 +275,39 @@ class GuardFactory(WrappingFactory):
             p.peerKey = peerKey(host)
             self.perPeer[p.peerKey] += 1
         self.monitor.opened(p)
-        if self._oneShot:
-            return
-        text = describePeer(peer)
-        self._connectionLog.info(
-            p.peerKey, "{service}: connection from {peer}", service=self.serviceName, peer=text
-        )
-        if self.connectionEvents:
-            self.monitor.event(CONNECT, self.serviceName, text, "connected")
+        self._accessLog.add(CONNECTED, self.serviceName, peer)
+        if self.connectionEvents and self.monitor.counting:
+            self.monitor.event(CONNECT, self.serviceName, describePeer(peer), "connected")
+
+    def oneShotLost(self, p: OneShotProtocol) -> None:
+        """
+        A one-shot connection (L{netlab.oneshot}) has closed.
+        """
+        self.oneShotsOpen -= 1
+        self._forget(p.peerKey)
+        self._accessLog.add(SERVED, self.serviceName, p.peer)
+        if self.connectionEvents and self.monitor.counting:
+            self.monitor.event(DISCONNECT, self.serviceName, p.peerText, "served")
 
     def unregisterProtocol(self, p: GuardProtocol) -> None:
         super().unregisterProtocol(p)
-        if p.peerKey is not None:
-            self.perPeer[p.peerKey] -= 1
-            if not self.perPeer[p.peerKey]:
-                del self.perPeer[p.peerKey]
-        line = "{service}: served {peer}" if self._oneShot else "{service}: {peer} disconnected"
-        text = p.peerText
-        self._connectionLog.info(p.peerKey, line, service=p.serviceName, peer=text)
-        if self.connectionEvents:
+        self._forget(p.peerKey)
+        peer = p.getPeer()
+        self._accessLog.add(DISCONNECTED, p.serviceName, peer)
+        if self.connectionEvents and self.monitor.counting:
             self.monitor.event(
-                DISCONNECT,
-                p.serviceName,
-                text,
-                "served" if self._oneShot else "disconnected",
-                memberName(p.member),
+                DISCONNECT, p.serviceName, describePeer(peer), "disconnected", memberName(p.member)
             )
         if not self.protocols:
             drained, self._drained = self._drained, []
             for d in drained:
                 d.callback(None)
+
+    def _forget(self, key: str | None) -> None:
+        if key is not None:
+            self.perPeer[key] -= 1
+            if not self.perPeer[key]:
+                del self.perPeer[key]
 
     def shutdown(self, grace: float = SHUTDOWN_GRACE) -> defer.Deferred[None]:
         """
@@ -320,7 +340,10 @@ class GuardFactory(WrappingFactory):
             wrapper.transport.abortConnection()
 
     def _overLimit(self, host: str | None) -> str | None:
-        if self.maxConnections is not None and len(self.protocols) >= self.maxConnections:
+        if (
+            self.maxConnections is not None
+            and len(self.protocols) + self.oneShotsOpen >= self.maxConnections
+        ):
             return f"{self.maxConnections} connections"
         if (
             self.maxPerPeer is not None

@@ -159,6 +159,8 @@ class LabProtocol(GuardProtocol):
     @ivar held: bytes written by the service and not yet sent.
     """
 
+    writesThrough = False  # (what the service writes is held and cut here)
+
     def __init__(self, factory, wrappedProtocol, faults: LabFaults, announce: bool = False):
         super().__init__(factory, wrappedProtocol)
         self.faults = faults

@@ -1,11 +1,10 @@
 """
-Log lines that peers cause, throttled: a peer that retries all day, or a flood
-of peers, cannot flood the log as well.
+Warnings that peers cause, throttled: a peer that retries all day, or a flood
+of peers, cannot flood the log as well (L{ThrottledLog}: refusals and limits
+hit, at most one per peer a minute, with a count of what was left out).
 
-Two kinds: warnings about a peer (L{ThrottledLog}: refusals, at most one per
-peer a minute), and the ordinary lines about connections coming and going
-(L{ConnectionLog}: a few at once per peer, then about one a second, and a cap
-over all peers), each saying how many lines were left out before it.
+The ordinary lines about connections coming and going are not throttled:
+every connection has its line, written in batches (L{netlab.accesslog}).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from collections import OrderedDict
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from netlab.ratelimit import KeyedLimiter, Rate, TokenBucket
+from netlab.ratelimit import Rate, TokenBucket
 
 log = Logger(namespace="netlab")
 
@@ -68,41 +67,3 @@ class ThrottledLog:
             suppressed=suppressed,
             **fields,
         )
-
-
-#: Connection lines per peer: a burst (a class connecting at once from behind
-#: one NAT), then one a second.
-CONNECTION_LINES_PER_PEER = Rate(1.0, 20)
-
-#: Connection lines over all peers of a service: a burst, then ten a second
-#: (about 1.5 KB/s of log at most, however many peers connect).
-CONNECTION_LINES = Rate(10.0, 200)
-
-
-class ConnectionLog:
-    """
-    Lines about connections coming and going, throttled per peer and over
-    all peers.  A line that is left out is counted, and the next line logged
-    says how many were.
-    """
-
-    def __init__(self, clock: IReactorTime) -> None:
-        self.clock = clock
-        self._peers = KeyedLimiter(CONNECTION_LINES_PER_PEER, LOG_PEERS)
-        self._total = TokenBucket(CONNECTION_LINES, clock.seconds())
-        self._leftOut = 0
-
-    def info(self, key: str | None, format: str, /, **fields: object) -> None:
-        """
-        Log C{format} with C{fields} about the peer C{key} (what the per-peer
-        limits count it by; L{None} for peers without an IP address), unless
-        that peer or all peers together have had their share.
-        """
-        now = self.clock.seconds()
-        if not self._peers.allow(key or "local", now) or not self._total.allow(now):
-            self._leftOut += 1
-            return
-        leftOut, self._leftOut = self._leftOut, 0
-        if leftOut:
-            format += " ({leftOut} connection lines left out before this one)"
-        log.info(format, leftOut=leftOut, **fields)

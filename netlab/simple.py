@@ -35,6 +35,8 @@ from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.protocols.policies import TimeoutMixin
 from zope.interface import implementer
 
+from netlab.oneshot import OneShotProtocol
+
 #: Seconds from 1900-01-01 (RFC 868's epoch) to 1970-01-01 (the Unix epoch).
 EPOCH_1900 = 2_208_988_800
 
@@ -205,36 +207,31 @@ class Chargen(Protocol):
         pass
 
 
-class QOTD(Protocol):
+class QOTD(OneShotProtocol):
     """
     Send the quote of the day (L{quoteOfTheDay}), then close (RFC 865).
     """
 
     factory: SimpleFactory
 
-    def connectionMade(self) -> None:
-        self.transport.write(quoteOfTheDay(self.factory.quotes, self.factory.clock.seconds()))
-        self.transport.loseConnection()
+    def reply(self) -> bytes:
+        return quoteOfTheDay(self.factory.quotes, self.factory.clock.seconds())
 
 
-class Time(Protocol):
+class Time(OneShotProtocol):
     """
     Send the time as RFC 868's 32-bit count of seconds since 1900, then close.
     """
 
     factory: SimpleFactory
 
-    def connectionMade(self) -> None:
-        self.transport.write(rfc868(self.factory.clock.seconds()))
-        self.transport.loseConnection()
+    def reply(self) -> bytes:
+        return rfc868(self.factory.clock.seconds())
 
 
 class SimpleFactory(ServerFactory):
     """
     Builds one of this module's protocols, with the clock and settings they share.
-
-    @ivar oneShot: connections are answered and closed at once (QOTD, Time);
-        L{netlab.guard} logs them with one line instead of two.
     """
 
     noisy = False
@@ -252,7 +249,6 @@ class SimpleFactory(ServerFactory):
         if quotes is None:  # only Quote of the Day says any
             quotes = shippedQuotes() if protocol is QOTD else []
         self.quotes = quotes
-        self.oneShot = protocol in (QOTD, Time)
 
 
 #: The services of this module: name -> protocol.

@@ -22,6 +22,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.protocol import Factory
 from twisted.python import usage
 
+from netlab.accesslog import AccessLog
 from netlab.chat import ADDRESS_BYTES, ADDRESS_RATE, HISTORY, RATE, SENDQ, ChatFactory
 from netlab.chat.shared import DEFAULT_ROOM, HOLD, ROOM_NAME, clientInstalled
 from netlab.chat.shared.address import RedisAddress
@@ -38,7 +39,7 @@ from netlab.fairness import TurnBudget
 from netlab.framing import BARE_DELAY, IDLE_TIMEOUT, MAX_LINE
 from netlab.guard import HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, MAX_PER_PEER, GuardFactory
 from netlab.lab import LabFaults, LabProtocol, parseLab
-from netlab.logthrottle import ConnectionLog, ThrottledLog
+from netlab.logthrottle import ThrottledLog
 from netlab.monitor import ConnectionMonitor
 from netlab.ports import PORTS
 from netlab.ratelimit import Rate
@@ -506,13 +507,15 @@ def makeService(config: Options, reactor=None) -> IService:
     # What every service shares: one address's share of each reactor turn,
     # over all its connections to all the conversational services
     # (netlab.fairness); one view of every connection, which also logs
-    # refusals and limits (netlab.monitor); one throttle on connection lines.
+    # refusals and limits (netlab.monitor); one access log, whose batches of
+    # connection lines are written last when the daemon stops (netlab.accesslog).
     budget = TurnBudget(reactor)
     watched = bool(config["dashboard"])  # (counts and events cost memory: only for a dashboard)
     monitor = ConnectionMonitor(
         reactor, ThrottledLog(reactor), traceSize=config["trace"], counting=watched
     )
-    connectionLog = ConnectionLog(reactor)
+    accessLog = AccessLog(reactor)
+    accessLog.setServiceParent(top)
     factories: dict[str, Factory] = {}
     roomLog = _sharedRoomLog(config, reactor, top)
 
@@ -539,7 +542,7 @@ def makeService(config: Options, reactor=None) -> IService:
             factory(name),
             name,
             reactor,
-            connectionLog=connectionLog,
+            accessLog=accessLog,
             monitor=monitor,
             maxConnections=config["max-connections"],
             maxPerPeer=config["max-per-peer"],

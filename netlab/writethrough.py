@@ -21,8 +21,6 @@ import socket
 from twisted.internet import tcp
 from twisted.internet.interfaces import ITransport
 
-from netlab.guard import GuardProtocol
-
 #: The C{tcp.Server} attributes the fast path reads: the socket, the two write
 #: buffers, and the connection's state.
 INTERNALS = ("socket", "dataBuffer", "_tempDataLen", "connected", "disconnecting", "TLS")
@@ -36,11 +34,12 @@ FAST_PATH: bool | None = None
 def directSocket(transport: ITransport) -> socket.socket | None:
     """
     The socket under C{transport} if data may be sent on it directly now: a
-    plain TCP server connection (or the guard's wrapper around one), connected,
+    plain TCP server connection (or a wrapper around one that says it passes
+    writes straight through, as the guard's does: C{writesThrough}), connected,
     not closing, not TLS, with nothing waiting in its buffers.  L{None} otherwise.
     """
     global FAST_PATH
-    raw = transport.transport if type(transport) is GuardProtocol else transport
+    raw = transport.transport if getattr(type(transport), "writesThrough", False) else transport
     if type(raw) is not tcp.Server or FAST_PATH is False:
         return None
     if FAST_PATH is None:
@@ -65,7 +64,7 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
             sent = sock.send(data)
         except OSError:  # EAGAIN, or an error the transport will meet itself
             sent = 0
-        if sent and type(transport) is GuardProtocol:
+        if sent and getattr(type(transport), "writesThrough", False):
             transport.wrote(data[:sent])  # (what the guard counts as it passes)
         if sent == len(data):
             return

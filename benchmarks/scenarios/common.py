@@ -51,7 +51,8 @@ Samples = dict[tuple[str, object], list[dict]]
 
 def interleave(ctx: Context, running: list[Running], configs: list,
                argv: Callable[[Running, object], list[str]],
-               notes: list[str], timeout: float = 120, restart: bool = False) -> Samples:
+               notes: list[str], timeout: float = 120, restart: bool = False,
+               afterRun: Callable[[Running, list[dict]], None] | None = None) -> Samples:
     """
     For each round, for each config, run the generator against each server in turn
     (A B C, then B C A, ...).
@@ -68,6 +69,9 @@ def interleave(ctx: Context, running: list[Running], configs: list,
     @param notes: gets a line for each failed run, dead server or failed restart.
     @param timeout: the longest a generator may stay silent, in seconds.
     @param restart: whether to restart each server after each of its runs.
+    @param afterRun: called with the server and its run's phase results after
+        each run, before the server is restarted (to add what only the server
+        knows, such as its log).
     @return: (server key, config) -> list of phase results (see L{benchmarks.loadgen.run}).
     """
     samples: Samples = defaultdict(list)
@@ -86,6 +90,8 @@ def interleave(ctx: Context, running: list[Running], configs: list,
                 for ph in phases:
                     samples[(srv.spec.key, cfg)].append(ph)
                 srv.quiesce()
+                if afterRun is not None and phases:
+                    afterRun(srv, phases)
                 if not srv.alive():
                     notes.append(f"{srv.spec.label} died during {cfg}: {srv.tail()}")
                 if restart:

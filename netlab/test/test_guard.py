@@ -1,6 +1,7 @@
 """
-Tests for L{netlab.guard} (logging, limits, shutdown), the throttled log lines of
-L{netlab.logthrottle} as the guard writes them, and L{netlab.ratelimit}.
+Tests for L{netlab.guard} (logging, limits, shutdown), the connection lines of
+L{netlab.accesslog} and the throttled warnings of L{netlab.logthrottle} as the
+guard writes them, and L{netlab.ratelimit}.
 """
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
@@ -12,13 +13,9 @@ from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
+from netlab.accesslog import BATCH_LINES, FLUSH_DELAY, AccessLog
 from netlab.guard import CLOSE_GRACE, REFUSAL_GRACE, GuardFactory
-from netlab.logthrottle import (
-    CONNECTION_LINES,
-    CONNECTION_LINES_PER_PEER,
-    LOG_BURST,
-    REFUSAL_LOG_INTERVAL,
-)
+from netlab.logthrottle import LOG_BURST, REFUSAL_LOG_INTERVAL
 from netlab.ratelimit import KeyedLimiter, Rate, TokenBucket
 
 
@@ -100,63 +97,64 @@ class GuardTests(SynchronousTestCase):
             if e.get("log_namespace") == "netlab" and (level is None or e["log_level"] == level)
         ]
 
+    def lines(self):
+        """
+        Every netlab log line so far, one per line of text (a batch of
+        connection lines is one event of several lines).
+        """
+        return [line for message in self.messages() for line in message.split("\n")]
+
     def test_logsConnections(self):
         """
-        Connections and disconnections are logged with the service and the peer.
+        Connections and disconnections are logged with the service and the
+        peer, in one batch written L{FLUSH_DELAY} seconds after the first line.
         """
         factory = self.guard()
         protocol, _ = self.connect(factory, "::1", 99)
         protocol.connectionLost(None)
+        self.clock.advance(FLUSH_DELAY - 0.01)
+        self.assertEqual(self.messages(), [])
+        self.clock.advance(0.01)
         self.assertEqual(
-            self.messages(), ["test: connection from [::1]:99", "test: [::1]:99 disconnected"]
+            self.messages(), ["test: connection from [::1]:99\ntest: [::1]:99 disconnected"]
         )
 
-    def test_connectionLinesThrottledPerPeer(self):
+    def test_everyConnectionLogged(self):
         """
-        A peer that connects and disconnects over and over gets a burst of
-        connection lines, then about one a second; the next line says how
-        many were left out.  Another peer is logged meanwhile.
+        A peer that connects and disconnects over and over, and a thousand
+        peers at once: every connection has its lines, in order, in a few
+        events (a full batch is written at once, without waiting).
         """
         factory = self.guard()
+        expected = []
         for port in range(1000, 1500):
             protocol, _ = self.connect(factory, "10.0.0.9", port)
             protocol.connectionLost(None)
-        burst = CONNECTION_LINES_PER_PEER.burst
-        self.assertEqual(len(self.messages()), burst)
-        protocol, _ = self.connect(factory, "10.0.0.10", 1)
-        self.assertEqual(
-            self.messages()[-1],
-            f"test: connection from 10.0.0.10:1 ({1000 - burst} connection lines "
-            "left out before this one)",
-        )
-        self.clock.advance(1)
-        protocol, _ = self.connect(factory, "10.0.0.9", 2000)
-        self.assertEqual(self.messages()[-1], "test: connection from 10.0.0.9:2000")
-
-    def test_connectionLinesCappedOverAllPeers(self):
-        """
-        Many peers at once: at most the total burst, then ten lines a second.
-        """
-        factory = self.guard()
+            expected += [
+                f"test: connection from 10.0.0.9:{port}",
+                f"test: 10.0.0.9:{port} disconnected",
+            ]
         for index in range(1000):
             self.connect(factory, f"10.1.{index // 250}.{index % 250}", 1)
-        self.assertEqual(len(self.messages()), CONNECTION_LINES.burst)
-        self.clock.advance(1)
-        for index in range(100):
-            self.connect(factory, f"10.2.0.{index}", 1)
-        self.assertEqual(len(self.messages()), CONNECTION_LINES.burst + 10)
+            expected.append(f"test: connection from 10.1.{index // 250}.{index % 250}:1")
+        self.assertEqual(len(self.messages()), len(expected) // BATCH_LINES)
+        self.clock.advance(FLUSH_DELAY)
+        self.assertEqual(self.lines(), expected)
+        self.assertEqual(len(self.messages()), -(-len(expected) // BATCH_LINES))
 
-    def test_oneShotLogsOnce(self):
+    def test_stopWritesTheLastBatch(self):
         """
-        A one-shot service (Day/Time) gets one line per connection, at its end.
+        The access log writes what it holds when the daemon stops it.
         """
-        wrapped = Factory.forProtocol(Recorder)
-        wrapped.oneShot = True
-        factory = GuardFactory(wrapped, "daytime", self.clock)
-        protocol, _ = self.connect(factory, "10.0.0.1", 7)
-        self.assertEqual(self.messages(), [])
-        protocol.connectionLost(None)
-        self.assertEqual(self.messages(), ["daytime: served 10.0.0.1:7"])
+        accessLog = AccessLog(self.clock)
+        accessLog.startService()
+        factory = GuardFactory(
+            Factory.forProtocol(Recorder), "test", self.clock, accessLog=accessLog
+        )
+        self.connect(factory, "10.0.0.1", 7)
+        accessLog.stopService()
+        self.assertEqual(self.messages(), ["test: connection from 10.0.0.1:7"])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_maxConnections(self):
         """
@@ -320,11 +318,13 @@ class GuardTests(SynchronousTestCase):
         protocol, transport = self.connect(factory)
         protocol.loseConnection()
         protocol.connectionLost(None)
+        self.clock.advance(FLUSH_DELAY)  # (the access log's batch)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_noDeadlineWithoutTLS(self):
         factory = self.guard(handshakeTimeout=10)
         self.connect(factory)
+        self.clock.advance(FLUSH_DELAY)  # (the access log's batch)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_halfClosePassesThrough(self):

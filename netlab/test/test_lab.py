@@ -11,6 +11,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
+from netlab.accesslog import FLUSH_DELAY
 from netlab.guard import GuardFactory
 from netlab.lab import HOLD_LIMIT, PIECE_GAP, LabFaults, LabProtocol, parseLab
 from netlab.simple import CHARGEN_CYCLE, PROTOCOLS, SimpleFactory
@@ -188,6 +189,7 @@ class BoundTests(SynchronousTestCase):
         clock, wrapper, transport = connect(LabFaults(delay=5.0, coalesce=1.0))
         wrapper.wrappedProtocol.transport.write(b"never sent")
         wrapper.connectionLost(None)
+        clock.advance(FLUSH_DELAY)  # (the access log's batch; the faults' timers are later)
         self.assertEqual(clock.getDelayedCalls(), [])
 
 

@@ -286,7 +286,9 @@ class MakeServiceTests(SynchronousTestCase):
         options = parse("--daytime", "tcp:2001", "--daytime-udp", "2001", "--max-connections", "7")
         service = makeService(options, reactor)
         self.assertIsInstance(service, NetlabService)
-        self.assertEqual(sorted(str(child.name) for child in service), ["None", "daytime"])
+        self.assertEqual(
+            sorted(str(child.name) for child in service), ["None", "access log", "daytime"]
+        )
         daytime = service.getServiceNamed("daytime")
         self.assertEqual(daytime.factory.maxConnections, 7)
         self.assertEqual(daytime.factory.serviceName, "daytime")
@@ -351,7 +353,6 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(caught.exception.code, 1)
         self.assertEqual(terminal.getvalue(), expected + "\n")
         self.assertEqual(stopped, [2001])
-
 
     def test_failureAfterForkIsAnException(self):
         """
