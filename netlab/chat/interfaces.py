@@ -48,9 +48,11 @@ class IChatMember(Interface):
 
     def deliver(line: bytes) -> None:
         """
-        Take one room line: UTF-8 text followed by this member's L{terminator}.
-        The same C{bytes} object goes to every member with that terminator, so
-        it must not be changed.  The member sends it when the room calls
+        Take room lines: UTF-8 text followed by this member's L{terminator},
+        one line to a member whose terminator is C{b''}, and to others one
+        line or several (the room's lines of one reactor turn).  The same
+        C{bytes} object goes to every member with that terminator, so it
+        must not be changed.  The member sends it when the room calls
         L{flush}, or holds it until it can.
         """
 
@@ -152,7 +154,15 @@ class IChatRoom(Interface):
     def broadcast(text: str, exclude: IChatMember | None, remember: bool) -> None:
         """
         Deliver one room message to every member but C{exclude}; remembered
-        messages are replayed to newcomers.
+        messages are replayed to newcomers.  The room may hand the messages
+        of one reactor turn to each member together (L{settle}).
+        """
+
+    def settle() -> None:
+        """
+        Hand every room message broadcast so far to its members now.  A
+        member calls this before it is sent anything of its own, so that it
+        gets everything in the order it was produced.
         """
 
     def markDirty(member: IChatMember) -> None:

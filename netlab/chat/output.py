@@ -63,6 +63,18 @@ class QueuedOutput(MessageReceiver):
             self._scheduled = True
             self.room.markDirty(self)
 
+    def send(self, data: bytes) -> None:
+        """
+        Write C{data} (whole lines) now if nothing is queued before it and
+        the transport is not full; otherwise queue it.  (The room's lines of
+        a turn are sent so, in one pass over its members: the first member
+        gets them without waiting for the last to be queued.)
+        """
+        if self._pending is None and not self.paused:
+            writeThrough(self.transport, data)
+        else:
+            self.queue(data)
+
     def flush(self) -> None:
         """
         Write the queued output, unless the transport is full; drop the member

@@ -248,13 +248,20 @@ class ChatProtocol(QueuedOutput, ChatCommands):
             self.room.broadcast(f"<{self.name}> {text}", exclude=self)
 
     # Sending: everything goes through the member's queue, so that replies and
-    # room messages reach it in the order they were produced.
+    # room messages reach it in the order they were produced (the room's lines
+    # of this turn first: they were said before).
 
     def sendMessage(self, text: str) -> None:
         """
-        Queue one message, ended the way this peer ends its own.
+        Queue one message, ended the way this peer ends its own (written
+        at the next flush, with whatever else this turn brings it).
         """
-        self.deliver(text.encode("utf-8") + self.terminator)
+        self.room.settle()
+        data = text.encode("utf-8") + self.terminator
+        if self.terminator:
+            self.queue(data)
+        else:
+            self.deliver(data)
 
     def sendLines(self, lines: Iterable[str]) -> None:
         """
@@ -265,12 +272,13 @@ class ChatProtocol(QueuedOutput, ChatCommands):
 
     def deliver(self, data: bytes) -> None:
         """
-        Queue C{data} (a whole line, terminator included) for the next flush.
-        A client that is not a line client (yet) is written to only when it
-        asks: its lines are held for its next reply (see L{bareMessageReceived}).
+        Send C{data} (whole lines, terminators included) now, or queue it
+        behind what is queued (L{QueuedOutput.send}).  A client that is not a
+        line client (yet) is written to only when it asks: its lines are held
+        for its next reply (see L{bareMessageReceived}).
         """
         if self.terminator:
-            self.queue(data)
+            self.send(data)
             return
         if self._held is None:
             self._held = HeldLines()
@@ -290,6 +298,7 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         self.messageReceived(text)
         if self.name is None or self.terminator:  # it left, or it is a line client now
             return
+        self.room.settle()  # (what the others said before this is for the reply)
         if not self._held:
             alone = len(self.room) <= 1
             self.deliver(b"* nobody else is here yet" if alone else b"* (no new messages)")
@@ -311,6 +320,10 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         send what was held for it (UTF-8, in full up to the holding bounds).
         """
         terminator = self.terminator
+        # What the room said before this is held, as for the client it was.
+        self.terminator = b""
+        self.room.settle()
+        self.terminator = terminator
         if self._welcomeCall is not None:  # said so before its welcome: the full one
             self._welcomeCall.cancel()
             self._welcomeCall = None

@@ -4,10 +4,12 @@ fan-out of every room message to its members (L{IChatRoom}).
 
 Fan-out is the hot path, so it is built for a room of thousands:
 
-  - a relayed line is encoded once (once per line terminator in use, at most
-    three) and the same C{bytes} object is delivered to every member;
-  - members are flushed once per reactor turn (one timer for all of them),
-    however many lines they got in between;
+  - the lines said in one reactor turn are delivered together at the start
+    of the next, encoded and joined once (once per line terminator in use,
+    at most three): every member gets the same C{bytes} object, and the
+    turn costs one delivery per member however many lines it held (a sender
+    gets the turn's lines but its own, joined for it alone);
+  - members are flushed once per reactor turn (one timer for all of them);
   - one timer looks for idle members, however many there are.
 
 Join and leave lines go out only while the room is small (L{ANNOUNCE_LIMIT}).
@@ -60,6 +62,7 @@ class ChatRoom:
         self.idleTimeout = idleTimeout or None
         self.closed = False
         self._guests = 0
+        self._said: list[tuple[bytes, IChatMember | None]] = []  # this turn's lines
         self._dirty: list[IChatMember] = []
         self._flushCall: IDelayedCall | None = None
         self._idleCall: IDelayedCall | None = None
@@ -75,6 +78,7 @@ class ChatRoom:
         the name it got.  The others are told it has joined.
         """
         name = self._uniqueName(name) if name else self._guestName()
+        self.settle()  # (what was said before it came is not for it)
         self.members[nameKey(name)] = member
         self.announce(f"* {name} has joined", exclude=member)
         return name
@@ -87,6 +91,7 @@ class ChatRoom:
         if name is None or self.members.get(nameKey(name)) is not member:
             return
         suffix = f" ({reason})" if reason else ""
+        self.settle()  # (what was said while it was here is for it)
         self.announce(f"* {name} has left{suffix}", exclude=member)
         del self.members[nameKey(name)]
 
@@ -143,25 +148,43 @@ class ChatRoom:
         self, text: str, exclude: IChatMember | None = None, remember: bool = True
     ) -> None:
         """
-        Deliver one room message to every member but C{exclude}.
-
-        The text is encoded once, and once more for each line terminator in use
-        (C{\\r\\n}, C{\\n}, none); every recipient gets the same C{bytes}.
-        Remembered messages are replayed to newcomers.
+        Deliver one room message to every member but C{exclude}, with the
+        other messages of this reactor turn (L{settle}, at the start of the
+        next turn).  Remembered messages are replayed to newcomers.
         """
         if self.closed:
             return
         body = text.encode("utf-8")
         if remember and self.history.maxlen:
             self.history.append(body)
-        lines: dict[bytes, bytes] = {}
+        self._said.append((body, exclude))
+        if self._flushCall is None:
+            self._flushCall = self.clock.callLater(0, self.flush)
+
+    def settle(self) -> None:
+        """
+        Deliver the messages broadcast so far: to each member, in one
+        C{bytes} object joined once for every member with its terminator (a
+        member that said some of them gets the others, joined for it alone;
+        a member without a terminator gets them one by one).
+        """
+        said = self._said
+        if not said:
+            return
+        self._said = []
+        senders = {exclude for _, exclude in said}
+        joined: dict[bytes, bytes] = {}
         for member in self.members.values():
-            if member is not exclude:
-                terminator = member.terminator
-                line = lines.get(terminator)
-                if line is None:
-                    line = lines[terminator] = body + terminator
-                member.deliver(line)
+            terminator = member.terminator
+            if member in senders or not terminator:
+                for body, exclude in said:
+                    if exclude is not member:
+                        member.deliver(body + terminator)
+                continue
+            data = joined.get(terminator)
+            if data is None:
+                data = joined[terminator] = b"".join(body + terminator for body, _ in said)
+            member.deliver(data)
 
     def announce(self, text: str, exclude: IChatMember | None = None) -> None:
         """
@@ -182,20 +205,24 @@ class ChatRoom:
 
     def flush(self) -> None:
         """
-        Flush every member that asked, now.
+        Deliver the messages broadcast so far and flush every member that
+        asked, now.
         """
         if self._flushCall is not None:
             if self._flushCall.active():
                 self._flushCall.cancel()
             self._flushCall = None
+        self.settle()
         dirty, self._dirty = self._dirty, []
         for member in dirty:
             member.flush()
 
     def close(self) -> None:
         """
-        The server is shutting down: nothing more is relayed or announced.
+        The server is shutting down: nothing more is relayed or announced
+        (what was, is delivered).
         """
+        self.settle()
         self.closed = True
         if self._idleCall is not None and self._idleCall.active():
             self._idleCall.cancel()

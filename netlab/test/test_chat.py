@@ -710,6 +710,85 @@ class AddressShareTests(SynchronousTestCase):
         self.assertEqual(len([line for line in watcher.lines() if "> " in line]), 2)
 
 
+class CountingTransport(ClientTransport):
+    """
+    A client transport that counts the writes it is given.
+    """
+
+    writes = 0
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        super().write(data)
+
+
+class BatchTests(SynchronousTestCase):
+    """
+    The lines said in one reactor turn reach each member together, at the
+    start of the next (L{ChatRoom.settle}), in the order they were said; what
+    a member is sent of its own comes after the room lines said before it.
+    """
+
+    def setUp(self) -> None:
+        self.room = FakeChatRoom(**UNLIMITED)
+        self.alice, self.bob, self.carol = chatter(self.room, 3)
+
+    def test_oneWritePerTurn(self) -> None:
+        """
+        Two senders' lines of one turn reach a third member in one write, in
+        the order they were said; each sender gets the other's, not its own.
+        """
+        counting = CountingTransport(peerAddress=self.carol.transport.getPeer())
+        self.carol.transport = counting
+        self.carol.protocol.transport = counting
+        self.alice.send("a1", "a2")
+        self.bob.send("b1")
+        self.alice.send("a3")
+        self.assertEqual(counting.value(), b"")  # (not before the turn ends)
+        a, b = self.alice.name, self.bob.name
+        self.assertEqual(
+            self.carol.lines(), [f"<{a}> a1", f"<{a}> a2", f"<{b}> b1", f"<{a}> a3"]
+        )
+        self.assertEqual(counting.writes, 1)
+        self.assertEqual(self.alice.lines(), [f"<{b}> b1"])
+        self.assertEqual(self.bob.lines(), [f"<{a}> a1", f"<{a}> a2", f"<{a}> a3"])
+
+    def test_privateAfterRoomLines(self) -> None:
+        """
+        A private message sent after a room line, in the same turn, arrives
+        after it.
+        """
+        self.alice.send("hello", f"/msg {self.bob.name} psst")
+        a = self.alice.name
+        self.assertEqual(self.bob.lines(), [f"<{a}> hello", f"[private] <{a}> psst"])
+
+    def test_newcomer(self) -> None:
+        """
+        A member who comes in the turn a line was said gets it in the
+        history, not twice.
+        """
+        self.alice.send("before")
+        (dave,) = self.room.connect(1)
+        self.assertEqual(dave.lines().count(f"<{self.alice.name}> before"), 1)
+
+    def test_lineClientBeforeItsWelcome(self) -> None:
+        """
+        A client that shows it is a line client before its welcome went out
+        gets the welcome first, then the lines said meanwhile, once each.
+        """
+        address = IPv4Address("TCP", "127.0.0.9", 5000)
+        protocol = self.room.factory.buildProtocol(address)
+        quiet = FakeClient(self.room, protocol, ClientTransport(peerAddress=address))
+        self.room.clients.append(quiet)
+        protocol.makeConnection(quiet.transport)
+        self.alice.send("while you were quiet")
+        quiet.send("hi")
+        lines = quiet.lines()
+        said = f"<{self.alice.name}> while you were quiet"
+        self.assertEqual(lines[0], GREETING)
+        self.assertEqual(lines.count(said), 1)
+
+
 class TurnTests(SynchronousTestCase):
     """
     One client's lines may not keep the reactor to themselves.
@@ -729,7 +808,8 @@ class TurnTests(SynchronousTestCase):
         room.flush()
         alice.send(*[f"m{n}" for n in range(12)])
         # 3 units a line (1 + 2 members): the 4th line spends the 10th unit.
-        self.assertEqual(len(bob.protocol._pending), 4)
+        room.room.settle()
+        self.assertEqual(bob.transport.value().count(b"\n"), 4)
         self.assertEqual(alice.transport.producerState, "paused")
         self.assertEqual(bob.lines(), [f"<guest-1> m{n}" for n in range(12)])
         self.assertEqual(alice.transport.producerState, "producing")
@@ -927,6 +1007,8 @@ class RecordingMember:
         self.closedWith: list[str | None] = []
         self.reported: list[tuple[str, str]] = []
 
+    room = None
+
     def deliver(self, line: bytes) -> None:
         self.received.append(line)
 
@@ -934,6 +1016,8 @@ class RecordingMember:
         self.flushes += 1
 
     def sendMessage(self, text: str) -> None:
+        if self.room is not None:  # (what the room said before comes first)
+            self.room.settle()
         self.received.append(text.encode("utf-8"))
 
     def sendError(self, text: str) -> None:
@@ -981,6 +1065,7 @@ class InterfaceTests(SynchronousTestCase):
         room = FakeChatRoom(rate=None)
         (alice,) = chatter(room, 1)
         other = RecordingMember()
+        other.room = room.room
         other.name = room.room.join(other, "web")
         alice.send("hello", "/msg web psst")
         room.room.broadcast("<web> hi", exclude=other)

@@ -76,6 +76,7 @@ class SharedRoom(RoomEntries):
         serial = self._nextSerial
         self._serials[member] = serial
         self._members[serial] = member
+        self.local.settle()  # (what was said before it came is not for it)
         self.local.members[nameKey(name)] = member
         self.roster.add(name, self.daemon)
         op = self._claim(member, serial, name)
@@ -98,6 +99,7 @@ class SharedRoom(RoomEntries):
         del self._members[serial]
         self._renamed(serial)
         self._reclaimed.discard(serial)
+        self.local.settle()  # (what was said while it was here is for it)
         self.local.members.pop(nameKey(name), None)
         self.roster.remove(name)
         joined = self._joins.pop(serial, None)
@@ -188,6 +190,9 @@ class SharedRoom(RoomEntries):
             self._joins.pop(serial, None)  # it said something: its join stays
         elif exclude is not None:
             exclude.sendError(NOT_SENT)
+
+    def settle(self) -> None:
+        self.local.settle()
 
     def markDirty(self, member: IChatMember) -> None:
         self.local.markDirty(member)
