@@ -12,7 +12,11 @@
  *           for a line client), 0 if it says nothing (joined once connected)
  *   WINDOW  max-rate mode: messages per sender not yet delivered to every reader
  *   PHASES  comma list of NAME:RATE:SECONDS; RATE = aggregate messages/s over all
- *           senders, 0 = as fast as the window allows (closed loop)
+ *           senders (paced, open loop), 0 = as fast as the window allows (closed
+ *           loop), -N = every sender writes N messages at once, as fast as TCP
+ *           takes them, and the phase lasts until all are delivered or SECONDS
+ *           pass (open loop, a flood); its rate is deliveries over the time from
+ *           the first write to the last delivery
  *
  * Each message is "~Q RUNID SENDER SEQ T_NS": readers take latency as now - T_NS
  * (CLOCK_MONOTONIC, same process) and check per-sender sequence numbers: a number
@@ -35,6 +39,7 @@ typedef struct {
     int synced;
     int inlen;
     int outlen;
+    int outcap;
     char in[INBUF];
     char *out;
 } client_t;
@@ -56,6 +61,7 @@ static uint32_t *ring;     /* S * W: reader counts for messages low..low+W-1 */
 static uint32_t *phase_first; /* S: first seq of the current phase */
 static uint64_t runid;
 static int closed_loop;
+static uint64_t last_delivery; /* when the last message was received (burst phases) */
 
 /* per-phase counters */
 static hist_t hist;
@@ -69,8 +75,14 @@ static int port_readers[MAXPORTS];
 static char rbuf[262144 + INBUF];
 
 static void queue_out(client_t *c, const char *s, size_t n) {
-    if (!c->out) c->out = malloc(OUTBUF);
-    if ((size_t)c->outlen + n > OUTBUF) fatal("client %d output buffer full", c->id);
+    if ((size_t)c->outlen + n > (size_t)c->outcap) {
+        size_t cap = c->outcap ? (size_t)c->outcap : OUTBUF;
+        while (cap < (size_t)c->outlen + n) cap *= 2;
+        if (cap > (1u << 30)) fatal("client %d output buffer full", c->id);
+        c->out = realloc(c->out, cap);
+        if (!c->out) fatal("out of memory");
+        c->outcap = (int)cap;
+    }
     memcpy(c->out + c->outlen, s, n);
     c->outlen += (int)n;
 }
@@ -96,7 +108,7 @@ static void send_text(client_t *c, const char *text) {
     queue_out(c, line, (size_t)n);
 }
 
-static void send_msg(int s) {
+static void send_msg(int s, int flush) {
     char text[160];
     snprintf(text, sizeof text, "~Q %llu %d %u %llu", (unsigned long long)runid, s, next_seq[s],
              (unsigned long long)now_ns());
@@ -104,7 +116,7 @@ static void send_msg(int s) {
     sent++;
     client_t *c = &cl[R + s];
     send_text(c, text);
-    flush_out(c);
+    if (flush) flush_out(c);
 }
 
 static void on_message(client_t *c, const char *p, uint64_t now) {
@@ -128,6 +140,7 @@ static void on_message(client_t *c, const char *p, uint64_t now) {
         port_late[c->slot]++;
     }
     delivered++;
+    last_delivery = now;
     hist_add(&hist, now - t);
     if (nports > 1) {
         port_delivered[c->slot]++;
@@ -287,13 +300,16 @@ static void setup(void) {
     while (now_ns() < quiet) poll_once(5);
 }
 
+static void report_phase(const phase_t *ph, double secs, uint64_t gen_cpu_us);
+
 static void run_phase(const phase_t *ph) {
     memset(&hist, 0, sizeof hist);
     delivered = late = stale = sent = 0;
     memset(port_hist, 0, sizeof port_hist);
     memset(port_delivered, 0, sizeof port_delivered);
     memset(port_late, 0, sizeof port_late);
-    closed_loop = ph->rate <= 0;
+    closed_loop = ph->rate == 0;
+    int burst = ph->rate < 0 ? (int)(-ph->rate) : 0;
     for (int s = 0; s < S; s++) {
         phase_first[s] = next_seq[s];
         low[s] = next_seq[s];
@@ -306,6 +322,20 @@ static void run_phase(const phase_t *ph) {
     uint64_t cpu0 = self_cpu_us();
     uint64_t t0 = now_ns();
     uint64_t t_end = t0 + (uint64_t)(ph->seconds * 1e9);
+    if (burst) {
+        /* Every sender's messages at once, round robin, each flushed as far as its
+           socket takes; the rest goes as the socket drains (EPOLLOUT). */
+        last_delivery = t0;
+        for (int i = 0; i < burst; i++)
+            for (int s = 0; s < S; s++) send_msg(s, 0);
+        for (int s = 0; s < S; s++) flush_out(&cl[R + s]);
+        uint64_t expected = sent * (uint64_t)R;
+        while (delivered < expected && now_ns() < t_end) poll_once(5);
+        uint64_t cpu1 = self_cpu_us();
+        say("END %s", ph->name);
+        report_phase(ph, (double)(last_delivery - t0) / 1e9, cpu1 - cpu0);
+        return;
+    }
     double interval = closed_loop ? 0 : 1e9 / ph->rate; /* ns between sends, aggregate */
     uint64_t k = 0; /* paced: messages sent so far over all senders */
     for (;;) {
@@ -315,10 +345,10 @@ static void run_phase(const phase_t *ph) {
         if (closed_loop) {
             for (int s = 0; s < S; s++)
                 while (next_seq[s] - low[s] < (uint32_t)W && cl[R + s].outlen < OUTBUF / 2)
-                    send_msg(s);
+                    send_msg(s, 1);
         } else {
             while (t0 + (uint64_t)((double)k * interval) <= now) {
-                send_msg((int)(k % (uint64_t)S));
+                send_msg((int)(k % (uint64_t)S), 1);
                 k++;
             }
             uint64_t due = t0 + (uint64_t)((double)k * interval);
@@ -336,7 +366,11 @@ static void run_phase(const phase_t *ph) {
     }
     uint64_t cpu1 = self_cpu_us();
     say("END %s", ph->name);
-    double secs = (double)(t_done - t0) / 1e9;
+    report_phase(ph, (double)(t_done - t0) / 1e9, cpu1 - cpu0);
+}
+
+static void report_phase(const phase_t *ph, double secs, uint64_t gen_cpu_us) {
+    uint64_t expected = sent * (uint64_t)R;
     uint64_t lost = delivered < expected ? expected - delivered : 0;
     uint64_t dups = delivered > expected ? delivered - expected : 0;
     printf("RESULT {\"phase\":\"%s\",\"readers\":%d,\"senders\":%d,\"target_rate\":%.1f,"
@@ -347,7 +381,7 @@ static void run_phase(const phase_t *ph) {
            (unsigned long long)expected, (unsigned long long)delivered,
            (unsigned long long)delivered, (unsigned long long)lost, (unsigned long long)late,
            (unsigned long long)dups, (unsigned long long)stale, (double)delivered / secs,
-           (double)sent / secs, (unsigned long long)(cpu1 - cpu0));
+           (double)sent / secs, (unsigned long long)gen_cpu_us);
     hist_json(stdout, &hist);
     if (nports > 1) {
         /* per server: its readers' deliveries, loss and latency */
