@@ -22,15 +22,28 @@ any event of several lines:
 A line costs an append now and its text when the batch is written.  Peers
 cannot forge lines: what a peer chooses (a UNIX socket's name) is escaped by
 L{netlab.address.describePeer}.
+
+Nor can a storm fill the disk: full lines are written at up to L{FULL_LINES}
+(a burst of 50,000, then 100 a second; a class never comes near).  Past that a
+batch's lines are counted per address instead, one line for each of the
+L{MOST_COUNTED} busiest and one for the rest:
+
+    daytime: served 127.0.0.1 5,213 more times (counted, not written one by one: ...)
+
+so the log grows by at most ~150 lines a second, and every connection is
+still in it, one by one or counted.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from twisted.application.service import Service
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
-from netlab.address import describePeer
+from netlab.address import describePeer, peerHost, peerKey
+from netlab.ratelimit import Rate, TokenBucket
 
 log = Logger(namespace="netlab")
 
@@ -40,10 +53,24 @@ FLUSH_DELAY = 0.25
 #: Lines written in one event at most: a batch this long is written at once.
 BATCH_LINES = 1000
 
-#: What the lines say, by kind of line.
+#: Lines written in full: a burst, then this many a second, over all services.
+FULL_LINES = Rate(100.0, 50_000)
+
+#: Addresses counted on lines of their own in a batch past L{FULL_LINES}.
+MOST_COUNTED = 10
+
+#: What the lines say, by kind of line...
 CONNECTED = "{service}: connection from {peer}"
 DISCONNECTED = "{service}: {peer} disconnected"
 SERVED = "{service}: served {peer}"
+
+#: ... and what they say when counted.
+COUNTED = {
+    CONNECTED: "{service}: {count:,} more connections from {peer}",
+    DISCONNECTED: "{service}: {peer} disconnected {count:,} more times",
+    SERVED: "{service}: served {peer} {count:,} more times",
+}
+WHY_COUNTED = " (counted, not written one by one: more than {rate:g} connection lines a second)"
 
 
 class AccessLog(Service):
@@ -62,6 +89,7 @@ class AccessLog(Service):
         self.logger = logger
         self._lines: list[tuple[str, str, IAddress | None]] = []
         self._flushCall: IDelayedCall | None = None
+        self._full = TokenBucket(FULL_LINES, clock.seconds())
 
     def add(self, line: str, service: str, peer: IAddress | None) -> None:
         """
@@ -85,11 +113,37 @@ class AccessLog(Service):
         if not self._lines:
             return
         lines, self._lines = self._lines, []
-        text = "\n".join(
-            line.format(service=service, peer=describePeer(peer)) for line, service, peer in lines
-        )
-        self.logger.info("{lines}", lines=text)
+        full = self._full.take(self.clock.seconds(), len(lines))
+        text = [
+            line.format(service=service, peer=describePeer(peer))
+            for line, service, peer in lines[:full]
+        ]
+        if full < len(lines):
+            text += _counted(lines[full:])
+        self.logger.info("{lines}", lines="\n".join(text))
 
     def stopService(self) -> None:
         super().stopService()
         self.flush()
+
+
+def _counted(lines: list[tuple[str, str, IAddress | None]]) -> list[str]:
+    """
+    C{lines}, counted per kind, service and address (an IPv6 address's
+    /64): a line for each of the L{MOST_COUNTED} most frequent, one for the rest.
+    """
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for line, service, peer in lines:
+        host = peerHost(peer)
+        counts[line, service, "unix" if host is None else peerKey(host)] += 1
+    ranked = counts.most_common()
+    text = [
+        COUNTED[line].format(service=service, peer=key, count=count)
+        for (line, service, key), count in ranked[:MOST_COUNTED]
+    ]
+    text[0] += WHY_COUNTED.format(rate=FULL_LINES.perSecond)
+    rest = ranked[MOST_COUNTED:]
+    if rest:
+        others = sum(count for _, count in rest)
+        text.append(f"... and {others:,} more connection lines about {len(rest):,} other addresses")
+    return text

@@ -80,6 +80,15 @@ class TokenBucket:
             return True
         return False
 
+    def take(self, now: float, most: int) -> int:
+        """
+        Take as many whole tokens as there are, up to C{most}; say how many.
+        """
+        self._refill(now)
+        taken = min(most, int(self.tokens))
+        self.tokens -= taken
+        return taken
+
     def wait(self, now: float, cost: float = 1.0) -> float:
         """
         Seconds until the bucket holds C{cost} tokens (0 if it does now); a

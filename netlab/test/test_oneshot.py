@@ -1,5 +1,6 @@
 """
-Tests for L{netlab.oneshot}: one-shot services behind the guard, not wrapped.
+Tests for L{netlab.oneshot}: one-shot services behind the guard, not wrapped;
+and the bound on L{netlab.accesslog}'s lines that one-shot storms would test.
 """
 
 import socket
@@ -11,7 +12,7 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from netlab.accesslog import FLUSH_DELAY, AccessLog
+from netlab.accesslog import FLUSH_DELAY, FULL_LINES, MOST_COUNTED, SERVED, AccessLog
 from netlab.guard import GuardFactory, GuardProtocol
 from netlab.lab import LabFaults, LabProtocol
 from netlab.oneshot import CLOSE_GRACE, OneShotProtocol
@@ -175,3 +176,66 @@ class RealSocketTests(TestCase):
             self.assertEqual(factory.perPeer, {})
 
         return poll().addCallback(done)
+
+
+class AccessLogBoundTests(SynchronousTestCase):
+    """
+    A storm of connections cannot fill the disk: past L{FULL_LINES} the
+    access log counts lines per address instead of writing each.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.events = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+        self.accessLog = AccessLog(self.clock)
+
+    def lines(self):
+        return [
+            line
+            for e in self.events
+            if e.get("log_namespace") == "netlab"
+            for line in e["log_format"].format(**e).split("\n")
+        ]
+
+    def storm(self, count, hosts):
+        for n in range(count):
+            self.accessLog.add(SERVED, "daytime", address(hosts[n % len(hosts)], 1000 + n % 60000))
+
+    def test_fullThenCounted(self):
+        """
+        The first L{FULL_LINES.burst} lines are written one by one; the rest
+        of the batch is counted per address, the busiest first, the
+        addresses past L{MOST_COUNTED} on one line; every connection is in
+        the log, one way or the other.
+        """
+        burst = FULL_LINES.burst
+        hosts = [f"10.0.0.{n}" for n in range(1, 13)] + ["10.0.1.1"] * 12
+        self.storm(burst + 960, hosts)  # (full batches of BATCH_LINES at once, then 960)
+        self.accessLog.flush()  # (at once: the bucket has not refilled at all)
+        lines = self.lines()
+        self.assertEqual(len(lines), burst + MOST_COUNTED + 1)
+        self.assertTrue(all(": served 10.0." in line for line in lines[:burst]))
+        self.assertEqual(
+            lines[burst],
+            "daytime: served 10.0.1.1 480 more times (counted, not written one by one: "
+            "more than 100 connection lines a second)",
+        )
+        self.assertRegex(lines[burst + 1], r"^daytime: served 10\.0\.0\.\d+ 40 more times$")
+        self.assertEqual(lines[-1], "... and 120 more connection lines about 3 other addresses")
+
+    def test_refills(self):
+        """
+        Once the storm is over, lines are written in full again, at the
+        sustained rate.
+        """
+        self.storm(FULL_LINES.burst + 1000, ["10.0.0.1"])  # (all in full batches, at once)
+        self.events.clear()
+        self.clock.advance(2)
+        self.storm(300, ["10.0.0.2"])
+        self.clock.advance(FLUSH_DELAY)
+        lines = self.lines()
+        written = int(FULL_LINES.perSecond * (2 + FLUSH_DELAY))
+        self.assertEqual(len(lines), written + 1)
+        self.assertTrue(lines[-1].startswith(f"daytime: served 10.0.0.2 {300 - written} more"))
