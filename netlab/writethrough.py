@@ -38,8 +38,12 @@ def directSocket(transport: ITransport) -> socket.socket | None:
     writes straight through, as the guard's does: C{writesThrough}), connected,
     not closing, not TLS, with nothing waiting in its buffers.  L{None} otherwise.
     """
-    global FAST_PATH
     raw = transport.transport if getattr(type(transport), "writesThrough", False) else transport
+    return _plainSocket(raw)
+
+
+def _plainSocket(raw: object) -> socket.socket | None:
+    global FAST_PATH
     if type(raw) is not tcp.Server or FAST_PATH is False:
         return None
     if FAST_PATH is None:
@@ -57,14 +61,18 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
     """
     Write C{data}: straight to the socket when L{directSocket} allows, the
     rest (or all of it) through C{transport}.
+
+    (A chat line is sent so to each of a room's members: this is the room's
+    inner loop, written to make as few calls as it can.)
     """
-    sock = directSocket(transport)
+    wrapped = getattr(type(transport), "writesThrough", False)
+    sock = _plainSocket(transport.transport if wrapped else transport)
     if sock is not None:
         try:
             sent = sock.send(data)
         except OSError:  # EAGAIN, or an error the transport will meet itself
             sent = 0
-        if sent and getattr(type(transport), "writesThrough", False):
+        if sent and wrapped:
             transport.wrote(data[:sent])  # (what the guard counts as it passes)
         if sent == len(data):
             return
