@@ -28,7 +28,8 @@ its lines stay whole (see L{MessageReceiver.mode}).
 Text is UTF-8; invalid bytes are replaced, never fatal (L{netlab.text}).  A
 line longer than C{maxLineLength} bytes is refused with one C{ERR} line and the
 rest of it is discarded, so the connection stays usable and memory stays
-bounded.
+bounded.  (A bare message that long ends, as any bare message, when its client
+pauses for the answer: the C{ERR} is that answer.)
 
 Output is flow-controlled: the protocol registers itself as its transport's
 producer, and while the transport's buffer is full (the peer is not reading) it
@@ -179,6 +180,7 @@ class MessageReceiver(FlowControl, TimeoutMixin):
     mode: str | None = None
     _buffer = b""
     _discarding = False
+    _refusalOwed = False  # (an over-long bare message, not refused yet)
     _lineMode = False
     _bareCall: IDelayedCall | None = None
     owed = False
@@ -290,21 +292,26 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         buffer = self._buffer + data if self._buffer else data
         if self._discarding:
             buffer = self._skipDiscarded(buffer)
+            if self._discarding and not self._lineMode:  # (a bare client's: see _keep)
+                self._bareCall = self.clock.callLater(self.bareDelay, self._endLongBare)
+                return
         self._buffer = b""
-        if b"\n" in buffer:
+        # Line by line, as far as this turn allows: a connection that may
+        # handle one line now must not pay for splitting all it sent (64 KiB
+        # of empty lines, split and joined again at every paced wake-up, kept
+        # a core busy from a few hundred connections).
+        start = 0
+        end = buffer.find(b"\n")
+        if end >= 0:
             self._lineMode = True
-            lines = buffer.split(b"\n")
-            buffer = lines.pop()
-            for index, line in enumerate(lines):
-                if (
-                    self.holding()
-                    or self.transport.disconnecting
-                    or not self.mayHandle(len(line))
-                ):
-                    buffer = b"\n".join(lines[index:] + [buffer])
-                    break
-                self._lineReceived(line)
-        self._keep(buffer)
+        while end >= 0:
+            if self.holding() or self.transport.disconnecting or not self.mayHandle(end - start):
+                break
+            line = buffer[start:end]
+            start = end + 1
+            self._lineReceived(line)
+            end = buffer.find(b"\n", start)
+        self._keep(buffer[start:] if start else buffer)
         if self.paused and len(self._buffer) > READ_AHEAD:
             self.holdInput()
 
@@ -338,6 +345,10 @@ class MessageReceiver(FlowControl, TimeoutMixin):
             return b""
         self._discarding = False
         self._lineMode = True
+        if self._refusalOwed:  # (it was a line after all: refused as one)
+            self._refusalOwed = False
+            self._lineEnd(buffer[max(0, end - 1) : end])
+            self._refuseLong()
         return buffer[end + 1 :]
 
     def _keep(self, rest: bytes) -> None:
@@ -347,13 +358,29 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         """
         if len(rest) > self.maxLineLength and b"\n" not in rest:
             self._discarding = True
-            self._refuseLong()
+            if self._lineMode:
+                self._refuseLong()
+            else:  # a course client waits for an answer it would never get
+                self._refusalOwed = True
+                self._bareCall = self.clock.callLater(self.bareDelay, self._endLongBare)
             return
         self._buffer = rest
         if rest and not self._lineMode and not self.holding():
             self._bareCall = self.clock.callLater(self.bareDelay, self._flushBare)
 
     def _lineReceived(self, line: bytes) -> None:
+        line = self._lineEnd(line)
+        if len(line) > self.maxLineLength:
+            self._refuseLong()
+            return
+        self._counted()
+        self.messageReceived(line.decode("utf-8", "replace"))
+
+    def _lineEnd(self, line: bytes) -> bytes:
+        """
+        C{line} without its C{\\r}: the peer is a line client, ending its
+        lines so (L{terminator}).
+        """
         if line.endswith(b"\r"):
             line = line[:-1]
             self.terminator = b"\r\n"
@@ -362,11 +389,7 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         if self.mode is not LINE:
             self.mode = LINE
             self.lineModeStarted()
-        if len(line) > self.maxLineLength:
-            self._refuseLong()
-            return
-        self._counted()
-        self.messageReceived(line.decode("utf-8", "replace"))
+        return line
 
     def _flushBare(self) -> None:
         """
@@ -382,6 +405,20 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         self.owed = False  # the peer read our last reply, or it would not ask again
         self._counted()
         self.bareMessageReceived(line.decode("utf-8", "replace"))
+
+    def _endLongBare(self) -> None:
+        """
+        A bare client's over-long message has ended (the client paused for
+        the answer): the refusal is the answer; what it sends next is a new
+        message.
+        """
+        self._bareCall = None
+        self._discarding = self._refusalOwed = False
+        self.terminator = b""
+        self.mode = LOCKSTEP
+        self.owed = False
+        self._refuseLong()
+        self.bareRefused()
 
     def _cancelBare(self) -> None:
         if self._bareCall is not None:
@@ -514,6 +551,13 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         C{recv(1024)}, for one reply.  By default, as any other message.
         """
         self.messageReceived(text)
+
+    def bareRefused(self) -> None:
+        """
+        A lockstep client's message was refused (too long): the C{ERR} sent
+        is its reply.  A service that holds what it sends such a client sends
+        it now; by default, nothing to do.
+        """
 
     def lineModeStarted(self) -> None:
         """

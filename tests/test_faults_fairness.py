@@ -69,14 +69,19 @@ def honestRoundTrips(doctor: socket.socket, chat: socket.socket, seconds: float)
     return times
 
 
-def startFlood(daemon: Daemon) -> list[socket.socket]:
+#: What each flooding connection sends: lines a patient would type, or 64 KiB of
+#: empty lines (the most lines for the bytes: each costs a turn's share).
+SAD_LINES = b"".join(b"I feel sad about my mother %d\n" % n for n in range(FLOOD_LINES))
+EMPTY_LINES = b"\n" * 65536
+
+
+def startFlood(daemon: Daemon, payload: bytes = SAD_LINES) -> list[socket.socket]:
     """
     C{FLOOD_CONNECTIONS} Doctor and as many chat connections from 127.0.0.2,
-    each sending C{FLOOD_LINES} lines at once and reading nothing.
+    each sending C{payload} at once and reading nothing.
     """
     socks = []
     for service in ("doctor", "chat"):
-        payload = b"".join(b"I feel sad about my mother %d\n" % n for n in range(FLOOD_LINES))
         for _ in range(FLOOD_CONNECTIONS):
             sock = attackSocket(0)
             sock.connect(("127.0.0.1", daemon.port(service)))
@@ -103,6 +108,17 @@ class OneAddressFloodsEverythingTests(SynchronousTestCase):
         waitForProbes(self.daemon)
 
     def test_othersServedAndStopInTime(self):
+        self.flood(SAD_LINES, "one-address-floods-doctor-and-chat")
+
+    def test_emptyLines(self):
+        """
+        The same with 64 KiB of empty lines on each connection: a line costs
+        its share of a turn, never a pass over everything the peer sent (the
+        daemon was once busy for seconds at every turn).
+        """
+        self.flood(EMPTY_LINES, "one-address-floods-empty-lines")
+
+    def flood(self, payload: bytes, case: str) -> None:
         doctor = lineClient(self.daemon.connect("doctor"))
         recvUntilLine(doctor, b"")  # the greeting
         chat = lineClient(self.daemon.connect("chat"))
@@ -110,7 +126,7 @@ class OneAddressFloodsEverythingTests(SynchronousTestCase):
         for sock in (doctor, chat):
             sock.settimeout(WAIT)
         before = honestRoundTrips(doctor, chat, MEASURE_SECONDS)
-        flood = startFlood(self.daemon)
+        flood = startFlood(self.daemon, payload)
         try:
             during = honestRoundTrips(doctor, chat, MEASURE_SECONDS)
             started = time.monotonic()
@@ -128,9 +144,9 @@ class OneAddressFloodsEverythingTests(SynchronousTestCase):
         }
         report(
             "17.1",
-            "one-address-floods-doctor-and-chat",
+            case,
             connections=2 * FLOOD_CONNECTIONS,
-            lines_each=FLOOD_LINES,
+            bytes_each=len(payload),
             **figures,
             sigterm_exit_s=f"{stopped:.2f}",
             status=status,

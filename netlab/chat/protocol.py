@@ -304,6 +304,14 @@ class ChatProtocol(QueuedOutput, ChatCommands):
             self.deliver(b"* nobody else is here yet" if alone else b"* (no new messages)")
         self._writeHeld()
 
+    def bareRefused(self) -> None:
+        """
+        The refusal of an over-long message is the lockstep client's reply:
+        send it, with what was held for it.
+        """
+        if self.name is not None and self._held:
+            self._writeHeld()
+
     def _writeHeld(self) -> None:
         """
         Write what is held as one reply of at most 1,024 bytes.

@@ -25,6 +25,7 @@ from netlab.chat import (
     nameKey,
 )
 from netlab.chat import protocol as member
+from netlab.framing import BARE_DELAY, MAX_LINE
 from netlab.guard import GuardFactory
 from netlab.ratelimit import Rate
 from netlab.tap import Options, serviceFactory
@@ -787,6 +788,27 @@ class BatchTests(SynchronousTestCase):
         said = f"<{self.alice.name}> while you were quiet"
         self.assertEqual(lines[0], GREETING)
         self.assertEqual(lines.count(said), 1)
+
+
+class CourseClientTests(SynchronousTestCase):
+    """
+    The course's chat client: bare messages, one C{recv} for each answer.
+    """
+
+    def test_overLongMessageAnswered(self) -> None:
+        """
+        A message over the limit is answered with the refusal (it waits for
+        an answer and would never get one), and the next one as usual.
+        """
+        room = FakeChatRoom(**UNLIMITED)
+        (course,) = room.connect(1, lineMode=False)
+        course.read()
+        course.sendBytes(b"x" * (MAX_LINE + 1))
+        room.clock.advance(BARE_DELAY)
+        self.assertIn(b"ERR line too long", course.read())
+        course.sendBytes(b"hello")
+        room.clock.advance(BARE_DELAY)
+        self.assertEqual(course.read(), b"* nobody else is here yet")
 
 
 class TurnTests(SynchronousTestCase):

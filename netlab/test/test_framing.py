@@ -172,6 +172,36 @@ class LimitTests(SynchronousTestCase):
         self.assertEqual(protocol.messages, ["fine"])
         self.assertEqual(transport.value().count(b"ERR line too long"), 1)
 
+    def test_overLongBareMessage(self) -> None:
+        """
+        A course client's bare message over the limit, in pieces, ends when
+        the client pauses, as any bare message: the refusal is its answer,
+        and its next bare message is answered as usual.
+        """
+        protocol, transport, clock = connect(maxLineLength=8, bareDelay=0.1)
+        protocol.dataReceived(b"x" * 9)
+        protocol.dataReceived(b"y" * 100)
+        self.assertEqual(transport.value(), b"")
+        clock.advance(0.1)
+        self.assertEqual(transport.value(), b"ERR line too long (max 8 bytes)")
+        transport.clear()
+        protocol.dataReceived(b"again")
+        clock.advance(0.1)
+        self.assertEqual(protocol.messages, ["again"])
+        self.assertEqual(transport.value(), b"ok")
+
+    def test_overLongFirstLine(self) -> None:
+        """
+        A first line over the limit that does end in a terminator is a line
+        client's: refused with a line of its own when its end comes.
+        """
+        protocol, transport, clock = connect(maxLineLength=8, bareDelay=0.1)
+        protocol.dataReceived(b"x" * 70_000)
+        protocol.dataReceived(b"x\r\nfine\r\n")
+        clock.advance(0.1)
+        self.assertEqual(protocol.messages, ["fine"])
+        self.assertEqual(transport.value(), b"ERR line too long (max 8 bytes)\r\nok\r\n")
+
     def test_exactLimit(self) -> None:
         protocol, _, _ = connect(maxLineLength=8)
         protocol.dataReceived(b"12345678\r\n")
