@@ -63,12 +63,14 @@ MOST_COUNTED = 10
 CONNECTED = "{service}: connection from {peer}"
 DISCONNECTED = "{service}: {peer} disconnected"
 SERVED = "{service}: served {peer}"
+UNSERVED = "{service}: {peer} gone before its TLS handshake finished (not served)"
 
 #: ... and what they say when counted.
 COUNTED = {
     CONNECTED: "{service}: {count:,} more connections from {peer}",
     DISCONNECTED: "{service}: {peer} disconnected {count:,} more times",
     SERVED: "{service}: served {peer} {count:,} more times",
+    UNSERVED: "{service}: {peer} gone {count:,} more times before its TLS handshake finished",
 }
 WHY_COUNTED = " (counted, not written one by one: more than {rate:g} connection lines a second)"
 

@@ -39,7 +39,7 @@ from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from zope.interface import implementer
 
-from netlab.accesslog import CONNECTED, DISCONNECTED, SERVED, AccessLog
+from netlab.accesslog import CONNECTED, DISCONNECTED, SERVED, UNSERVED, AccessLog
 from netlab.address import describePeer, peerHost, peerKey
 from netlab.monitor import CONNECT, DISCONNECT, ConnectionMonitor, memberName
 from netlab.monitored import MonitoredConnection
@@ -246,6 +246,13 @@ class GuardFactory(WrappingFactory):
         self.oneShot = not custom and isinstance(built, type) and issubclass(built, OneShotProtocol)
         self.oneShotsOpen = 0
 
+    def logPrefix(self) -> str:
+        """
+        What Twisted's lines about this factory's ports name it by: the
+        service (C{echo (SimpleFactory) starting on 21571}).
+        """
+        return f"{self.serviceName} ({type(self.wrappedFactory).__name__})"
+
     def buildProtocol(self, addr: IAddress) -> Protocol | None:
         """
         Build the service's protocol, or a refusal if a limit is reached.
@@ -279,15 +286,17 @@ class GuardFactory(WrappingFactory):
         if self.connectionEvents and self.monitor.counting:
             self.monitor.event(CONNECT, self.serviceName, describePeer(peer), "connected")
 
-    def oneShotLost(self, p: OneShotProtocol) -> None:
+    def oneShotLost(self, p: OneShotProtocol, served: bool = True) -> None:
         """
-        A one-shot connection (L{netlab.oneshot}) has closed.
+        A one-shot connection (L{netlab.oneshot}) has closed, C{served} or
+        not (a TLS peer gone before its handshake finished got nothing).
         """
         self.oneShotsOpen -= 1
         self._forget(p.peerKey)
-        self._accessLog.add(SERVED, self.serviceName, p.peer)
+        self._accessLog.add(SERVED if served else UNSERVED, self.serviceName, p.peer)
         if self.connectionEvents and self.monitor.counting:
-            self.monitor.event(DISCONNECT, self.serviceName, p.peerText, "served")
+            what = "served" if served else "gone before its TLS handshake finished"
+            self.monitor.event(DISCONNECT, self.serviceName, p.peerText, what)
 
     def unregisterProtocol(self, p: GuardProtocol) -> None:
         super().unregisterProtocol(p)

@@ -10,6 +10,7 @@ every connection has its line, written in batches (L{netlab.accesslog}).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
@@ -35,8 +36,14 @@ class ThrottledLog:
     L{LOG_PEERS}: O(1) per line.
     """
 
-    def __init__(self, clock: IReactorTime) -> None:
+    def __init__(self, clock: IReactorTime, before: Callable[[], None] | None = None) -> None:
+        """
+        @param before: called before a warning is written (the access log
+            writes the connection lines it holds, so that a warning never
+            comes before the line about its connection).
+        """
         self.clock = clock
+        self._before = before
         self._logged: OrderedDict[str | None, float] = OrderedDict()
         self._budget = TokenBucket(Rate(1.0, LOG_BURST), clock.seconds())
         self._suppressed = 0
@@ -59,6 +66,8 @@ class ThrottledLog:
             self._suppressed += 1
             return
         suppressed, self._suppressed = self._suppressed, 0
+        if self._before is not None:
+            self._before()
         log.warn(
             format
             + " (further such lines for this peer are not logged for {interval:.0f} s"

@@ -99,7 +99,7 @@ class OneShotProtocol(Protocol):
         if self._deadline is not None and self._deadline.active():
             self._deadline.cancel()
         if self.guard is not None:
-            self.guard.oneShotLost(self)
+            self.guard.oneShotLost(self, served=not self._negotiating)
 
     # What the guard's monitor names in its lines about this connection.
 

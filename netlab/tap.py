@@ -508,14 +508,18 @@ def makeService(config: Options, reactor=None) -> IService:
     # over all its connections to all the conversational services
     # (netlab.fairness); one view of every connection, which also logs
     # refusals and limits (netlab.monitor); one access log, whose batches of
-    # connection lines are written last when the daemon stops (netlab.accesslog).
+    # connection lines are written last when the daemon stops, and before any
+    # warning, which might be about one of their connections (netlab.accesslog).
     budget = TurnBudget(reactor)
-    watched = bool(config["dashboard"])  # (counts and events cost memory: only for a dashboard)
-    monitor = ConnectionMonitor(
-        reactor, ThrottledLog(reactor), traceSize=config["trace"], counting=watched
-    )
     accessLog = AccessLog(reactor)
     accessLog.setServiceParent(top)
+    watched = bool(config["dashboard"])  # (counts and events cost memory: only for a dashboard)
+    monitor = ConnectionMonitor(
+        reactor,
+        ThrottledLog(reactor, before=accessLog.flush),
+        traceSize=config["trace"],
+        counting=watched,
+    )
     factories: dict[str, Factory] = {}
     roomLog = _sharedRoomLog(config, reactor, top)
 

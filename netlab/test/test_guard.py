@@ -15,7 +15,8 @@ from zope.interface import implementer
 
 from netlab.accesslog import BATCH_LINES, FLUSH_DELAY, AccessLog
 from netlab.guard import CLOSE_GRACE, REFUSAL_GRACE, GuardFactory
-from netlab.logthrottle import LOG_BURST, REFUSAL_LOG_INTERVAL
+from netlab.logthrottle import LOG_BURST, REFUSAL_LOG_INTERVAL, ThrottledLog
+from netlab.monitor import ConnectionMonitor
 from netlab.ratelimit import KeyedLimiter, Rate, TokenBucket
 
 
@@ -193,6 +194,27 @@ class GuardTests(SynchronousTestCase):
             _, transport = self.connect(factory, "unix")
             self.assertFalse(transport.disconnecting)
         self.assertEqual(len(factory.protocols), 3)
+
+    def test_warningAfterItsConnectionLine(self):
+        """
+        A warning is written after the connection lines the access log held
+        (it may be about one of those connections).
+        """
+        accessLog = AccessLog(self.clock)
+        monitor = ConnectionMonitor(self.clock, ThrottledLog(self.clock, before=accessLog.flush))
+        factory = GuardFactory(
+            Factory.forProtocol(Recorder),
+            "test",
+            self.clock,
+            maxPerPeer=1,
+            accessLog=accessLog,
+            monitor=monitor,
+        )
+        self.connect(factory, "10.0.0.1")
+        self.connect(factory, "10.0.0.1", 1235)
+        self.assertEqual(len(self.messages()), 2)
+        self.assertEqual(self.messages()[0], "test: connection from 10.0.0.1:1234")
+        self.assertIn("refused 10.0.0.1:1235", self.messages()[1])
 
     def test_refusalsLoggedOncePerMinute(self):
         """

@@ -123,6 +123,12 @@ class OneShotTests(SynchronousTestCase):
         self.assertFalse(quickTransport.aborted)
         self.clock.advance(0.1)
         self.assertTrue(quickTransport.aborted)
+        slow.connectionLost(None)
+        self.clock.advance(FLUSH_DELAY)
+        self.assertIn(
+            "hello: 10.0.0.1:7 gone before its TLS handshake finished (not served)",
+            self.messages(),
+        )
 
     def test_labFaultsWrap(self):
         """
