@@ -244,6 +244,8 @@ class MessageReceiver(FlowControl, TimeoutMixin):
             self._lineMode = True
             self._cancelBare()
             if self.mode is not LINE:
+                if self.terminator != b"\r\n":
+                    self.terminatorChanging()
                 self.terminator = b"\r\n"
                 self.mode = LINE
                 self.lineModeStarted()
@@ -381,11 +383,12 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         C{line} without its C{\\r}: the peer is a line client, ending its
         lines so (L{terminator}).
         """
+        terminator = b"\n"
         if line.endswith(b"\r"):
-            line = line[:-1]
-            self.terminator = b"\r\n"
-        else:
-            self.terminator = b"\n"
+            line, terminator = line[:-1], b"\r\n"
+        if terminator != self.terminator:
+            self.terminatorChanging()
+            self.terminator = terminator
         if self.mode is not LINE:
             self.mode = LINE
             self.lineModeStarted()
@@ -551,6 +554,14 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         C{recv(1024)}, for one reply.  By default, as any other message.
         """
         self.messageReceived(text)
+
+    def terminatorChanging(self) -> None:
+        """
+        The peer is about to be sent lines ended differently (it is a line
+        client now, or ends its lines otherwise): a service that holds lines
+        for it sends or keeps them as it ended its lines until now.  By
+        default, nothing to do.
+        """
 
     def bareRefused(self) -> None:
         """

@@ -304,6 +304,14 @@ class ChatProtocol(QueuedOutput, ChatCommands):
             self.deliver(b"* nobody else is here yet" if alone else b"* (no new messages)")
         self._writeHeld()
 
+    def terminatorChanging(self) -> None:
+        """
+        What the room said before the peer ended its lines otherwise (or
+        showed it is a line client at all) is delivered as it ended them
+        until now: held, for a client that was not a line client yet.
+        """
+        self.room.settle()
+
     def bareRefused(self) -> None:
         """
         The refusal of an over-long message is the lockstep client's reply:
@@ -328,10 +336,6 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         send what was held for it (UTF-8, in full up to the holding bounds).
         """
         terminator = self.terminator
-        # What the room said before this is held, as for the client it was.
-        self.terminator = b""
-        self.room.settle()
-        self.terminator = terminator
         if self._welcomeCall is not None:  # said so before its welcome: the full one
             self._welcomeCall.cancel()
             self._welcomeCall = None

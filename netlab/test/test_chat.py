@@ -763,6 +763,16 @@ class BatchTests(SynchronousTestCase):
         a = self.alice.name
         self.assertEqual(self.bob.lines(), [f"<{a}> hello", f"[private] <{a}> psst"])
 
+    def test_lineEndsAsTheyWere(self) -> None:
+        """
+        A member that ends its lines otherwise in the turn a line was said
+        gets that line ended as its own lines were when it was said.
+        """
+        self.alice.send("before")
+        self.bob.send("now with LF", end="\n")
+        data = self.bob.read()
+        self.assertIn(f"<{self.alice.name}> before\r\n".encode(), data)
+
     def test_newcomer(self) -> None:
         """
         A member who comes in the turn a line was said gets it in the
