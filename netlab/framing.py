@@ -403,11 +403,18 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         if not self.mayHandle(len(self._buffer)):
             return  # the timer is set again when this connection carries on
         line, self._buffer = self._buffer, b""
+        self._bareEnded()
+        self._counted()
+        self.bareMessageReceived(line.decode("utf-8", "replace"))
+
+    def _bareEnded(self) -> None:
+        """
+        A bare message has ended: the peer is a lockstep client waiting for
+        one reply.
+        """
         self.terminator = b""
         self.mode = LOCKSTEP
         self.owed = False  # the peer read our last reply, or it would not ask again
-        self._counted()
-        self.bareMessageReceived(line.decode("utf-8", "replace"))
 
     def _endLongBare(self) -> None:
         """
@@ -417,9 +424,7 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         """
         self._bareCall = None
         self._discarding = self._refusalOwed = False
-        self.terminator = b""
-        self.mode = LOCKSTEP
-        self.owed = False
+        self._bareEnded()
         self._refuseLong()
         self.bareRefused()
 
