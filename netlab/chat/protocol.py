@@ -70,14 +70,18 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         room has no idle timeout.
     """
 
+    # Names set only on some members live in slots: CPython shares one table
+    # of at most 30 attribute names among a class's instances, and an instance
+    # that sets a name the full table lacks gets a dictionary of its own
+    # (~0.6 KiB per idle client; see netlab.test.test_member_attributes).
+    __slots__ = ("formerName", "_history")
+
     name: str | None = None
-    formerName: str | None = None
     lastHeard: float | None = None
 
     _leaveReason: str | None = None
     _held: HeldLines | None = None
     _welcomeCall: IDelayedCall | None = None
-    _history: list[bytes] | None = None
 
     # Joining and leaving
 
@@ -86,6 +90,7 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         Join the room; greet the newcomer once it is clear what it is.
         """
         super().connectionMade()
+        self._history = None
         self.name = name = self.room.join(self, self.defaultName())
         if self.terminator:  # already a line client (the operator's console)
             self.welcome(name)
