@@ -36,6 +36,7 @@ from netlab.doctor.service import RATE as DOCTOR_RATE
 from netlab.doctor.service import DoctorFactory
 from netlab.endpoints import checkEndpoint, isLocalOnly, parseUDP, udpInterfaces
 from netlab.fairness import TurnBudget
+from netlab.fanout import ParallelSend
 from netlab.framing import BARE_DELAY, IDLE_TIMEOUT, MAX_LINE
 from netlab.guard import HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, MAX_PER_PEER, GuardFactory
 from netlab.lab import LabFaults, LabProtocol, parseLab
@@ -109,6 +110,7 @@ NEEDS = {
     "chat-address-rate": ("chat", "web"),
     "chat-address-bytes": ("chat", "web"),
     "chat-redis": ("chat", "web"),
+    "chat-threads": ("chat", "web"),
     "chat-room": ("chat-redis",),
     "chat-redis-hold": ("chat-redis",),
     "dashboard-token": ("dashboard",),
@@ -180,6 +182,11 @@ PARAMETERS: dict[str, tuple[str | None, Callable, str]] = {
         formatSize(ADDRESS_BYTES),
         parseSize,
         "bytes a second into the room per IP address, over all its clients (0: no limit)",
+    ),
+    "chat-threads": (
+        "0",
+        atMost(64, count),
+        "threads that share sending a line to a big room (0: one per CPU, at most 4; 1: none)",
     ),
     "chat-redis": (
         None,
@@ -443,11 +450,17 @@ def _framing(config: Options) -> dict:
     }
 
 
-def _chatFactory(config: Options, reactor, roomLog: IRoomLog | None = None) -> Factory:
+def _chatFactory(
+    config: Options, reactor, roomLog: IRoomLog | None = None, sender: ParallelSend | None = None
+) -> Factory:
     room = None
     if roomLog is not None:
         room = SharedRoom(
-            reactor, roomLog, config["chat-history"], idleTimeout=config["idle-timeout"]
+            reactor,
+            roomLog,
+            config["chat-history"],
+            idleTimeout=config["idle-timeout"],
+            sender=sender,
         )
     return ChatFactory(
         reactor,
@@ -457,6 +470,7 @@ def _chatFactory(config: Options, reactor, roomLog: IRoomLog | None = None) -> F
         rate=config["chat-rate"],
         addressRate=config["chat-address-rate"],
         addressBytes=config["chat-address-bytes"],
+        sender=sender,
         **_framing(config),
     )
 
@@ -532,7 +546,10 @@ def makeService(config: Options, reactor=None) -> IService:
             elif name == "dashboard":
                 built = dashboardSite(reactor, monitor, config["dashboard-token"])
             elif name == "chat":
-                built = _chatFactory(config, reactor, roomLog)
+                sender = ParallelSend(config["chat-threads"])
+                sender.setName("chat sending")
+                sender.setServiceParent(top)  # (stops its threads with the daemon)
+                built = _chatFactory(config, reactor, roomLog, sender)
             else:
                 built = serviceFactory(name, config, reactor)
             if hasattr(built, "turnBudget"):

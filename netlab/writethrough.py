@@ -67,14 +67,24 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
     """
     wrapped = getattr(type(transport), "writesThrough", False)
     sock = _plainSocket(transport.transport if wrapped else transport)
-    if sock is not None:
-        try:
-            sent = sock.send(data)
-        except OSError:  # EAGAIN, or an error the transport will meet itself
-            sent = 0
-        if sent and wrapped:
-            transport.wrote(data[:sent])  # (what the guard counts as it passes)
-        if sent == len(data):
-            return
-        data = data[sent:]
-    transport.write(data)
+    if sock is None:
+        transport.write(data)
+        return
+    try:
+        sent = sock.send(data)
+    except OSError:  # EAGAIN, or an error the transport will meet itself
+        sent = 0
+    if sent != len(data) or wrapped:
+        sentThrough(transport, data, sent)
+
+
+def sentThrough(transport: ITransport, data: bytes, sent: int) -> None:
+    """
+    The first C{sent} bytes of C{data} were sent on L{directSocket}'s socket
+    (by another thread, say): count them as L{writeThrough} would, and write
+    the rest through C{transport}.
+    """
+    if sent and getattr(type(transport), "writesThrough", False):
+        transport.wrote(data[:sent])  # (what the guard counts as it passes)
+    if sent != len(data):
+        transport.write(data[sent:] if sent else data)

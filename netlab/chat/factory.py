@@ -10,6 +10,7 @@ from netlab.chat.interfaces import IChatRoom
 from netlab.chat.output import SENDQ
 from netlab.chat.protocol import ChatProtocol
 from netlab.chat.room import ANNOUNCE_LIMIT, HISTORY, ChatRoom
+from netlab.fanout import ParallelSend
 from netlab.framing import BARE_DELAY, MAX_LINE, MessageFactory
 from netlab.pacing import AddressShare
 from netlab.ratelimit import Rate
@@ -51,13 +52,14 @@ class ChatFactory(MessageFactory):
         room: IChatRoom | None = None,
         addressRate: Rate | None = ADDRESS_RATE,
         addressBytes: int | None = ADDRESS_BYTES,
+        sender: ParallelSend | None = None,
     ) -> None:
         super().__init__(clock, maxLineLength, bareDelay, idleTimeout, rate)
         self.addressShare = None
         if addressRate or addressBytes:
             self.addressShare = AddressShare(addressRate, addressBytes)
         if room is None:
-            room = ChatRoom(clock, history, announceLimit, self.idleTimeout)
+            room = ChatRoom(clock, history, announceLimit, self.idleTimeout, sender)
         self.room = room
         self.sendq = sendq
 

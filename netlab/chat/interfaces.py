@@ -56,6 +56,22 @@ class IChatMember(Interface):
         L{flush}, or holds it until it can.
         """
 
+    def directSocket() -> object | None:
+        """
+        The socket this member's next delivery may be sent on straight away
+        (nothing is queued before it, and its transport is a plain TCP
+        connection with nothing buffered), or L{None}.  A room may then send
+        the delivery itself, on another thread (L{netlab.fanout}), and must
+        call L{sentDirect} with the outcome before anything else is
+        delivered to the member.
+        """
+
+    def sentDirect(line: bytes, sent: int) -> None:
+        """
+        The first C{sent} bytes of the delivery C{line} went out on the
+        L{directSocket}: count them, and send the rest as L{deliver} would.
+        """
+
     def flush() -> None:
         """
         Send what was delivered since the last flush.  The room calls this

@@ -11,11 +11,13 @@ keeps receiving everything.
 
 from __future__ import annotations
 
+import socket
+
 from twisted.internet.interfaces import IDelayedCall
 
 from netlab.chat.interfaces import IChatRoom
 from netlab.framing import MessageReceiver
-from netlab.writethrough import writeThrough
+from netlab.writethrough import directSocket, sentThrough, writeThrough
 
 #: Unsent bytes a member may owe, beyond what its transport buffers, before it is
 #: dropped (by default).  A megabyte is minutes of a busy room's traffic.
@@ -74,6 +76,23 @@ class QueuedOutput(MessageReceiver):
             writeThrough(self.transport, data)
         else:
             self.queue(data)
+
+    def directSocket(self) -> socket.socket | None:
+        """
+        The socket the next delivery may be sent on straight away: nothing is
+        queued, the transport is not full, and it is a plain TCP connection
+        with nothing buffered (L{netlab.writethrough.directSocket}).
+        """
+        if self._pending is None and not self.paused:
+            return directSocket(self.transport)
+        return None
+
+    def sentDirect(self, data: bytes, sent: int) -> None:
+        """
+        C{sent} bytes of C{data} went out on L{directSocket}: the rest goes
+        through the transport.
+        """
+        sentThrough(self.transport, data, sent)
 
     def flush(self) -> None:
         """

@@ -9,6 +9,9 @@ Fan-out is the hot path, so it is built for a room of thousands:
     at most three): every member gets the same C{bytes} object, and the
     turn costs one delivery per member however many lines it held (a sender
     gets the turn's lines but its own, joined for it alone);
+  - in a big room the sends themselves are shared with worker threads
+    (L{netlab.fanout}): the system calls, most of a line's cost, run on
+    several cores at once;
   - members are flushed once per reactor turn (one timer for all of them);
   - one timer looks for idle members, however many there are.
 
@@ -24,6 +27,7 @@ from zope.interface import implementer
 
 from netlab.chat.interfaces import IChatMember, IChatRoom
 from netlab.chat.names import nameKey
+from netlab.fanout import ParallelSend
 
 #: Room messages replayed to a newcomer by default.
 HISTORY = 20
@@ -46,6 +50,8 @@ class ChatRoom:
     @ivar members: the members by L{nameKey}, in order of arrival.
     @ivar history: the remembered messages (UTF-8, no terminator).
     @ivar idleTimeout: seconds after which a silent member is timed out, or L{None}.
+    @ivar sender: what sends a turn's lines to many members at once, on
+        several threads (L{ParallelSend}), or L{None} to send them one by one.
     """
 
     def __init__(
@@ -54,8 +60,10 @@ class ChatRoom:
         history: int = HISTORY,
         announceLimit: int = ANNOUNCE_LIMIT,
         idleTimeout: float | None = None,
+        sender: ParallelSend | None = None,
     ) -> None:
         self.clock = clock
+        self.sender = sender
         self.members: dict[str, IChatMember] = {}
         self.history: deque[bytes] = deque(maxlen=history)
         self.announceLimit = announceLimit
@@ -174,17 +182,57 @@ class ChatRoom:
         self._said = []
         senders = {exclude for _, exclude in said}
         joined: dict[bytes, bytes] = {}
-        for member in self.members.values():
-            terminator = member.terminator
-            if member in senders or not terminator:
-                for body, exclude in said:
-                    if exclude is not member:
-                        member.deliver(body + terminator)
-                continue
-            data = joined.get(terminator)
-            if data is None:
-                data = joined[terminator] = b"".join(body + terminator for body, _ in said)
-            member.deliver(data)
+        members = self.members.values()
+        mine = len(members) if self.sender is None else self.sender.share(len(members))
+        if mine < len(members):  # the rest go to the sender's workers first
+            members = list(members)
+            socks, datas, targets = [], [], []
+            for member in members[mine:]:
+                data = self._deliverable(member, said, senders, joined)
+                if data is None:
+                    continue
+                sock = member.directSocket()
+                if sock is None:
+                    member.deliver(data)
+                else:
+                    socks.append(sock)
+                    datas.append(data)
+                    targets.append(member)
+            finish = self.sender.begin(socks, datas)
+            for member in members[:mine]:
+                data = self._deliverable(member, said, senders, joined)
+                if data is not None:
+                    member.deliver(data)
+            for member, data, sent in zip(targets, datas, finish(), strict=True):
+                member.sentDirect(data, sent)
+            return
+        for member in members:
+            data = self._deliverable(member, said, senders, joined)
+            if data is not None:
+                member.deliver(data)
+
+    @staticmethod
+    def _deliverable(
+        member: IChatMember,
+        said: list[tuple[bytes, IChatMember | None]],
+        senders: set[IChatMember | None],
+        joined: dict[bytes, bytes],
+    ) -> bytes | None:
+        """
+        What C{member} is to be delivered of C{said}, joined once per
+        terminator; or L{None}, once it has been delivered line by line (to
+        a member that said some of them, or has no terminator).
+        """
+        terminator = member.terminator
+        if member in senders or not terminator:
+            for body, exclude in said:
+                if exclude is not member:
+                    member.deliver(body + terminator)
+            return None
+        data = joined.get(terminator)
+        if data is None:
+            data = joined[terminator] = b"".join(body + terminator for body, _ in said)
+        return data
 
     def announce(self, text: str, exclude: IChatMember | None = None) -> None:
         """

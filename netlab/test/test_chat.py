@@ -994,6 +994,42 @@ class ShutdownTests(SynchronousTestCase):
             self.assertTrue(transport.disconnecting)
 
 
+class NoDelayTests(SynchronousTestCase):
+    """
+    A member's lines are sent at once, without Nagle's wait.
+    """
+
+    def test_set(self) -> None:
+        """
+        A member turns on C{TCP_NODELAY} on a transport that has it.
+        """
+
+        class TCPLike(ClientTransport):
+            noDelay: bool | None = None
+
+            def setTcpNoDelay(self, enabled: bool) -> None:
+                self.noDelay = enabled
+
+        room = FakeChatRoom()
+        address = IPv4Address("TCP", "127.0.0.1", 1)
+        transport = TCPLike(peerAddress=address)
+        room.factory.buildProtocol(address).makeConnection(transport)
+        self.assertIs(transport.noDelay, True)
+
+    def test_absentOrGone(self) -> None:
+        """
+        A transport without the option, or whose socket is already gone, is
+        left as it is.
+        """
+
+        class Gone:
+            def setTcpNoDelay(self, enabled: bool) -> None:
+                raise OSError(9, "Bad file descriptor")
+
+        member.noDelay(Gone())
+        member.noDelay(StringTransport())
+
+
 class FactoryTests(SynchronousTestCase):
     """
     Building the service from the plugin's options.
@@ -1043,6 +1079,12 @@ class RecordingMember:
 
     def deliver(self, line: bytes) -> None:
         self.received.append(line)
+
+    def directSocket(self) -> None:
+        return None
+
+    def sentDirect(self, line: bytes, sent: int) -> None:
+        raise AssertionError("it has no socket")
 
     def flush(self) -> None:
         self.flushes += 1

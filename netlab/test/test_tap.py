@@ -296,6 +296,19 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual([port[:3:2] for port in reactor.tcpServers], [(2001, 1024)])
         self.assertEqual([port[0] for port in reactor.udpServers], [2001])
 
+    def test_chatThreads(self):
+        """
+        The chat room sends a big room's lines on --chat-threads threads
+        (stopped with the daemon); 1 means the reactor's alone.
+        """
+        for value, threads in (("3", 3), ("1", 1)):
+            options = parse("--chat", "tcp:2002", "--chat-threads", value)
+            service = makeService(options, UDPMemoryReactor())
+            sender = service.getServiceNamed("chat").factory.wrappedFactory.room.sender
+            self.assertEqual(sender.threads, threads)
+            self.assertIs(service.getServiceNamed("chat sending"), sender)
+        self.assertRaises(usage.UsageError, parse, "--chat", "tcp:2002", "--chat-threads", "65")
+
     def test_udpBarePortIsDualStack(self):
         """
         A bare UDP port is every interface, IPv6 and IPv4 (`netlab daytime ::1

@@ -26,6 +26,7 @@ from netlab.chat.room import ANNOUNCE_LIMIT, HISTORY, ChatRoom
 from netlab.chat.shared.entries import LINK_LOST, RoomEntries
 from netlab.chat.shared.interfaces import IRoomLog, IRoomLogListener, Op
 from netlab.chat.shared.roster import RemoteMember, Roster
+from netlab.fanout import ParallelSend
 
 #: What a member is told when its line cannot wait for the link.
 NOT_SENT = "room link down, not sent"
@@ -47,8 +48,9 @@ class SharedRoom(RoomEntries):
         history: int = HISTORY,
         announceLimit: int = ANNOUNCE_LIMIT,
         idleTimeout: float | None = None,
+        sender: ParallelSend | None = None,
     ) -> None:
-        self.local = ChatRoom(clock, history, announceLimit, idleTimeout)
+        self.local = ChatRoom(clock, history, announceLimit, idleTimeout, sender)
         self.log = log
         self.daemon: str = log.daemon
         self.roster = Roster()

@@ -105,6 +105,18 @@ class RemoteMember:
         """
         self.sendMessage(line.decode("utf-8"))
 
+    def directSocket(self) -> None:
+        """
+        None here: what it is sent goes to its own daemon.
+        """
+        return None
+
+    def sentDirect(self, line: bytes, sent: int) -> None:
+        """
+        (Never called: it has no L{directSocket}.)
+        """
+        self.deliver(line[sent:])
+
     def flush(self) -> None:
         """
         Nothing is queued here.
