@@ -58,6 +58,22 @@ LINE_HINT = "Type /help for the commands."
 HINT = "Press Enter to follow the room; /help for the commands."
 
 
+def noDelay(transport: object) -> None:
+    """
+    Send each write at once, without waiting for the peer to acknowledge the
+    last one (C{TCP_NODELAY}): a room's lines are small and come one after
+    another, and Nagle's algorithm would hold a line back until the peer's
+    delayed acknowledgement of the one before (up to 40 ms on Linux).  Only
+    for transports that have the option (TCP, and TLS over it).
+    """
+    setter = getattr(transport, "setTcpNoDelay", None)
+    if setter is not None:
+        try:
+            setter(True)
+        except OSError:  # (the connection is already gone)
+            pass
+
+
 @implementer(IChatMember)
 class ChatProtocol(QueuedOutput, ChatCommands):
     """
@@ -90,6 +106,7 @@ class ChatProtocol(QueuedOutput, ChatCommands):
         Join the room; greet the newcomer once it is clear what it is.
         """
         super().connectionMade()
+        noDelay(self.transport)
         self._history = None
         self.name = name = self.room.join(self, self.defaultName())
         if self.terminator:  # already a line client (the operator's console)
