@@ -84,7 +84,7 @@ def sentThrough(transport: ITransport, data: bytes, sent: int) -> None:
     (by another thread, say): count them as L{writeThrough} would, and write
     the rest through C{transport}.
     """
-    if sent and getattr(type(transport), "writesThrough", False):
-        transport.wrote(data[:sent])  # (what the guard counts as it passes)
+    if sent and getattr(type(transport), "writesThrough", False):  # (the guard counts it)
+        transport.wrote(data if sent == len(data) else data[:sent])
     if sent != len(data):
         transport.write(data[sent:] if sent else data)

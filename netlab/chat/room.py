@@ -182,15 +182,16 @@ class ChatRoom:
         self._said = []
         senders = {exclude for _, exclude in said}
         joined: dict[bytes, bytes] = {}
-        members = self.members.values()
+        members = list(self.members.values())
         mine = len(members) if self.sender is None else self.sender.share(len(members))
-        if mine < len(members):  # the rest go to the sender's workers first
-            members = list(members)
+        if mine < len(members):  # the rest go to the sender's workers, first
             socks, datas, targets = [], [], []
             for member in members[mine:]:
-                data = self._deliverable(member, said, senders, joined)
-                if data is None:
+                terminator = member.terminator
+                if member in senders or not terminator:
+                    self._deliverApart(member, said)
                     continue
+                data = joined.get(terminator) or self._join(said, terminator, joined)
                 sock = member.directSocket()
                 if sock is None:
                     member.deliver(data)
@@ -199,39 +200,36 @@ class ChatRoom:
                     datas.append(data)
                     targets.append(member)
             finish = self.sender.begin(socks, datas)
-            for member in members[:mine]:
-                data = self._deliverable(member, said, senders, joined)
-                if data is not None:
-                    member.deliver(data)
+        for member in members[:mine]:
+            terminator = member.terminator
+            if member in senders or not terminator:
+                self._deliverApart(member, said)
+            else:
+                member.deliver(joined.get(terminator) or self._join(said, terminator, joined))
+        if mine < len(members):
             for member, data, sent in zip(targets, datas, finish(), strict=True):
                 member.sentDirect(data, sent)
-            return
-        for member in members:
-            data = self._deliverable(member, said, senders, joined)
-            if data is not None:
-                member.deliver(data)
 
     @staticmethod
-    def _deliverable(
-        member: IChatMember,
-        said: list[tuple[bytes, IChatMember | None]],
-        senders: set[IChatMember | None],
-        joined: dict[bytes, bytes],
-    ) -> bytes | None:
+    def _deliverApart(member: IChatMember, said: list[tuple[bytes, IChatMember | None]]) -> None:
         """
-        What C{member} is to be delivered of C{said}, joined once per
-        terminator; or L{None}, once it has been delivered line by line (to
-        a member that said some of them, or has no terminator).
+        Deliver C{said} line by line to a member that said some of them (it
+        gets the others) or has no terminator (it takes one line at a time).
         """
         terminator = member.terminator
-        if member in senders or not terminator:
-            for body, exclude in said:
-                if exclude is not member:
-                    member.deliver(body + terminator)
-            return None
-        data = joined.get(terminator)
-        if data is None:
-            data = joined[terminator] = b"".join(body + terminator for body, _ in said)
+        for body, exclude in said:
+            if exclude is not member:
+                member.deliver(body + terminator)
+
+    @staticmethod
+    def _join(
+        said: list[tuple[bytes, IChatMember | None]], terminator: bytes, joined: dict[bytes, bytes]
+    ) -> bytes:
+        """
+        C{said} as one C{bytes}, each line ended by C{terminator}, joined
+        once per terminator (kept in C{joined}).
+        """
+        data = joined[terminator] = b"".join(body + terminator for body, _ in said)
         return data
 
     def announce(self, text: str, exclude: IChatMember | None = None) -> None:
