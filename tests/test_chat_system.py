@@ -161,6 +161,66 @@ class RoomTests(SynchronousTestCase):
         self.daemon.assertCleanLog()
 
 
+class BigRoomTests(SynchronousTestCase):
+    """
+    A room big enough that its lines are sent on worker threads too
+    (C{--chat-threads 2}, 64 members or more).
+    """
+
+    MEMBERS = 150
+    SENDERS = 3
+    LINES = 40
+
+    def test_everyLineOnceInOrder(self) -> None:
+        """
+        Three members talk at once while others leave abruptly (RST): every
+        member that stays gets every line once, in each sender's order; then
+        SIGTERM reaches them all, and the log is clean.
+        """
+        daemon = Daemon.start(
+            ["--chat", "{port}", "--max-per-peer", "0", "--chat-threads", "2", *NO_CHAT_LIMITS]
+        )
+        self.addCleanup(daemon.close)
+        peers = []
+        for _ in range(self.MEMBERS):
+            peer = Peer(daemon.connect("chat"))
+            self.addCleanup(peer.sock.close)
+            peer.joined()
+            peers.append(peer)
+        senders, leavers = peers[: self.SENDERS], peers[-10:]
+        readers = peers[self.SENDERS : -10]
+        for number, sender in enumerate(senders):
+            sender.send(f"/nick s{number}\r\n".encode())
+            sender.until(f"* You are now s{number}.\r\n".encode())
+
+        def talk(number: int) -> None:
+            for line in range(self.LINES):
+                senders[number].send(f"{line}\r\n".encode())
+
+        threads = [threading.Thread(target=talk, args=(n,)) for n in range(self.SENDERS)]
+        for thread in threads:
+            thread.start()
+        for leaver in leavers:  # gone mid-stream, without a goodbye
+            leaver.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+            leaver.sock.close()
+        for thread in threads:
+            thread.join(DEADLINE)
+        lasts = [f"<s{n}> {self.LINES - 1}\r\n".encode() for n in range(self.SENDERS)]
+        for reader in readers:
+            reader.sock.settimeout(DEADLINE)
+            received = b""
+            while not all(last in received for last in lasts):
+                received += reader.until(b"\r\n")
+            heard = [line for line in received.split(b"\r\n") if line.startswith(b"<s")]
+            for number in range(self.SENDERS):
+                said = [line for line in heard if line.startswith(f"<s{number}> ".encode())]
+                self.assertEqual(said, [f"<s{number}> {n}".encode() for n in range(self.LINES)])
+        self.assertEqual(daemon.stop(), 0)
+        for reader in readers:
+            self.assertTrue(reader.rest().endswith(b"* server shutting down\r\n"))
+        daemon.assertCleanLog()
+
+
 class FloodTests(SynchronousTestCase):
     """
     A client that never reads while another floods.
