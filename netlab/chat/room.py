@@ -184,6 +184,7 @@ class ChatRoom:
         joined: dict[bytes, bytes] = {}
         members = list(self.members.values())
         mine = len(members) if self.sender is None else self.sender.share(len(members))
+        finish = None
         if mine < len(members):  # the rest go to the sender's workers, first
             socks, datas, targets = [], [], []
             for member in members[mine:]:
@@ -200,15 +201,17 @@ class ChatRoom:
                     datas.append(data)
                     targets.append(member)
             finish = self.sender.begin(socks, datas)
-        for member in members[:mine]:
-            terminator = member.terminator
-            if member in senders or not terminator:
-                self._deliverApart(member, said)
-            else:
-                member.deliver(joined.get(terminator) or self._join(said, terminator, joined))
-        if mine < len(members):
-            for member, data, sent in zip(targets, datas, finish(), strict=True):
-                member.sentDirect(data, sent)
+        try:
+            for member in members[:mine]:
+                terminator = member.terminator
+                if member in senders or not terminator:
+                    self._deliverApart(member, said)
+                else:
+                    member.deliver(joined.get(terminator) or self._join(said, terminator, joined))
+        finally:  # (the workers are done, and their members served, whatever happened)
+            if finish is not None:
+                for member, data, sent in zip(targets, datas, finish(), strict=True):
+                    member.sentDirect(data, sent)
 
     @staticmethod
     def _deliverApart(member: IChatMember, said: list[tuple[bytes, IChatMember | None]]) -> None:

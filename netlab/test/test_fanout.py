@@ -291,6 +291,27 @@ class RoomFanoutTests(SynchronousTestCase):
         self.assertEqual(len(last.rest), 1)
         self.assertEqual(len(pairs.read(len(members) - 1)) + len(last.rest[0]), (1 << 22) + 1)
 
+    def test_failureWaitsForWorkers(self) -> None:
+        """
+        A failure on the reactor's share is raised only once the workers are
+        done with their sockets, and the next turn starts clean.
+        """
+        room, members, pairs = self.room(3 * PARALLEL_FROM)
+
+        def broken(line: bytes) -> None:
+            raise RuntimeError("broken member")
+
+        members[0].deliver = broken
+        room.broadcast("<a> one")
+        self.assertRaises(RuntimeError, room.settle)
+        self.assertTrue(room.sender._done.empty())
+        half = len(members) // 2
+        self.assertEqual([m.direct for m in members[half:]], [1] * (len(members) - half))
+        del members[0].deliver
+        room.broadcast("<a> two")
+        room.settle()
+        self.assertEqual(pairs.read(len(members) - 1), b"<a> one\n<a> two\n")
+
     def test_smallRoomOneThread(self) -> None:
         """
         A small room sends on the reactor's thread alone (no worker starts).
