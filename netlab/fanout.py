@@ -33,7 +33,8 @@ PARALLEL_FROM = 64
 #: The most threads (the reactor's included) that share one line's sends.
 MOST_THREADS = 4
 
-_Job = tuple[Sequence[socket.socket], Sequence[bytes], list[int], int, int]
+_Done = SimpleQueue  # (of BaseException | None: each part's outcome)
+_Job = tuple[Sequence[socket.socket], Sequence[bytes], list[int], int, int, _Done]
 
 
 def sendRange(
@@ -80,7 +81,6 @@ class ParallelSend(Service):
             threads = min(usableCores(), MOST_THREADS)
         self.threads = max(1, threads)
         self._jobs: list[SimpleQueue[_Job | None]] = []
-        self._done: SimpleQueue[BaseException | None] = SimpleQueue()
         self._workers: list[threading.Thread] = []
 
     def share(self, count: int) -> int:
@@ -109,13 +109,15 @@ class ParallelSend(Service):
             return lambda: sent
         self._start()
         step = -(-count // parts)
+        done: _Done = SimpleQueue()  # (this send's alone: a send begun meanwhile has its own)
         for part in range(parts):
-            self._jobs[part].put((socks, datas, sent, part * step, min(count, (part + 1) * step)))
+            start, stop = part * step, min(count, (part + 1) * step)
+            self._jobs[part].put((socks, datas, sent, start, stop, done))
 
         def finish() -> list[int]:
             failure = None
             for _ in range(parts):
-                failure = self._done.get() or failure
+                failure = done.get() or failure
             if failure is not None:
                 raise failure
             return sent
@@ -136,12 +138,13 @@ class ParallelSend(Service):
 
     def _work(self, jobs: SimpleQueue[_Job | None]) -> None:
         while (job := jobs.get()) is not None:
+            *part, done = job
             try:
-                sendRange(*job)
+                sendRange(*part)
             except BaseException as e:  # reported to the caller, which waits for it
-                self._done.put(e)
+                done.put(e)
             else:
-                self._done.put(None)
+                done.put(None)
 
     def stopService(self) -> None:
         super().stopService()

@@ -71,6 +71,7 @@ class ChatRoom:
         self.closed = False
         self._guests = 0
         self._said: list[tuple[bytes, IChatMember | None]] = []  # this turn's lines
+        self._settling = False
         self._dirty: list[IChatMember] = []
         self._flushCall: IDelayedCall | None = None
         self._idleCall: IDelayedCall | None = None
@@ -174,12 +175,20 @@ class ChatRoom:
         Deliver the messages broadcast so far: to each member, in one
         C{bytes} object joined once for every member with its terminator (a
         member that said some of them gets the others, joined for it alone;
-        a member without a terminator gets them one by one).
+        a member without a terminator gets them one by one).  Lines said
+        while they are delivered follow them, once every member has them.
         """
-        said = self._said
-        if not said:
+        if self._settling:  # (from inside a delivery: the loop below has them)
             return
-        self._said = []
+        self._settling = True
+        try:
+            while self._said:
+                said, self._said = self._said, []
+                self._deliverAll(said)
+        finally:
+            self._settling = False
+
+    def _deliverAll(self, said: list[tuple[bytes, IChatMember | None]]) -> None:
         senders = {exclude for _, exclude in said}
         joined: dict[bytes, bytes] = {}
         members = list(self.members.values())

@@ -304,13 +304,35 @@ class RoomFanoutTests(SynchronousTestCase):
         members[0].deliver = broken
         room.broadcast("<a> one")
         self.assertRaises(RuntimeError, room.settle)
-        self.assertTrue(room.sender._done.empty())
         half = len(members) // 2
         self.assertEqual([m.direct for m in members[half:]], [1] * (len(members) - half))
         del members[0].deliver
         room.broadcast("<a> two")
         room.settle()
         self.assertEqual(pairs.read(len(members) - 1), b"<a> one\n<a> two\n")
+
+    def test_settledFromADelivery(self) -> None:
+        """
+        A line said and settled from inside a delivery (on the reactor's
+        share, while the workers send) follows once every member has the
+        turn's lines: each gets both once, in order.
+        """
+        room, members, pairs = self.room(3 * PARALLEL_FROM)
+        chatty = members[1]
+        deliver = chatty.deliver
+
+        def saysMore(line: bytes) -> None:
+            deliver(line)
+            if line == b"<a> one\n":
+                room.broadcast("<b> two", exclude=chatty)
+                room.settle()
+
+        chatty.deliver = saysMore
+        room.broadcast("<a> one")
+        room.settle()
+        for i, member in enumerate(members):
+            expected = b"<a> one\n" if member is chatty else b"<a> one\n<b> two\n"
+            self.assertEqual(pairs.read(i), expected)
 
     def test_smallRoomOneThread(self) -> None:
         """
