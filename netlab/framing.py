@@ -332,9 +332,12 @@ class MessageReceiver(FlowControl, TimeoutMixin):
     def slowDown(self, notice: str) -> None:
         """
         Tell a line client its messages wait (a lockstep client is not told:
-        its one C{recv} would take the notice for its answer).
+        its one C{recv} would take the notice for its answer).  Logged once
+        for the address, however many of its connections wait.
         """
-        self.reportLimit(notice)
+        monitored = getattr(self.transport, "monitored", None)
+        if monitored is not None:
+            monitored.limitHit(notice, perAddress=True)
         if self.mode is not LOCKSTEP:
             self.sendError(notice)
 

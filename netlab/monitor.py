@@ -147,17 +147,22 @@ class ConnectionMonitor:
             service=service, peer=peer, text=text,
         )
 
-    def limitHit(self, connection: Any, text: str, kind: str = LIMIT) -> None:
+    def limitHit(
+        self, connection: Any, text: str, kind: str = LIMIT, perAddress: bool = False
+    ) -> None:
         """
         C{connection} hit a limit (C{text} says which, as its peer was told):
         one event, one throttled log line naming the service, the peer and,
-        in the chat, the person.
+        in the chat, the person.  Lines are throttled per address and kind,
+        and per person too (students behind one address are kicked one by
+        one) unless C{perAddress} (an address's hundred connections slowed
+        down at once are one line).
         """
         name = memberName(connection.member)
         service, peer = connection.serviceName, connection.peerText
         self.event(kind, service, peer, text, name)
         self._log.warn(
-            f"{_logKey(connection.peerKey, text)} {name}",
+            _logKey(connection.peerKey, text) + ("" if perAddress else f" {name}"),
             "{service}: {peer}{who}: {text}",
             service=service, peer=peer, who=f" ({name})" if name else "", text=text,
         )

@@ -122,8 +122,9 @@ class MonitoredConnection:
         if self.connectionId:
             self.messagesIn += 1
 
-    def limitHit(self, text: str, kind: str = LIMIT) -> None:
+    def limitHit(self, text: str, kind: str = LIMIT, perAddress: bool = False) -> None:
         """
-        The peer hit a limit (C{text} as it was told): an event and a log line.
+        The peer hit a limit (C{text} as it was told): an event and a log line
+        (throttled per address, and per chat name unless C{perAddress}).
         """
-        self.factory.monitor.limitHit(self, text, kind)
+        self.factory.monitor.limitHit(self, text, kind, perAddress)

@@ -72,7 +72,7 @@ class Monitor:
     def __init__(self) -> None:
         self.limits: list[tuple[str, str]] = []
 
-    def limitHit(self, text: str, kind: str) -> None:
+    def limitHit(self, text: str, kind: str = "limit", perAddress: bool = False) -> None:
         self.limits.append((text, kind))
 
 

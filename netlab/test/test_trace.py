@@ -128,6 +128,27 @@ class MonitorTests(SynchronousTestCase):
             "chat: 127.0.0.5:4000 (alice): line too long (max 4096 bytes)"), lines[0])
         self.assertEqual(len(self.monitor.eventsAfter(0)), 3)
 
+    def test_limitPerPersonOrAddress(self) -> None:
+        """
+        Limits are logged once per person behind an address, but slow-downs
+        (C{perAddress}) once for the address, however many of its
+        connections wait.
+        """
+        bob = SimpleNamespace(**{**vars(self.connection), "member": SimpleNamespace(name="bob")})
+        for connection in (self.connection, bob):
+            self.monitor.limitHit(connection, "send queue exceeded (1024 bytes owed)")
+            self.monitor.limitHit(connection, "slow down: your address sends more", perAddress=True)
+        lines = [line for line in self.logged if "127.0.0.5" in line]
+        self.assertEqual(
+            [line.split(": ", 2)[2].split(" (further", 1)[0] for line in lines],
+            [
+                "send queue exceeded (1024 bytes owed)",
+                "slow down: your address sends more",
+                "send queue exceeded (1024 bytes owed)",
+            ],
+        )
+        self.assertEqual(len(self.monitor.eventsAfter(0)), 4)
+
     def test_refusedLogged(self) -> None:
         self.monitor.refused("chat", "127.0.0.6:1", "127.0.0.6", "limit of 2 connections reached")
         (event,) = self.monitor.eventsAfter(0)
