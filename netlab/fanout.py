@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from queue import SimpleQueue
 
 from twisted.application.service import Service
+from twisted.logger import Logger
 
 #: Fewer sockets than this are sent to by the reactor's thread alone: waking a
 #: worker costs about as much as a few dozen sends.
@@ -32,6 +33,8 @@ PARALLEL_FROM = 64
 
 #: The most threads (the reactor's included) that share one line's sends.
 MOST_THREADS = 4
+
+_log = Logger()
 
 _Done = SimpleQueue  # (of BaseException | None: each part's outcome)
 _Job = tuple[Sequence[socket.socket], Sequence[bytes], list[int], int, int, _Done]
@@ -145,6 +148,15 @@ class ParallelSend(Service):
                 done.put(e)
             else:
                 done.put(None)
+
+    def startService(self) -> None:
+        super().startService()
+        if self.threads > 1:
+            _log.info(
+                "chat: a room of {least} or more is sent to on {threads} threads",
+                least=PARALLEL_FROM,
+                threads=self.threads,
+            )
 
     def stopService(self) -> None:
         super().stopService()

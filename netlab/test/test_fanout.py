@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
@@ -160,6 +161,18 @@ class ParallelSendTests(SynchronousTestCase):
             sender.begin(pairs.ours, [b"b"] * len(pairs.ours))(), [1] * len(pairs.ours)
         )
         self.assertEqual(pairs.read(0), b"ab")
+
+    def test_startLogged(self) -> None:
+        """
+        Starting says how many threads a big room is sent to on (nothing for one).
+        """
+        with capturedLogs() as events:
+            self.sender(2).startService()
+            self.sender(1).startService()
+        self.assertEqual(
+            [formatEvent(event) for event in events],
+            [f"chat: a room of {PARALLEL_FROM} or more is sent to on 2 threads"],
+        )
 
     def test_oneThreadStartsNone(self) -> None:
         """
