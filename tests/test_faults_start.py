@@ -42,6 +42,7 @@ BAD_VALUES = {
     "chat-history": "-1",
     "chat-operator": "bogus:endpoint",
     "chat-sendq": "lots",
+    "chat-threads": "65",
     "chat-rate": "5/hour",
     "chat-address-rate": "lots",
     "chat-address-bytes": "a lot",
