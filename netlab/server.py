@@ -216,6 +216,7 @@ class NetlabService(MultiService):
         # the background; see the module docstring.
         self._builtBy = os.getpid()
         self._privileged = False
+        self._stopAsked = False
 
     def probe(self) -> None:
         """
@@ -310,12 +311,18 @@ class NetlabService(MultiService):
             return
         # SIGINT too: Twisted leaves it alone when the daemon inherited it
         # ignored (started from a script's background job), and then
-        # `kill -INT` did nothing.
-        for number in (signal.SIGINT, *EXTRA_STOP_SIGNALS):
+        # `kill -INT` did nothing.  And SIGTERM: Twisted's handler asks the
+        # reactor to stop again on a second one that comes before shutdown
+        # begins (a busy reactor's turn), which logged a traceback.
+        for number in (signal.SIGINT, signal.SIGTERM, *EXTRA_STOP_SIGNALS):
             signal.signal(number, self._stopOnSignal)
         self.reactor.addSystemEventTrigger("before", "shutdown", self._ignoreMoreSignals)
 
     def _stopOnSignal(self, number: int, frame: object) -> None:
+        if self._stopAsked:
+            self._alreadyStopping(number, frame)
+            return
+        self._stopAsked = True
         log.info("Received {name}, shutting down.", name=signal.Signals(number).name)
         self.reactor.callFromThread(self.reactor.stop)
 

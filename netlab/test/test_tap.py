@@ -5,6 +5,7 @@ and the plugin's discovery.
 
 import gc
 import io
+import signal
 import socket
 import sys
 
@@ -12,6 +13,7 @@ from twisted.application.service import IServiceMaker
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import CannotListenError
 from twisted.internet.testing import MemoryReactorClock, _FakePort
+from twisted.logger import capturedLogs, formatEvent
 from twisted.plugin import getPlugins
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
@@ -434,3 +436,23 @@ class PluginTests(SynchronousTestCase):
         makers = {p.tapname: p for p in getPlugins(IServiceMaker, twisted.plugins)}
         self.assertIn("netlab", makers)
         self.assertIs(makers["netlab"].options, Options)
+
+
+class StopSignalTests(SynchronousTestCase):
+    def test_secondSignalBeforeShutdown(self):
+        """
+        A second stop signal that comes before the reactor gets to the first
+        (a busy turn) asks for nothing more: one stop, and a line saying so.
+        """
+        reactor = MemoryReactorClock()
+        stops: list[object] = []
+        reactor.callFromThread = lambda f, *a, **kw: stops.append(f)
+        service = NetlabService(reactor)
+        with capturedLogs() as events:
+            service._stopOnSignal(signal.SIGTERM, None)
+            service._stopOnSignal(signal.SIGINT, None)
+        self.assertEqual(stops, [reactor.stop])
+        self.assertEqual(
+            [formatEvent(event) for event in events],
+            ["Received SIGTERM, shutting down.", "Received SIGINT; already shutting down."],
+        )
