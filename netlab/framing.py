@@ -335,9 +335,7 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         its one C{recv} would take the notice for its answer).  Logged once
         for the address, however many of its connections wait.
         """
-        monitored = getattr(self.transport, "monitored", None)
-        if monitored is not None:
-            monitored.limitHit(notice, perAddress=True)
+        self.reportLimit(notice, perAddress=True)
         if self.mode is not LOCKSTEP:
             self.sendError(notice)
 
@@ -617,14 +615,15 @@ class MessageReceiver(FlowControl, TimeoutMixin):
         by default.
         """
 
-    def reportLimit(self, text: str, kind: str = LIMIT) -> None:
+    def reportLimit(self, text: str, kind: str = LIMIT, perAddress: bool = False) -> None:
         """
         The peer hit a limit; C{text} says which, as the peer is told (if
-        it is told).  One event on the dashboard and one (throttled) log line.
+        it is told).  One event on the dashboard and one (throttled) log line
+        (once for the address if C{perAddress}; see L{ConnectionMonitor.limitHit}).
         """
         monitored = getattr(self.transport, "monitored", None)
         if monitored is not None:
-            monitored.limitHit(text, kind)
+            monitored.limitHit(text, kind, perAddress)
 
     def outputResumed(self) -> None:
         """
