@@ -216,7 +216,6 @@ class NetlabService(MultiService):
         # the background; see the module docstring.
         self._builtBy = os.getpid()
         self._privileged = False
-        self._stopAsked = False
 
     def probe(self) -> None:
         """
@@ -319,11 +318,8 @@ class NetlabService(MultiService):
         self.reactor.addSystemEventTrigger("before", "shutdown", self._ignoreMoreSignals)
 
     def _stopOnSignal(self, number: int, frame: object) -> None:
-        if self._stopAsked:
-            self._alreadyStopping(number, frame)
-            return
-        self._stopAsked = True
         log.info("Received {name}, shutting down.", name=signal.Signals(number).name)
+        self._ignoreMoreSignals()  # (now: shutdown may begin only after a busy turn)
         self.reactor.callFromThread(self.reactor.stop)
 
     def _ignoreMoreSignals(self) -> None:

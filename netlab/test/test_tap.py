@@ -26,7 +26,7 @@ from netlab.guard import HANDSHAKE_TIMEOUT, MAX_CONNECTIONS, MAX_PER_PEER
 from netlab.lab import LabFaults, LabProtocol
 from netlab.ports import PORTS
 from netlab.ratelimit import Rate
-from netlab.server import DaemonStartError, NetlabService, StartError
+from netlab.server import EXTRA_STOP_SIGNALS, DaemonStartError, NetlabService, StartError
 from netlab.tap import SERVICES, Options, makeService
 from netlab.udp import DEFAULT_RATE
 
@@ -448,9 +448,11 @@ class StopSignalTests(SynchronousTestCase):
         stops: list[object] = []
         reactor.callFromThread = lambda f, *a, **kw: stops.append(f)
         service = NetlabService(reactor)
+        for number in (signal.SIGINT, signal.SIGTERM, *EXTRA_STOP_SIGNALS):
+            self.addCleanup(signal.signal, number, signal.getsignal(number))
         with capturedLogs() as events:
             service._stopOnSignal(signal.SIGTERM, None)
-            service._stopOnSignal(signal.SIGINT, None)
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # what the next signal runs
         self.assertEqual(stops, [reactor.stop])
         self.assertEqual(
             [formatEvent(event) for event in events],
